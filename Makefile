@@ -1,0 +1,33 @@
+# neuralstyle — build, test and benchmark.
+GO      ?= go
+BIN     ?= bin
+FUZZTIME ?= 5s
+
+.PHONY: all build test vet unit fuzz smoke bench clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/neuralstyle ./cmd/neuralstyle
+
+# The command CI runs (.ci/run): vet, every unit test, a short fuzz of the
+# parsers and a smoke run of the built binary.
+test: vet unit fuzz smoke
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -count=1 ./...
+
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzRead$$' -fuzztime=$(FUZZTIME) ./internal/matfile
+
+smoke: build
+	./scripts/smoke.sh $(BIN)/neuralstyle
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchtime=3x ./internal/...
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,84 @@
+// Package engine defines the boundary between the optimisation loop
+// (package stylize) and the code that evaluates the style-transfer objective
+// on a compute backend (the native Go engine, or TensorFlow).
+//
+// Images crossing this boundary are preprocessed (mean pixel subtracted),
+// float32, height x width x 3, row-major (HWC), like the reference's tensors.
+package engine
+
+import "errors"
+
+// Pooling selects the network's pooling layers.
+type Pooling int
+
+const (
+	MaxPool Pooling = iota // the reference's default
+	AvgPool
+)
+
+func (p Pooling) String() string {
+	if p == AvgPool {
+		return "avg"
+	}
+	return "max"
+}
+
+// Image is a preprocessed H x W x 3 image.
+type Image struct {
+	H, W int
+	Pix  []float32 // len H*W*3, HWC
+}
+
+// ContentLayers and StyleLayers are the layers the losses read, in the
+// reference's order.
+var (
+	ContentLayers = [2]string{"relu4_2", "relu5_2"}
+	StyleLayers   = [5]string{"relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"}
+)
+
+// Spec is everything the objective needs, with the reference's weights
+// already resolved (normalised blend weights, per-layer weights).
+type Spec struct {
+	Content Image
+	Styles  []Image
+	Pooling Pooling
+
+	ContentWeight float64
+	// ContentLayerWeights are the blend weights of relu4_2 and relu5_2
+	// (B and 1-B).
+	ContentLayerWeights [2]float64
+	StyleWeight         float64
+	// StyleBlendWeights has one weight per style, summing to 1.
+	StyleBlendWeights []float64
+	// StyleLayerWeights are the weights of relu1_1..relu5_1, summing to 1.
+	StyleLayerWeights [5]float64
+	TVWeight          float64
+}
+
+// Losses are the objective's terms at one image, as the reference reports
+// them. Values are computed in float32 and widened.
+type Losses struct {
+	Content, Style, TV, Total float64
+}
+
+// Engine builds problems on one backend.
+type Engine interface {
+	// Name is the backend's name ("native", "tensorflow").
+	Name() string
+	// NewProblem computes the content and style targets of spec and
+	// prepares to evaluate the objective on images of the content's size.
+	NewProblem(spec *Spec) (Problem, error)
+}
+
+// Problem evaluates the objective for images of one size.
+type Problem interface {
+	// Eval returns the losses at x and, when grad is not nil, sets grad to
+	// the gradient of the total loss with respect to x. x and grad are
+	// H x W x 3 (HWC) and must not alias.
+	Eval(x *Image, grad []float32) (Losses, error)
+	// Close releases the problem's buffers.
+	Close() error
+}
+
+// ErrClosed is returned by a Problem used after Close.
+var ErrClosed = errors.New("engine: problem is closed")
