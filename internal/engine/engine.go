@@ -82,3 +82,18 @@ type Problem interface {
 
 // ErrClosed is returned by a Problem used after Close.
 var ErrClosed = errors.New("engine: problem is closed")
+
+// Adam holds the optimiser's hyperparameters (TensorFlow 1's AdamOptimizer).
+type Adam struct {
+	LearningRate, Beta1, Beta2, Epsilon float64
+}
+
+// Stepper is implemented by problems that run the Adam update on their
+// backend (the TensorFlow backend uses its own ResourceApplyAdam). The loop
+// in package stylize uses it when present and otherwise applies Adam itself
+// to the gradient from Eval.
+type Stepper interface {
+	// Step computes the gradient at x, applies one Adam step to x in place
+	// and advances the backend's Adam state (m, v, t).
+	Step(x *Image, opt Adam) error
+}
