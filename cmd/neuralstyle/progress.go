@@ -1,0 +1,139 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/neuralstyle/neuralstyle/internal/engine"
+	"github.com/neuralstyle/neuralstyle/internal/stylize"
+)
+
+// reporter shows a run's progress: a live bar on a terminal, or the
+// reference's plain lines for scripts and logs.
+type reporter struct {
+	out, errw io.Writer
+	live      bool
+	started   time.Time
+	last      engine.Losses
+	haveLoss  bool
+	width     int
+}
+
+func newReporter(stdout, stderr io.Writer, _ stylize.Options) *reporter {
+	return &reporter{out: stdout, errw: stderr, live: isTerminal(stderr), width: 30}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func (r *reporter) report(ev stylize.Event) {
+	switch ev.Kind {
+	case stylize.EventStart:
+		r.started = time.Now()
+		if ev.SeedDrawn && ev.UsesNoise {
+			fmt.Fprintf(r.errw, "neuralstyle: noise seed %d (give --seed %d to repeat this run)\n", ev.Seed, ev.Seed)
+		}
+		if !r.live {
+			fmt.Fprintln(r.out, "Optimization started...")
+		}
+	case stylize.EventInitialLosses:
+		r.last, r.haveLoss = ev.Losses, true
+		if !r.live {
+			printLosses(r.out, ev.Losses)
+		}
+	case stylize.EventIteration:
+		if r.live {
+			r.bar(ev)
+			return
+		}
+		if ev.Iteration == 1 {
+			fmt.Fprintf(r.out, "Iteration %4d/%4d\n", ev.Iteration, ev.Iterations)
+		} else {
+			fmt.Fprintf(r.out, "Iteration %4d/%4d (%s elapsed, %s remaining)\n",
+				ev.Iteration, ev.Iterations, hms(ev.Elapsed), hms(ev.Remaining))
+		}
+	case stylize.EventLosses:
+		r.last, r.haveLoss = ev.Losses, true
+		if !r.live {
+			printLosses(r.out, ev.Losses)
+		} else if ev.Iteration == ev.Iterations {
+			r.bar(stylize.Event{Iteration: ev.Iteration, Iterations: ev.Iterations, Elapsed: time.Since(r.started)})
+			fmt.Fprintln(r.errw)
+		}
+	case stylize.EventCheckpoint:
+		if r.live {
+			fmt.Fprintf(r.errw, "\r\033[Kcheckpoint %s\n", ev.Path)
+		}
+	case stylize.EventInterrupted:
+		if r.live {
+			fmt.Fprintln(r.errw)
+		}
+	}
+}
+
+// bar redraws the one-line progress display on stderr.
+func (r *reporter) bar(ev stylize.Event) {
+	done := ev.Iteration - 1
+	if ev.Kind != stylize.EventIteration {
+		done = ev.Iteration
+	}
+	filled := r.width * done / max(ev.Iterations, 1)
+	var b strings.Builder
+	fmt.Fprintf(&b, "\r\033[K[%s%s] %d/%d  %s elapsed",
+		strings.Repeat("#", filled), strings.Repeat(".", r.width-filled), ev.Iteration, ev.Iterations, hms(ev.Elapsed))
+	if ev.Iteration > 1 && ev.Kind == stylize.EventIteration {
+		fmt.Fprintf(&b, ", ETA %s", hms(ev.Remaining))
+	}
+	if r.haveLoss {
+		fmt.Fprintf(&b, "  loss %s (content %s, style %s, tv %s)",
+			pyG(r.last.Total), pyG(r.last.Content), pyG(r.last.Style), pyG(r.last.TV))
+	}
+	io.WriteString(r.errw, b.String())
+}
+
+// printLosses prints the reference's loss lines ('{:>13s} {:g}').
+func printLosses(w io.Writer, l engine.Losses) {
+	fmt.Fprintf(w, "%13s %s\n", "content loss:", pyG(l.Content))
+	fmt.Fprintf(w, "%13s %s\n", "style loss:", pyG(l.Style))
+	fmt.Fprintf(w, "%13s %s\n", "tv loss:", pyG(l.TV))
+	fmt.Fprintf(w, "%13s %s\n", "total loss:", pyG(l.Total))
+}
+
+// pyG formats like Python's '{:g}' (C's %g: 6 significant digits).
+func pyG(v float64) string {
+	switch s := strconv.FormatFloat(v, 'g', 6, 64); s {
+	case "+Inf":
+		return "inf"
+	case "-Inf":
+		return "-inf"
+	case "NaN":
+		return "nan"
+	default:
+		return s
+	}
+}
+
+// hms formats a duration as the reference does.
+func hms(d time.Duration) string {
+	s := int(d.Seconds())
+	h, m := s/3600, (s/60)%60
+	s %= 60
+	switch {
+	case h > 0:
+		return fmt.Sprintf("%d hr %d min", h, m)
+	case m > 0:
+		return fmt.Sprintf("%d min %d sec", m, s)
+	default:
+		return fmt.Sprintf("%d sec", s)
+	}
+}

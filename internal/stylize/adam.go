@@ -1,0 +1,47 @@
+package stylize
+
+import (
+	"math"
+
+	"github.com/neuralstyle/neuralstyle/internal/engine"
+)
+
+// adam is TensorFlow 1's AdamOptimizer in its epsilon-hat form, in float32
+// like the reference's ResourceApplyAdam kernel:
+//
+//	lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t)
+//	m += (g - m) * (1 - beta1)
+//	v += (g*g - v) * (1 - beta2)
+//	x -= m * lr_t / (sqrt(v) + eps)
+type adam struct {
+	lr, beta1, beta2, eps float32
+	// beta1Power and beta2Power are beta^t, accumulated in float32 as
+	// TensorFlow's slot variables are.
+	beta1Power, beta2Power float32
+	m, v                   []float32
+}
+
+func newAdam(n int, p engine.Adam) *adam {
+	return &adam{
+		lr: float32(p.LearningRate), beta1: float32(p.Beta1), beta2: float32(p.Beta2), eps: float32(p.Epsilon),
+		beta1Power: float32(p.Beta1), beta2Power: float32(p.Beta2),
+		m: make([]float32, n), v: make([]float32, n),
+	}
+}
+
+// step applies one update to x with gradient g.
+func (a *adam) step(x, g []float32) {
+	if len(x) != len(a.m) || len(g) != len(a.m) {
+		panic("stylize: adam step with mismatched lengths")
+	}
+	lrT := a.lr * float32(math.Sqrt(float64(1-a.beta2Power))) / (1 - a.beta1Power)
+	oneMinusB1, oneMinusB2 := 1-a.beta1, 1-a.beta2
+	m, v := a.m, a.v
+	for i, gi := range g {
+		m[i] += (gi - m[i]) * oneMinusB1
+		v[i] += (gi*gi - v[i]) * oneMinusB2
+		x[i] -= m[i] * lrT / (float32(math.Sqrt(float64(v[i]))) + a.eps)
+	}
+	a.beta1Power *= a.beta1
+	a.beta2Power *= a.beta2
+}

@@ -1,0 +1,12 @@
+package stylize
+
+import "image/color"
+
+// plotColors are matplotlib's first default colours, so the plot reads like
+// the reference's.
+var plotColors = []color.Color{
+	color.RGBA{0x1f, 0x77, 0xb4, 0xff},
+	color.RGBA{0xff, 0x7f, 0x0e, 0xff},
+	color.RGBA{0x2c, 0xa0, 0x2c, 0xff},
+	color.RGBA{0xd6, 0x27, 0x28, 0xff},
+}
