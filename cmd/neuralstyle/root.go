@@ -117,6 +117,9 @@ func (c *cli) options(cmd *cobra.Command) stylize.Options {
 	return o
 }
 
+// testHookEvent, when set by a test, sees every event of a run.
+var testHookEvent func(stylize.Event)
+
 // Main runs the command with args and returns its exit status.
 func Main(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -146,8 +149,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if err := opts.Validate(); err != nil {
 			return err
 		}
+		var report func(stylize.Event)
 		if !c.quiet {
-			opts.Progress = newReporter(stdout, stderr, opts).report
+			report = newReporter(stdout, stderr, opts).report
+		}
+		opts.Progress = func(ev stylize.Event) {
+			if report != nil {
+				report(ev)
+			}
+			if testHookEvent != nil {
+				testHookEvent(ev)
+			}
 		}
 		res, err := stylize.Run(ctx, opts)
 		if errors.Is(err, stylize.ErrInterrupted) && res != nil && !c.quiet {

@@ -1,0 +1,453 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	_ "image/jpeg"
+	_ "image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/neuralstyle/neuralstyle/internal/stylize"
+)
+
+const tiny = "../../testdata/vgg19-tiny"
+
+type vectorCase struct {
+	Name                string               `json:"name"`
+	Network             string               `json:"network"`
+	Pooling             string               `json:"pooling"`
+	Styles              []string             `json:"styles"`
+	StyleBlendWeights   []float64            `json:"style_blend_weights"`
+	ContentWeight       float64              `json:"content_weight"`
+	ContentWeightBlend  float64              `json:"content_weight_blend"`
+	StyleWeight         float64              `json:"style_weight"`
+	StyleLayerWeightExp float64              `json:"style_layer_weight_exp"`
+	TVWeight            float64              `json:"tv_weight"`
+	LearningRate        float64              `json:"learning_rate"`
+	Beta1               float64              `json:"beta1"`
+	Beta2               float64              `json:"beta2"`
+	Epsilon             float64              `json:"epsilon"`
+	Iterations          int                  `json:"iterations"`
+	LossHistory         []map[string]float64 `json:"loss_history"`
+	FinalImage          struct {
+		Shape []int     `json:"shape"`
+		Data  []float64 `json:"data"`
+	} `json:"final_image"`
+}
+
+func loadCases(t *testing.T) []vectorCase {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(tiny, "vectors.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Cases []vectorCase `json:"cases"`
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Cases) != 3 {
+		t.Fatalf("vectors.json has %d cases, want 3", len(v.Cases))
+	}
+	return v.Cases
+}
+
+func g(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// runCLI runs the command in-process and returns its status and output.
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// TestReferenceCases reproduces the reference's 10-step runs in
+// vectors.json: the losses in progress.txt within a relative 1e-3, the
+// output's pixels within 1 level on 99.9% of them.
+func TestReferenceCases(t *testing.T) {
+	for _, c := range loadCases(t) {
+		t.Run(c.Network+"/"+c.Name, func(t *testing.T) {
+			dir := t.TempDir()
+			out := filepath.Join(dir, "out.png")
+			args := []string{"--network", filepath.Join(tiny, c.Network),
+				"--content", filepath.Join(tiny, "content.png"),
+				"--initial", filepath.Join(tiny, "initial.png"), "--initial-noiseblend", "0",
+				"--iterations", strconv.Itoa(c.Iterations), "--print-iterations", "1", "--progress-write",
+				"--output", out, "--pooling", c.Pooling,
+				"--content-weight", g(c.ContentWeight), "--content-weight-blend", g(c.ContentWeightBlend),
+				"--style-weight", g(c.StyleWeight), "--style-layer-weight-exp", g(c.StyleLayerWeightExp),
+				"--tv-weight", g(c.TVWeight), "--learning-rate", g(c.LearningRate),
+				"--beta1", g(c.Beta1), "--beta2", g(c.Beta2), "--eps", g(c.Epsilon),
+				"--styles"}
+			for _, s := range c.Styles {
+				args = append(args, filepath.Join(tiny, s))
+			}
+			if c.StyleBlendWeights != nil {
+				args = append(args, "--style-blend-weights")
+				for _, w := range c.StyleBlendWeights {
+					args = append(args, g(w))
+				}
+			}
+			code, stdout, stderr := runCLI(t, args...)
+			if code != 0 {
+				t.Fatalf("exit %d\nstderr: %s", code, stderr)
+			}
+			if !strings.Contains(stdout, "Optimization started...") || !strings.Contains(stdout, "Iteration   10/  10") {
+				t.Errorf("plain progress lines missing:\n%s", stdout)
+			}
+			rows := readProgress(t, filepath.Join(dir, "progress.txt"))
+			wantItr := []float64{0, 1, 2, 3, 4, 5, 6, 7, 8, 10}
+			if len(rows) != len(c.LossHistory) {
+				t.Fatalf("progress.txt has %d rows, want %d", len(rows), len(c.LossHistory))
+			}
+			for i, row := range rows {
+				if row[0] != wantItr[i] {
+					t.Errorf("row %d: itr %v, want %v", i, row[0], wantItr[i])
+				}
+				for j, key := range []string{"content", "style", "tv", "total"} {
+					want := c.LossHistory[i][key]
+					if rel := math.Abs(row[j+1]-want) / math.Max(math.Abs(want), 1e-30); rel > 1e-3 {
+						t.Errorf("row %d %s = %v, want %v (relative error %.2g)", i, key, row[j+1], want, rel)
+					}
+				}
+			}
+			img := decode(t, out)
+			b := img.Bounds()
+			h, w := c.FinalImage.Shape[0], c.FinalImage.Shape[1]
+			if b.Dx() != w || b.Dy() != h {
+				t.Fatalf("output is %dx%d, want %dx%d", b.Dx(), b.Dy(), w, h)
+			}
+			off, worst := 0, 0
+			for y := 0; y < h; y++ {
+				for x := 0; x < w; x++ {
+					r, gg, bb, _ := img.At(x, y).RGBA()
+					got := [3]int{int(r >> 8), int(gg >> 8), int(bb >> 8)}
+					for ch := 0; ch < 3; ch++ {
+						want := int(math.Max(0, math.Min(255, c.FinalImage.Data[(y*w+x)*3+ch])))
+						d := got[ch] - want
+						if d < 0 {
+							d = -d
+						}
+						if d > 1 {
+							off++
+						}
+						worst = max(worst, d)
+					}
+				}
+			}
+			if frac := float64(off) / float64(h*w*3); frac > 0.001 {
+				t.Errorf("%.3f%% of pixel values more than 1 level off (worst %d)", 100*frac, worst)
+			}
+		})
+	}
+}
+
+func readProgress(t *testing.T, path string) [][]float64 {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	if !sc.Scan() || sc.Text() != "# itr content style tv total" {
+		t.Fatalf("progress.txt header %q", sc.Text())
+	}
+	var rows [][]float64
+	for sc.Scan() {
+		fields := strings.Split(sc.Text(), " ")
+		if len(fields) != 5 {
+			t.Fatalf("progress.txt row %q", sc.Text())
+		}
+		var row []float64
+		for _, f := range fields {
+			if len(f) != len("0.000000000000000000e+00") && !strings.Contains(f, "e+1") && !strings.Contains(f, "e-1") {
+				t.Errorf("value %q is not in %%.18e", f)
+			}
+			v, err := strconv.ParseFloat(f, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			row = append(row, v)
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+func decode(t *testing.T, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, _, err := image.Decode(f)
+	if err != nil {
+		t.Fatalf("decode %s: %v", path, err)
+	}
+	return img
+}
+
+// baseArgs is a quick run on the tiny network.
+func baseArgs(dir string, extra ...string) []string {
+	return append([]string{"--network", filepath.Join(tiny, "vgg19-tiny-new.mat"),
+		"--content", filepath.Join(tiny, "content.png"), "--styles", filepath.Join(tiny, "style1.png"),
+		"--output", filepath.Join(dir, "out.png"), "--iterations", "3", "--seed", "1"}, extra...)
+}
+
+func TestCheckpointFiles(t *testing.T) {
+	for _, tt := range []struct {
+		format string
+		want   []string
+	}{
+		{"ck_{:05}.png", []string{"ck_00000.png", "ck_00002.png", "ck_00004.png", "ck_00005.png"}},
+		{"ck_%d.jpg", []string{"ck_0.jpg", "ck_2.jpg", "ck_4.jpg", "ck_5.jpg"}},
+	} {
+		dir := t.TempDir()
+		args := baseArgs(dir, "--iterations", "5", "--checkpoint-iterations", "2",
+			"--checkpoint-output", filepath.Join(dir, tt.format), "--quiet")
+		if code, _, stderr := runCLI(t, args...); code != 0 {
+			t.Fatalf("%s: exit %d: %s", tt.format, code, stderr)
+		}
+		entries, _ := os.ReadDir(dir)
+		var got []string
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), "ck_") {
+				got = append(got, e.Name())
+				decode(t, filepath.Join(dir, e.Name()))
+			} else if e.Name() != "out.png" {
+				t.Errorf("stray file %s", e.Name())
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+			t.Errorf("%s: checkpoints %v, want %v", tt.format, got, tt.want)
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	net := filepath.Join(tiny, "vgg19-tiny-new.mat")
+	content := filepath.Join(tiny, "content.png")
+	style := filepath.Join(tiny, "style1.png")
+	out := filepath.Join(dir, "out.png")
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no content", []string{"--styles", style, "--output", out, "--network", net}, "content image is required"},
+		{"no styles", []string{"--content", content, "--output", out, "--network", net}, "style image is required"},
+		{"no output", []string{"--content", content, "--styles", style, "--network", net}, "output image is required"},
+		{"checkpoint output alone", append(baseArgs(dir), "--checkpoint-output", "x_{}.png"), "both of checkpoint-output and checkpoint-iterations"},
+		{"checkpoint iterations alone", append(baseArgs(dir), "--checkpoint-iterations", "5"), "both of checkpoint-output and checkpoint-iterations"},
+		{"no placeholder", append(baseArgs(dir), "--checkpoint-output", "x.png", "--checkpoint-iterations", "5"), "placeholder"},
+		{"scales count", append(baseArgs(dir), "--style-scales", "1", "2"), "2 style scales for 1 style images"},
+		{"blend count", append(baseArgs(dir), "--style-blend-weights", "1", "2"), "2 style blend weights for 1 style images"},
+		{"zero iterations", append(baseArgs(dir), "--iterations", "0"), "iterations must be positive"},
+		{"negative iterations", append(baseArgs(dir), "--iterations", "-4"), "iterations must be positive"},
+		{"pooling", append(baseArgs(dir), "--pooling", "min"), `unknown pooling "min"`},
+		{"unknown flag", append(baseArgs(dir), "--frobnicate"), "unknown flag"},
+		{"bad number", append(baseArgs(dir), "--tv-weight", "lots"), "invalid argument"},
+		{"stray argument", append(baseArgs(dir), "--content-weight", "5", "extra"), "arg"},
+		{"missing network", []string{"--content", content, "--styles", style, "--output", out, "--network", filepath.Join(dir, "nope.mat")},
+			"does not exist. (Did you forget to download it?)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, tt.args...)
+			if code != exitUsage {
+				t.Errorf("exit %d, want %d; stderr: %s", code, exitUsage, stderr)
+			}
+			if !strings.Contains(stderr, tt.want) {
+				t.Errorf("stderr %q does not say %q", stderr, tt.want)
+			}
+			if strings.Contains(stderr, "goroutine") || strings.Count(stderr, "\n") > 2 {
+				t.Errorf("stderr is not a one-line message plus hint: %q", stderr)
+			}
+			if _, err := os.Stat(out); err == nil {
+				t.Errorf("a usage error left %s behind", out)
+			}
+		})
+	}
+}
+
+func TestRuntimeErrors(t *testing.T) {
+	dir := t.TempDir()
+	notImage := filepath.Join(dir, "notimage.png")
+	os.WriteFile(notImage, []byte("hello"), 0o644)
+	existing := filepath.Join(dir, "exists.png")
+	os.WriteFile(existing, []byte("keep me"), 0o644)
+	badNet := filepath.Join(dir, "bad.mat")
+	os.WriteFile(badNet, []byte("MATLAB 5.0 MAT-file, not really"), 0o644)
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing content", append(baseArgs(dir), "--content", filepath.Join(dir, "none.jpg")), "none.jpg"},
+		{"content not an image", append(baseArgs(dir), "--content", notImage), "notimage.png"},
+		{"existing output", append(baseArgs(dir), "--output", existing), "already exists"},
+		{"unknown extension", append(baseArgs(dir), "--output", filepath.Join(dir, "out.xyz")), "out.xyz"},
+		{"missing folder", append(baseArgs(dir), "--output", filepath.Join(dir, "no", "such", "out.png")), "out.png"},
+		{"bad network", append(baseArgs(dir), "--network", badNet), "bad.mat"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := runCLI(t, append(tt.args, "--quiet")...)
+			if code != exitRuntime {
+				t.Errorf("exit %d, want %d; stderr: %s", code, exitRuntime, stderr)
+			}
+			if !strings.Contains(stderr, tt.want) || strings.Count(stderr, "\n") != 1 {
+				t.Errorf("stderr %q: want one line naming %q", stderr, tt.want)
+			}
+		})
+	}
+	if data, _ := os.ReadFile(existing); string(data) != "keep me" {
+		t.Error("an existing output was replaced without --overwrite")
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 3 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("files left behind: %v", names)
+	}
+}
+
+func TestInterrupt(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	testHookEvent = func(ev stylize.Event) {
+		if ev.Kind == stylize.EventIteration && ev.Iteration == 3 {
+			cancel()
+		}
+	}
+	defer func() { testHookEvent = nil }()
+	var stdout, stderr bytes.Buffer
+	args := baseArgs(dir, "--iterations", "1000", "--progress-write")
+	code := run(ctx, args, &stdout, &stderr)
+	if code != exitInterrupt {
+		t.Fatalf("exit %d, want %d; stderr %s", code, exitInterrupt, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "wrote the best image so far") {
+		t.Errorf("stderr does not say the image was written: %q", stderr.String())
+	}
+	decode(t, filepath.Join(dir, "out.png"))
+	if strings.Contains(stdout.String(), "Iteration    4/1000") {
+		t.Errorf("the run went on after the interrupt:\n%s", stdout.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "progress.txt")); err != nil {
+		t.Errorf("progress.txt not written on interrupt: %v", err)
+	}
+}
+
+func TestOptionsPaths(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		extra []string
+		w, h  int
+	}{
+		{"width", []string{"--width", "20"}, 20, 15}, // floor(29/37*20) = 15
+		{"preserve colors", []string{"--preserve-colors"}, 37, 29},
+		{"several styles", []string{"--styles", filepath.Join(tiny, "style1.png"), filepath.Join(tiny, "style2.png"),
+			"--style-scales", "0.5", "1.5", "--style-blend-weights", "3", "1"}, 37, 29},
+		{"avg pooling, jpeg", []string{"--pooling", "avg", "--output", "OUT.jpg"}, 37, 29},
+		{"abbreviated flags", []string{"--iter", "2", "--content-weight-b", "0.5"}, 37, 29},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			args := baseArgs(dir, tt.extra...)
+			out := filepath.Join(dir, "out.png")
+			for i, a := range args {
+				if a == "OUT.jpg" {
+					out = filepath.Join(dir, "out.jpg")
+					args[i] = out
+				}
+			}
+			code, _, stderr := runCLI(t, append(args, "--quiet")...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			b := decode(t, out).Bounds()
+			if b.Dx() != tt.w || b.Dy() != tt.h {
+				t.Errorf("output %dx%d, want %dx%d", b.Dx(), b.Dy(), tt.w, tt.h)
+			}
+		})
+	}
+}
+
+func TestSeedReproducible(t *testing.T) {
+	var outs [][]byte
+	for i := 0; i < 2; i++ {
+		dir := t.TempDir()
+		if code, _, stderr := runCLI(t, baseArgs(dir, "--quiet", "--seed", "42")...); code != 0 {
+			t.Fatal(stderr)
+		}
+		data, _ := os.ReadFile(filepath.Join(dir, "out.png"))
+		outs = append(outs, data)
+	}
+	if !bytes.Equal(outs[0], outs[1]) {
+		t.Error("two runs with --seed 42 differ")
+	}
+}
+
+func TestPlainProgressFormat(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := runCLI(t, baseArgs(dir, "--print-iterations", "2", "--progress-plot")...)
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if lines[0] != "Optimization started..." || !strings.HasPrefix(lines[1], " content loss: ") ||
+		!strings.HasPrefix(lines[2], "   style loss: ") || !strings.HasPrefix(lines[3], "      tv loss: ") ||
+		!strings.HasPrefix(lines[4], "   total loss: ") || lines[5] != "Iteration    1/   3" {
+		t.Errorf("unexpected progress output:\n%s", stdout)
+	}
+	if !strings.Contains(stdout, "Iteration    2/   3 (0 sec elapsed, 0 sec remaining)") {
+		t.Errorf("no timed iteration line:\n%s", stdout)
+	}
+	if img := decode(t, filepath.Join(dir, "progress.png")); img.Bounds().Dx() < 100 {
+		t.Errorf("progress.png is %v", img.Bounds())
+	}
+}
+
+func TestHelp(t *testing.T) {
+	code, stdout, _ := runCLI(t, "--help")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, flag := range []string{"--content", "--styles", "--output", "--iterations", "--print-iterations",
+		"--checkpoint-output", "--checkpoint-iterations", "--progress-write", "--progress-plot", "--width",
+		"--style-scales", "--network", "--content-weight-blend", "--content-weight", "--style-weight",
+		"--style-layer-weight-exp", "--style-blend-weights", "--tv-weight", "--learning-rate", "--beta1",
+		"--beta2", "--eps", "--initial", "--initial-noiseblend", "--preserve-colors", "--pooling",
+		"--overwrite", "--seed", "(default 1000)", "(default 500)", "imagenet-vgg-verydeep-19.mat", "Examples:"} {
+		if !strings.Contains(stdout, flag) {
+			t.Errorf("--help does not show %s", flag)
+		}
+	}
+}
+
+func TestPyG(t *testing.T) {
+	for v, want := range map[float64]string{126.32324981689453: "126.323", 512648.6875: "512649",
+		2671011.75: "2.67101e+06", 0.5: "0.5", 100: "100", 1e-5: "1e-05", 0: "0"} {
+		if got := pyG(v); got != want {
+			t.Errorf("pyG(%v) = %q, want %q", v, got, want)
+		}
+	}
+}
