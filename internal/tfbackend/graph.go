@@ -1,0 +1,176 @@
+//go:build tensorflow
+
+package tfbackend
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"unsafe"
+
+	tf "github.com/galeone/tensorflow/tensorflow/go"
+	"github.com/galeone/tensorflow/tensorflow/go/op"
+	tg "github.com/galeone/tfgo"
+
+	"github.com/neuralstyle/neuralstyle/internal/engine"
+	"github.com/neuralstyle/neuralstyle/internal/vgg"
+)
+
+// numConv is the number of convolutions up to conv5_2, the deepest layer any
+// loss reads.
+const numConv = 14
+
+// poolAfter marks the convolutions (conv1_2, conv2_2, conv3_4, conv4_4) whose
+// ReLU feeds a pooling layer.
+var poolAfter = [numConv]bool{1: true, 3: true, 7: true, 11: true}
+
+// reluIndex maps a ReLU layer's name to the index of its convolution.
+var reluIndex = func() map[string]int {
+	m := make(map[string]int, numConv)
+	for i := 0; i < numConv; i++ {
+		m["relu"+strings.TrimPrefix(vgg.ConvNames[i], "conv")] = i
+	}
+	return m
+}()
+
+// network holds VGG-19's weights as constants of one graph.
+type network struct {
+	kernel, bias [numConv]tf.Output
+	width        [numConv]int
+	pooling      engine.Pooling
+}
+
+func newNetwork(s *op.Scope, w *vgg.Weights, pooling engine.Pooling) (*network, error) {
+	n := &network{pooling: pooling}
+	for i := 0; i < numConv; i++ {
+		c := &w.Conv[i]
+		ls := s.SubScope(vgg.ConvNames[i])
+		k, err := floatTensor(c.Kernel, 3, 3, int64(c.In), int64(c.Out))
+		if err != nil {
+			return nil, fmt.Errorf("tfbackend: kernel of %s: %w", vgg.ConvNames[i], err)
+		}
+		b, err := floatTensor(c.Bias, int64(c.Out))
+		if err != nil {
+			return nil, fmt.Errorf("tfbackend: bias of %s: %w", vgg.ConvNames[i], err)
+		}
+		n.kernel[i] = tg.Const(ls.SubScope("kernel"), k)
+		n.bias[i] = tg.Const(ls.SubScope("bias"), b)
+		n.width[i] = c.Out
+	}
+	return n, nil
+}
+
+// forward applies the network to x (1 x H x W x 3) up to the ReLU of
+// convolution last and returns every ReLU's output by layer name.
+func (n *network) forward(s *op.Scope, x tf.Output, last int) map[string]tf.Output {
+	out := make(map[string]tf.Output, last+1)
+	cur := x
+	for i := 0; i <= last; i++ {
+		name := strings.TrimPrefix(vgg.ConvNames[i], "conv")
+		ls := s.SubScope("conv" + name)
+		cur = op.Conv2D(ls, cur, n.kernel[i], []int64{1, 1, 1, 1}, "SAME")
+		cur = op.BiasAdd(ls, cur, n.bias[i])
+		cur = op.Relu(s.SubScope("relu"+name), cur)
+		out["relu"+name] = cur
+		if poolAfter[i] && i < last {
+			// TensorFlow's SAME pooling is the reference's: for odd sizes
+			// the extra window hangs over the bottom/right edge, max ignores
+			// the outside and avg divides by the cells inside.
+			ps := s.SubScope("pool")
+			ksize, strides := []int64{1, 2, 2, 1}, []int64{1, 2, 2, 1}
+			if n.pooling == engine.AvgPool {
+				cur = op.AvgPool(ps, cur, ksize, strides, "SAME")
+			} else {
+				cur = op.MaxPool(ps, cur, ksize, strides, "SAME")
+			}
+		}
+	}
+	return out
+}
+
+// gram is F^T F / (H*W*C), F the (H*W) x C matrix of the features f
+// (1 x H x W x C), as the reference computes it.
+func gram(s *op.Scope, f tf.Output, c int) tf.Output {
+	s = s.SubScope("gram")
+	m := op.Reshape(s, f, tg.Const(s, []int32{-1, int32(c)}))
+	g := op.MatMul(s, m, m, op.MatMulTransposeA(true))
+	return op.RealDiv(s, g, op.Cast(s, op.Size(s, f), tf.Float))
+}
+
+// sumSquares is sum(t^2) written as the reference writes it, 2 * l2_loss(t)
+// (l2_loss being sum(t^2)/2), scaled by coef.
+func sumSquares(s *op.Scope, t tf.Output, coef float64) tf.Output {
+	return op.Mul(s, tg.Const(s, float32(2*coef)), op.L2Loss(s, t))
+}
+
+// pooledSize is the size of a dimension of n cells after k SAME poolings.
+func pooledSize(n, k int) int {
+	for ; k > 0; k-- {
+		n = (n + 1) / 2
+	}
+	return n
+}
+
+// poolsBefore is the number of pooling layers before convolution i.
+func poolsBefore(i int) int {
+	k := 0
+	for j := 0; j < i; j++ {
+		if poolAfter[j] {
+			k++
+		}
+	}
+	return k
+}
+
+// floatTensor makes a TensorFlow tensor of the given shape holding a copy of v.
+func floatTensor(v []float32, shape ...int64) (*tf.Tensor, error) {
+	n := int64(1)
+	for _, d := range shape {
+		n *= d
+	}
+	if int64(len(v)) != n {
+		return nil, fmt.Errorf("%d values for shape %v", len(v), shape)
+	}
+	return tf.ReadTensor(tf.Float, shape, bytes.NewReader(floatBytes(v)))
+}
+
+// copyOut copies the float32 tensor t into dst, which must have t's size.
+func copyOut(dst []float32, t *tf.Tensor) error {
+	if t.DataType() != tf.Float {
+		return fmt.Errorf("tfbackend: tensor of type %v, want float32", t.DataType())
+	}
+	n := int64(1)
+	for _, d := range t.Shape() {
+		n *= d
+	}
+	if n != int64(len(dst)) {
+		return fmt.Errorf("tfbackend: tensor of shape %v into %d values", t.Shape(), len(dst))
+	}
+	w := sliceWriter{b: floatBytes(dst)}
+	_, err := t.WriteContentsTo(&w)
+	if err == nil && len(w.b) != 0 {
+		err = fmt.Errorf("tfbackend: tensor of shape %v left %d bytes unwritten", t.Shape(), len(w.b))
+	}
+	return err
+}
+
+// floatBytes views v's memory as bytes: TensorFlow's tensors hold float32 in
+// the machine's byte order, as Go does.
+func floatBytes(v []float32) []byte {
+	if len(v) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 4*len(v))
+}
+
+// sliceWriter fills a fixed byte slice, refusing to grow it.
+type sliceWriter struct{ b []byte }
+
+func (w *sliceWriter) Write(p []byte) (int, error) {
+	if len(p) > len(w.b) {
+		return 0, fmt.Errorf("tfbackend: %d bytes for %d left", len(p), len(w.b))
+	}
+	copy(w.b, p)
+	w.b = w.b[len(p):]
+	return len(p), nil
+}

@@ -1,0 +1,344 @@
+//go:build tensorflow
+
+package tfbackend
+
+import (
+	"fmt"
+	"sync/atomic"
+
+	tf "github.com/galeone/tensorflow/tensorflow/go"
+	"github.com/galeone/tensorflow/tensorflow/go/op"
+	tg "github.com/galeone/tfgo"
+
+	"github.com/neuralstyle/neuralstyle/internal/engine"
+	"github.com/neuralstyle/neuralstyle/internal/vgg"
+)
+
+// problem is one graph and session: the network applied to a probe input
+// (which computes the targets), the objective at the image x with its
+// gradient, and TensorFlow 1's Adam on a resource variable holding x.
+type problem struct {
+	h, w int
+	sess *tf.Session
+
+	// probe is a 1 x ? x ? x 3 input; probeRelu and probeGram are the
+	// network's ReLU outputs and the style layers' Grams on it.
+	probe     tf.Output
+	probeRelu map[string]tf.Output
+	probeGram map[string]tf.Output
+
+	x      tf.Output    // 1 x h x w x 3 input of the objective
+	losses [4]tf.Output // content, style, tv, total
+	grad   tf.Output
+
+	// targets holds the content features and style Grams, computed once in
+	// NewProblem and fed back to every run.
+	targets map[tf.Output]*tf.Tensor
+
+	// Adam: hyperparameters fed at each step, the state initialised by
+	// adamInit at the first step, the step's operations and the image read
+	// back after them.
+	lr, beta1, beta2, eps tf.Output
+	adamInit              []*tf.Operation
+	adamStep              []*tf.Operation
+	stepped               tf.Output
+	started               bool
+
+	closed bool
+}
+
+var _ engine.Stepper = (*problem)(nil)
+
+// graphCount makes the shared names of resource variables unique within the
+// process, whatever TensorFlow's resource managers are shared by.
+var graphCount atomic.Uint64
+
+func newProblem(w *vgg.Weights, spec *engine.Spec) (*problem, error) {
+	if err := checkSpec(spec); err != nil {
+		return nil, err
+	}
+	p := &problem{h: spec.Content.H, w: spec.Content.W}
+	root := tg.NewRoot()
+	net, err := newNetwork(root.SubScope("vgg"), w, spec.Pooling)
+	if err != nil {
+		return nil, err
+	}
+
+	// Targets: the reference computes them in graphs of their own; here the
+	// same constants serve a second application of the network.
+	ps := root.SubScope("probe")
+	p.probe = op.Placeholder(ps, tf.Float, op.PlaceholderShape(tf.MakeShape(1, -1, -1, 3)))
+	p.probeRelu = net.forward(ps, p.probe, numConv-1)
+	p.probeGram = make(map[string]tf.Output, len(engine.StyleLayers))
+	for _, l := range engine.StyleLayers {
+		p.probeGram[l] = gram(ps, p.probeRelu[l], net.width[reluIndex[l]])
+	}
+
+	// The objective, with the targets as inputs.
+	obj := root.SubScope("objective")
+	p.x = op.Placeholder(obj, tf.Float, op.PlaceholderShape(tf.MakeShape(1, int64(p.h), int64(p.w), 3)))
+	feats := net.forward(obj, p.x, numConv-1)
+
+	var contentIn [2]tf.Output
+	var terms []tf.Output
+	cs := obj.SubScope("content")
+	for i, l := range engine.ContentLayers {
+		ci := reluIndex[l]
+		c := net.width[ci]
+		k := poolsBefore(ci)
+		contentIn[i] = op.Placeholder(cs, tf.Float, op.PlaceholderShape(tf.MakeShape(1, -1, -1, int64(c))))
+		size := float64(pooledSize(p.h, k) * pooledSize(p.w, k) * c)
+		coef := spec.ContentLayerWeights[i] * spec.ContentWeight / size
+		terms = append(terms, sumSquares(cs, op.Sub(cs, feats[l], contentIn[i]), coef))
+	}
+	content := op.AddN(cs, terms)
+
+	styleIn := make([][5]tf.Output, len(spec.Styles))
+	terms = nil
+	ss := obj.SubScope("style")
+	var grams [5]tf.Output
+	for j, l := range engine.StyleLayers {
+		grams[j] = gram(ss, feats[l], net.width[reluIndex[l]])
+	}
+	for i := range spec.Styles {
+		for j, l := range engine.StyleLayers {
+			c := net.width[reluIndex[l]]
+			styleIn[i][j] = op.Placeholder(ss, tf.Float, op.PlaceholderShape(tf.MakeShape(int64(c), int64(c))))
+			coef := spec.StyleWeight * spec.StyleBlendWeights[i] * spec.StyleLayerWeights[j] / float64(c*c)
+			terms = append(terms, sumSquares(ss, op.Sub(ss, grams[j], styleIn[i][j]), coef))
+		}
+	}
+	style := op.AddN(ss, terms)
+
+	// Total variation of the image, with the reference's divisors (the
+	// numbers of differences along each axis).
+	ts := obj.SubScope("tv")
+	h, wd := int32(p.h), int32(p.w)
+	slice := func(y, x, hh, ww int32) tf.Output {
+		return op.Slice(ts, p.x, tg.Const(ts, []int32{0, y, x, 0}), tg.Const(ts, []int32{1, hh, ww, 3}))
+	}
+	dy := op.Sub(ts, slice(1, 0, h-1, wd), slice(0, 0, h-1, wd))
+	dx := op.Sub(ts, slice(0, 1, h, wd-1), slice(0, 0, h, wd-1))
+	tv := op.Add(ts,
+		sumSquares(ts, dy, spec.TVWeight/float64((p.h-1)*p.w*3)),
+		sumSquares(ts, dx, spec.TVWeight/float64(p.h*(p.w-1)*3)))
+
+	total := op.AddN(obj.SubScope("total"), []tf.Output{content, style, tv})
+	p.losses = [4]tf.Output{content, style, tv, total}
+	grads := op.Gradients(root, []tf.Output{total}, []tf.Output{p.x})
+	if root.Err() != nil {
+		return nil, fmt.Errorf("tfbackend: building the objective: %w", root.Err())
+	}
+	p.grad = grads[0]
+
+	p.buildAdam(root.SubScope("adam"))
+
+	graph, err := root.Finalize()
+	if err != nil {
+		return nil, fmt.Errorf("tfbackend: building the graph: %w", err)
+	}
+	p.sess, err = tf.NewSession(graph, nil)
+	if err != nil {
+		return nil, fmt.Errorf("tfbackend: starting a session: %w", err)
+	}
+
+	// The targets' tensors go straight from these runs' outputs to the
+	// objective's inputs, without a copy in Go.
+	p.targets = make(map[tf.Output]*tf.Tensor, 2+5*len(spec.Styles))
+	out, err := p.runProbe(&spec.Content, []tf.Output{p.probeRelu[engine.ContentLayers[0]], p.probeRelu[engine.ContentLayers[1]]})
+	if err != nil {
+		p.Close()
+		return nil, fmt.Errorf("tfbackend: content features: %w", err)
+	}
+	p.targets[contentIn[0]], p.targets[contentIn[1]] = out[0], out[1]
+	for i := range spec.Styles {
+		fetch := make([]tf.Output, len(engine.StyleLayers))
+		for j, l := range engine.StyleLayers {
+			fetch[j] = p.probeGram[l]
+		}
+		out, err := p.runProbe(&spec.Styles[i], fetch)
+		if err != nil {
+			p.Close()
+			return nil, fmt.Errorf("tfbackend: Grams of style %d: %w", i+1, err)
+		}
+		for j := range out {
+			p.targets[styleIn[i][j]] = out[j]
+		}
+	}
+	return p, nil
+}
+
+// buildAdam adds TensorFlow 1's AdamOptimizer for the image: ResourceApplyAdam
+// on a variable that takes the image fed to the step, with the gradient of
+// the objective at that image, then the update of the powers of beta1 and
+// beta2 that the optimiser keeps in variables.
+func (p *problem) buildAdam(s *op.Scope) {
+	id := graphCount.Add(1)
+	variable := func(name string, shape tf.Shape) tf.Output {
+		return op.VarHandleOp(s.SubScope(name), tf.Float, shape,
+			op.VarHandleOpSharedName(fmt.Sprintf("neuralstyle_%d_%s", id, name)))
+	}
+	imgShape := tf.MakeShape(1, int64(p.h), int64(p.w), 3)
+	x, m, v := variable("image", imgShape), variable("m", imgShape), variable("v", imgShape)
+	b1p, b2p := variable("beta1_power", tf.ScalarShape()), variable("beta2_power", tf.ScalarShape())
+	scalar := func(name string) tf.Output {
+		return op.Placeholder(s.SubScope(name), tf.Float, op.PlaceholderShape(tf.ScalarShape()))
+	}
+	p.lr, p.beta1, p.beta2, p.eps = scalar("learning_rate"), scalar("beta1"), scalar("beta2"), scalar("epsilon")
+
+	zeros := op.Fill(s, tg.Const(s, []int32{1, int32(p.h), int32(p.w), 3}), tg.Const(s, float32(0)))
+	p.adamInit = []*tf.Operation{
+		op.AssignVariableOp(s, m, zeros),
+		op.AssignVariableOp(s, v, zeros),
+		op.AssignVariableOp(s, b1p, p.beta1),
+		op.AssignVariableOp(s, b2p, p.beta2),
+	}
+
+	assign := op.AssignVariableOp(s, x, p.x)
+	b1, b2 := op.ReadVariableOp(s, b1p, tf.Float), op.ReadVariableOp(s, b2p, tf.Float)
+	apply := op.ResourceApplyAdam(s.WithControlDependencies(assign), x, m, v, b1, b2, p.lr, p.beta1, p.beta2, p.eps, p.grad)
+	after := s.WithControlDependencies(apply)
+	p.adamStep = []*tf.Operation{
+		op.AssignVariableOp(after, b1p, op.Mul(s, b1, p.beta1)),
+		op.AssignVariableOp(after, b2p, op.Mul(s, b2, p.beta2)),
+	}
+	p.stepped = op.ReadVariableOp(after, x, tf.Float)
+}
+
+func checkSpec(spec *engine.Spec) error {
+	if err := checkImage("content", &spec.Content); err != nil {
+		return err
+	}
+	if len(spec.Styles) == 0 {
+		return &SpecError{Reason: "no style image"}
+	}
+	if len(spec.StyleBlendWeights) != len(spec.Styles) {
+		return &SpecError{Reason: fmt.Sprintf("%d style blend weights for %d styles", len(spec.StyleBlendWeights), len(spec.Styles))}
+	}
+	for i := range spec.Styles {
+		if err := checkImage(fmt.Sprintf("style %d", i+1), &spec.Styles[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkImage(what string, im *engine.Image) error {
+	if im.H < 1 || im.W < 1 || len(im.Pix) != im.H*im.W*3 {
+		return &SpecError{Reason: fmt.Sprintf("%s image is %dx%d with %d values", what, im.H, im.W, len(im.Pix))}
+	}
+	return nil
+}
+
+// runProbe applies the network to im and returns the fetched outputs.
+func (p *problem) runProbe(im *engine.Image, fetch []tf.Output) ([]*tf.Tensor, error) {
+	t, err := floatTensor(im.Pix, 1, int64(im.H), int64(im.W), 3)
+	if err != nil {
+		return nil, err
+	}
+	return p.sess.Run(map[tf.Output]*tf.Tensor{p.probe: t}, fetch, nil)
+}
+
+// feeds returns the targets and the image x as the inputs of a run.
+func (p *problem) feeds(x *engine.Image, extra int) (map[tf.Output]*tf.Tensor, error) {
+	if x.H != p.h || x.W != p.w || len(x.Pix) != p.h*p.w*3 {
+		panic(fmt.Sprintf("tfbackend: image of %dx%d (%d values) for a problem of %dx%d", x.H, x.W, len(x.Pix), p.h, p.w))
+	}
+	t, err := floatTensor(x.Pix, 1, int64(p.h), int64(p.w), 3)
+	if err != nil {
+		return nil, err
+	}
+	f := make(map[tf.Output]*tf.Tensor, len(p.targets)+1+extra)
+	for k, v := range p.targets {
+		f[k] = v
+	}
+	f[p.x] = t
+	return f, nil
+}
+
+// Eval implements engine.Problem.
+func (p *problem) Eval(x *engine.Image, grad []float32) (engine.Losses, error) {
+	if p.closed {
+		return engine.Losses{}, engine.ErrClosed
+	}
+	feeds, err := p.feeds(x, 0)
+	if err != nil {
+		return engine.Losses{}, err
+	}
+	fetch := p.losses[:]
+	if grad != nil {
+		if len(grad) != len(x.Pix) {
+			panic(fmt.Sprintf("tfbackend: gradient of %d values for an image of %d", len(grad), len(x.Pix)))
+		}
+		fetch = append(fetch[:len(fetch):len(fetch)], p.grad)
+	}
+	out, err := p.sess.Run(feeds, fetch, nil)
+	if err != nil {
+		return engine.Losses{}, fmt.Errorf("tfbackend: evaluating the objective: %w", err)
+	}
+	var v [4]float64
+	for i := range v {
+		f, ok := out[i].Value().(float32)
+		if !ok {
+			return engine.Losses{}, fmt.Errorf("tfbackend: loss of type %T, want float32", out[i].Value())
+		}
+		v[i] = float64(f)
+	}
+	if grad != nil {
+		if err := copyOut(grad, out[4]); err != nil {
+			return engine.Losses{}, fmt.Errorf("tfbackend: gradient: %w", err)
+		}
+	}
+	return engine.Losses{Content: v[0], Style: v[1], TV: v[2], Total: v[3]}, nil
+}
+
+// Step implements engine.Stepper. The Adam state (m, v and the powers of the
+// betas) lives in the session; it is initialised at the first step with that
+// step's beta1 and beta2.
+func (p *problem) Step(x *engine.Image, opt engine.Adam) error {
+	if p.closed {
+		return engine.ErrClosed
+	}
+	feeds, err := p.feeds(x, 4)
+	if err != nil {
+		return err
+	}
+	for _, s := range []struct {
+		in tf.Output
+		v  float64
+	}{{p.lr, opt.LearningRate}, {p.beta1, opt.Beta1}, {p.beta2, opt.Beta2}, {p.eps, opt.Epsilon}} {
+		t, err := tf.NewTensor(float32(s.v))
+		if err != nil {
+			return fmt.Errorf("tfbackend: Adam hyperparameter: %w", err)
+		}
+		feeds[s.in] = t
+	}
+	if !p.started {
+		init := map[tf.Output]*tf.Tensor{p.beta1: feeds[p.beta1], p.beta2: feeds[p.beta2]}
+		if _, err := p.sess.Run(init, nil, p.adamInit); err != nil {
+			return fmt.Errorf("tfbackend: initialising Adam: %w", err)
+		}
+		p.started = true
+	}
+	out, err := p.sess.Run(feeds, []tf.Output{p.stepped}, p.adamStep)
+	if err != nil {
+		return fmt.Errorf("tfbackend: Adam step: %w", err)
+	}
+	if err := copyOut(x.Pix, out[0]); err != nil {
+		return fmt.Errorf("tfbackend: stepped image: %w", err)
+	}
+	return nil
+}
+
+// Close implements engine.Problem.
+func (p *problem) Close() error {
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	p.targets = nil
+	if err := p.sess.Close(); err != nil {
+		return fmt.Errorf("tfbackend: closing the session: %w", err)
+	}
+	return nil
+}
