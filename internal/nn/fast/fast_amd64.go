@@ -1,0 +1,189 @@
+//go:build amd64 && !purego
+
+package fast
+
+import (
+	"runtime"
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+
+	"github.com/neuralstyle/neuralstyle/internal/nn"
+)
+
+// convArgs is the argument block of the convolution micro-kernels; gen.go
+// hard-codes its field offsets.
+type convArgs struct {
+	in, w, bias, out unsafe.Pointer
+	nIn              int64 // input channels to loop over
+	inChan, row      int64 // input channel and row strides, bytes
+	outChan          int64 // output channel stride, bytes
+	nValid           int64 // output channels of the block that are stored
+	flags            int64 // flagAccum, flagReLU
+	inOff            [8]int64
+	outOff           [8]int64
+	mask             [8]uint64 // AVX-512: lane bit mask; AVX2: pointer to 8 int32 lanes
+}
+
+const (
+	flagAccum = 1
+	flagReLU  = 2
+)
+
+// gramArgs is the argument block of the Gram dot-product kernels.
+type gramArgs struct {
+	a, b unsafe.Pointer
+	ld   int64  // row stride of F, bytes
+	nk   int64  // full vectors along k
+	tail uint64 // mask of the partial last vector, 0 if none
+	res  [16]float32
+}
+
+// variant describes one instruction set's kernels and blocking.
+type variant struct {
+	name  string
+	lanes int
+	// The convolution kernels compute convC output channels x convP vectors.
+	convC, convP int
+	conv, gemm   func(*convArgs)
+	// The Gram kernel computes gramR x gramS dot products.
+	gramR, gramS int
+	gram         func(*gramArgs)
+	gramPerm     []int
+}
+
+// mask returns the store mask for the first n lanes.
+func (v *variant) mask(n int) uint64 {
+	if v.lanes == 16 {
+		return uint64(1)<<uint(n) - 1
+	}
+	return uint64(uintptr(unsafe.Pointer(&avx2Masks[8-n])))
+}
+
+// avx2Masks[8-n:16-n] has its first n lanes set.
+var avx2Masks = [16]int32{-1, -1, -1, -1, -1, -1, -1, -1}
+
+// zeros serves as the bias of the backward and GEMM passes.
+var zeros [16]float32
+
+var (
+	avx512Variant = &variant{
+		name: "avx512", lanes: 16,
+		convC: 8, convP: 3, conv: zconv8x3t9, gemm: zconv8x3t1,
+		gramR: 4, gramS: 4, gram: zgram4x4, gramPerm: zgram4x4Perm,
+	}
+	avx2Variant = &variant{
+		name: "avx2", lanes: 8,
+		convC: 4, convP: 3, conv: yconv4x3t9, gemm: yconv4x3t1,
+		gramR: 2, gramS: 4, gram: ygram2x4, gramPerm: ygram2x4Perm,
+	}
+)
+
+func hasAVX512() bool { return cpu.X86.HasAVX512F && cpu.X86.HasAVX2 && cpu.X86.HasFMA }
+func hasAVX2() bool   { return cpu.X86.HasAVX2 && cpu.X86.HasFMA }
+
+// New returns the fastest variant the CPU supports.
+func New() (nn.Kernels, bool) {
+	v := Variants()
+	if len(v) == 0 {
+		return nil, false
+	}
+	return v[0], true
+}
+
+// Variants returns every variant the CPU supports, fastest first.
+func Variants() []nn.Kernels {
+	var ks []nn.Kernels
+	if hasAVX512() {
+		ks = append(ks, newKernels(avx512Variant))
+	}
+	if hasAVX2() {
+		ks = append(ks, newKernels(avx2Variant))
+	}
+	return ks
+}
+
+// kernels implements nn.Kernels. Calls on one kernels value (and the Convs it
+// made) are serialized by mu, so that they share one padded scratch buffer
+// and each call still uses all cores.
+type kernels struct {
+	v  *variant
+	mu sync.Mutex
+	wg sync.WaitGroup
+	// pad holds the zero-bordered copy of a convolution's input.
+	pad []float32
+	// gemmW holds the packed matrix of GramBackward.
+	gemmW []float32
+	// tail holds the last, partial vector of F's columns in GramBackward so
+	// that the kernel never reads past the end of F.
+	tail []float32
+	gram gramJob
+	gb   gemmJob
+}
+
+func newKernels(v *variant) *kernels {
+	k := &kernels{v: v}
+	k.gram.k = k
+	k.gb.k = k
+	k.gram.args = make([]gramArgs, workers().n)
+	k.gb.args = make([]convArgs, workers().n)
+	return k
+}
+
+func (k *kernels) Name() string { return k.v.name }
+
+// pool runs jobs on GOMAXPROCS goroutines (the caller and n-1 workers).
+type pool struct {
+	n     int
+	tasks chan task
+}
+
+type job interface{ run(part, nparts int) }
+
+type task struct {
+	j      job
+	part   int
+	nparts int
+	wg     *sync.WaitGroup
+}
+
+var (
+	poolOnce sync.Once
+	thePool  *pool
+)
+
+func workers() *pool {
+	poolOnce.Do(func() {
+		n := runtime.GOMAXPROCS(0)
+		p := &pool{n: n, tasks: make(chan task, n)}
+		for i := 1; i < n; i++ {
+			go func() {
+				for t := range p.tasks {
+					t.j.run(t.part, t.nparts)
+					t.wg.Done()
+				}
+			}()
+		}
+		thePool = p
+	})
+	return thePool
+}
+
+// do runs j on all parts and waits for them.
+func (p *pool) do(j job, wg *sync.WaitGroup) {
+	wg.Add(p.n - 1)
+	for i := 1; i < p.n; i++ {
+		p.tasks <- task{j, i, p.n, wg}
+	}
+	j.run(0, p.n)
+	wg.Wait()
+}
+
+// grow returns s with length n, reallocating only when it is too short.
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}

@@ -1,0 +1,140 @@
+package nn
+
+import "sync"
+
+// Pooling is 2x2 with stride 2 and TensorFlow's SAME padding: an h x w
+// plane pools to ceil(h/2) x ceil(w/2), the last window of an odd size
+// holding the one cell inside the image (max ignores the outside, average
+// divides by the cells inside). Windows do not overlap, so every input cell
+// belongs to exactly one window.
+
+// PoolSize returns the pooled size of n pixels.
+func PoolSize(n int) int { return (n + 1) / 2 }
+
+type poolOp int
+
+const (
+	opMaxFwd poolOp = iota
+	opMaxBwd
+	opAvgFwd
+	opAvgBwd
+)
+
+// poolJob runs one pooling operation over channels in parallel.
+type poolJob struct {
+	op       poolOp
+	in, out  []float32 // full-size and pooled planes, whichever direction
+	arg      []uint8
+	c, h, w  int
+	oh, ow   int
+	perTask  int
+	numTasks int
+}
+
+var poolJobs = sync.Pool{New: func() any { return new(poolJob) }}
+
+func runPool(op poolOp, full, pooled []float32, arg []uint8, c, h, w int) {
+	oh, ow := PoolSize(h), PoolSize(w)
+	j := poolJobs.Get().(*poolJob)
+	*j = poolJob{op: op, in: full[:c*h*w], out: pooled[:c*oh*ow], c: c, h: h, w: w, oh: oh, ow: ow}
+	if arg != nil {
+		j.arg = arg[:c*oh*ow]
+	}
+	j.perTask = max(1, c/16)
+	j.numTasks = (c + j.perTask - 1) / j.perTask
+	parallel(j.numTasks, j)
+	*j = poolJob{}
+	poolJobs.Put(j)
+}
+
+// MaxPool sets out (c x ceil(h/2) x ceil(w/2)) to the maxima of the windows
+// of in (c x h x w), and arg to the position of each maximum in its window
+// (dy*2 + dx, the first in row-major order on ties).
+func MaxPool(out []float32, arg []uint8, in []float32, c, h, w int) {
+	runPool(opMaxFwd, in, out, arg, c, h, w)
+}
+
+// MaxPoolBackward sets dIn (c x h x w) to dOut routed to the maxima that
+// MaxPool recorded in arg, and zero elsewhere.
+func MaxPoolBackward(dIn []float32, arg []uint8, dOut []float32, c, h, w int) {
+	runPool(opMaxBwd, dIn, dOut, arg, c, h, w)
+}
+
+// AvgPool sets out to the means of the in-image cells of each window.
+func AvgPool(out, in []float32, c, h, w int) {
+	runPool(opAvgFwd, in, out, nil, c, h, w)
+}
+
+// AvgPoolBackward sets dIn to each window's dOut divided among its
+// in-image cells.
+func AvgPoolBackward(dIn, dOut []float32, c, h, w int) {
+	runPool(opAvgBwd, dIn, dOut, nil, c, h, w)
+}
+
+func (j *poolJob) run(t int) {
+	h, w, oh, ow := j.h, j.w, j.oh, j.ow
+	for ch := t * j.perTask; ch < min(j.c, (t+1)*j.perTask); ch++ {
+		full := j.in[ch*h*w:][:h*w]
+		pooled := j.out[ch*oh*ow:][:oh*ow]
+		var arg []uint8
+		if j.arg != nil {
+			arg = j.arg[ch*oh*ow:][:oh*ow]
+		}
+		for oy := 0; oy < oh; oy++ {
+			y0 := 2 * oy
+			ny := min(2, h-y0)
+			for ox := 0; ox < ow; ox++ {
+				x0 := 2 * ox
+				nx := min(2, w-x0)
+				o := oy*ow + ox
+				switch j.op {
+				case opMaxFwd:
+					best, bi := full[y0*w+x0], uint8(0)
+					for dy := 0; dy < ny; dy++ {
+						for dx := 0; dx < nx; dx++ {
+							if v := full[(y0+dy)*w+x0+dx]; v > best {
+								best, bi = v, uint8(dy*2+dx)
+							}
+						}
+					}
+					pooled[o], arg[o] = best, bi
+				case opMaxBwd:
+					for dy := 0; dy < ny; dy++ {
+						for dx := 0; dx < nx; dx++ {
+							full[(y0+dy)*w+x0+dx] = 0
+						}
+					}
+					a := int(arg[o])
+					full[(y0+a/2)*w+x0+a%2] = pooled[o]
+				case opAvgFwd:
+					var s float32
+					for dy := 0; dy < ny; dy++ {
+						for dx := 0; dx < nx; dx++ {
+							s += full[(y0+dy)*w+x0+dx]
+						}
+					}
+					pooled[o] = s / float32(ny*nx)
+				case opAvgBwd:
+					g := pooled[o] / float32(ny*nx)
+					for dy := 0; dy < ny; dy++ {
+						for dx := 0; dx < nx; dx++ {
+							full[(y0+dy)*w+x0+dx] = g
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// ReLUBackward gates the gradient d with the ReLU's output act: d is zeroed
+// where act is not positive (the ReLU's derivative, taken as 0 at 0 like
+// TensorFlow and PyTorch).
+func ReLUBackward(d, act []float32) {
+	act = act[:len(d)]
+	for i, a := range act {
+		if a <= 0 {
+			d[i] = 0
+		}
+	}
+}

@@ -1,0 +1,144 @@
+package nn_test
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/neuralstyle/neuralstyle/internal/nn"
+	"github.com/neuralstyle/neuralstyle/internal/nn/nntest"
+)
+
+// refPool is the float64 reference: TF SAME 2x2/2 pooling, windows clipped
+// to the image.
+func refPool(in []float32, c, h, w int, avg bool) []float64 {
+	oh, ow := (h+1)/2, (w+1)/2
+	out := make([]float64, c*oh*ow)
+	for ch := 0; ch < c; ch++ {
+		for oy := 0; oy < oh; oy++ {
+			for ox := 0; ox < ow; ox++ {
+				best, sum, n := math.Inf(-1), 0.0, 0
+				for y := 2 * oy; y < min(h, 2*oy+2); y++ {
+					for x := 2 * ox; x < min(w, 2*ox+2); x++ {
+						v := float64(in[(ch*h+y)*w+x])
+						best = math.Max(best, v)
+						sum += v
+						n++
+					}
+				}
+				if avg {
+					best = sum / float64(n)
+				}
+				out[(ch*oh+oy)*ow+ox] = best
+			}
+		}
+	}
+	return out
+}
+
+func dot64(a []float64, b []float32) float64 {
+	var s float64
+	for i := range a {
+		s += a[i] * float64(b[i])
+	}
+	return s
+}
+
+var poolCases = []struct{ c, h, w int }{
+	{1, 1, 1}, {1, 2, 2}, {3, 3, 5}, {2, 4, 4}, {13, 7, 6}, {5, 29, 37}, {40, 5, 3},
+}
+
+func TestPool(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, tc := range poolCases {
+		for _, avg := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%dx%dx%d/avg=%v", tc.c, tc.h, tc.w, avg), func(t *testing.T) {
+				c, h, w := tc.c, tc.h, tc.w
+				oh, ow := nn.PoolSize(h), nn.PoolSize(w)
+				// Distinct values 0.01 apart keep the finite differences away
+				// from ties; negative ones check that max does not see the
+				// outside as 0.
+				in := make([]float32, c*h*w)
+				for i, p := range rng.Perm(len(in)) {
+					in[i] = -0.01 * float32(p+1)
+				}
+				out := make([]float32, c*oh*ow)
+				arg := make([]uint8, c*oh*ow)
+				if avg {
+					nn.AvgPool(out, in, c, h, w)
+				} else {
+					nn.MaxPool(out, arg, in, c, h, w)
+				}
+				want := refPool(in, c, h, w, avg)
+				if e := nntest.RelErr(out, want); e > 1e-6 {
+					t.Fatalf("forward: relative error %g", e)
+				}
+
+				// Backward against central differences of L = dOut . pool(in).
+				dOut := nntest.RandomSlice(rng, c*oh*ow, 1)
+				dIn := make([]float32, c*h*w)
+				for i := range dIn {
+					dIn[i] = float32(math.NaN())
+				}
+				if avg {
+					nn.AvgPoolBackward(dIn, dOut, c, h, w)
+				} else {
+					nn.MaxPoolBackward(dIn, arg, dOut, c, h, w)
+				}
+				for j := range in {
+					old := in[j]
+					const e = 1e-3
+					in[j] = old + e
+					up := dot64(refPool(in, c, h, w, avg), dOut)
+					in[j] = old - e
+					down := dot64(refPool(in, c, h, w, avg), dOut)
+					in[j] = old
+					fd := (up - down) / (2 * e)
+					if math.Abs(fd-float64(dIn[j])) > 1e-3*(1+math.Abs(fd)) {
+						t.Fatalf("backward: d/din[%d] = %g, finite differences %g", j, dIn[j], fd)
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestReLUBackward(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	x := nntest.RandomSlice(rng, 1000, 1)
+	act := make([]float32, len(x))
+	for i, v := range x {
+		act[i] = max(0, v)
+	}
+	act[0], x[0] = 0, 0 // the derivative at 0 is taken as 0
+	d := nntest.RandomSlice(rng, len(x), 1)
+	g := append([]float32(nil), d...)
+	nn.ReLUBackward(g, act)
+	for i := range x {
+		const e = 1e-3
+		var fd float64
+		if x[i] != 0 {
+			up := math.Max(0, float64(x[i])+e)
+			down := math.Max(0, float64(x[i])-e)
+			fd = float64(d[i]) * (up - down) / (2 * e)
+		}
+		if math.Abs(fd-float64(g[i])) > 1e-4 && math.Abs(float64(x[i])) > e {
+			t.Fatalf("d/dx[%d] = %g, finite differences %g (x = %g)", i, g[i], fd, x[i])
+		}
+		if x[i] == 0 && g[i] != 0 {
+			t.Fatalf("gradient at 0 is %g, want 0", g[i])
+		}
+	}
+}
+
+func TestPoolAllocs(t *testing.T) {
+	const c, h, w = 16, 29, 37
+	in := make([]float32, c*h*w)
+	out := make([]float32, c*15*19)
+	arg := make([]uint8, len(out))
+	nn.MaxPool(out, arg, in, c, h, w)
+	if a := testing.AllocsPerRun(10, func() { nn.MaxPool(out, arg, in, c, h, w) }); a > 0 {
+		t.Errorf("MaxPool: %v allocations per call", a)
+	}
+}
