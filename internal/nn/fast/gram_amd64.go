@@ -1,0 +1,206 @@
+//go:build amd64 && !purego
+
+package fast
+
+import (
+	"fmt"
+	"unsafe"
+)
+
+// gramChunkBytes bounds the slice of F (all c rows, a chunk of columns) that
+// one pass over the block pairs touches, so that it stays in L2.
+const gramChunkBytes = 1 << 20
+
+// Gram sets g to scale * F F^T. Each part owns an interleaved set of row
+// blocks and computes their upper-triangle dot products chunk by chunk of
+// F's columns; the lower triangle is mirrored at the end.
+func (k *kernels) Gram(g, f []float32, c, n int, scale float32) {
+	if len(g) != c*c || len(f) != c*n {
+		panic(fmt.Sprintf("fast: Gram with %d, %d values for c=%d, n=%d", len(g), len(f), c, n))
+	}
+	v := k.v
+	if c < v.gramR || c < v.gramS || n == 0 {
+		gramGo(g, f, c, n, scale)
+		return
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	j := &k.gram
+	j.g, j.f, j.c, j.n = g, f, c, n
+	kc := gramChunkBytes / (4 * c)
+	kc = max(256, kc-kc%v.lanes)
+	j.kc = kc
+	workers().do(j, &k.wg)
+	for i := 0; i < c; i++ {
+		for jj := i; jj < c; jj++ {
+			x := g[i*c+jj] * scale
+			g[i*c+jj] = x
+			g[jj*c+i] = x
+		}
+	}
+	j.g, j.f = nil, nil
+}
+
+type gramJob struct {
+	k    *kernels
+	args []gramArgs
+	g, f []float32
+	c, n int
+	kc   int
+}
+
+func (j *gramJob) run(part, nparts int) {
+	v := j.k.v
+	R, S, L := v.gramR, v.gramS, v.lanes
+	c, n, g := j.c, j.n, j.g
+	a := &j.args[part]
+	a.ld = int64(n * 4)
+	nbi := (c + R - 1) / R
+	nbj := (c + S - 1) / S
+	for ib := part; ib < nbi; ib += nparts {
+		for i := ib * R; i < min(ib*R+R, c); i++ {
+			clear(g[i*c+i : (i+1)*c])
+		}
+	}
+	for k0 := 0; k0 < n; k0 += j.kc {
+		kn := min(j.kc, n-k0)
+		a.nk = int64(kn / L)
+		a.tail = 0
+		if r := kn % L; r != 0 {
+			a.tail = v.mask(r)
+		}
+		for ib := part; ib < nbi; ib += nparts {
+			i0 := min(ib*R, c-R)
+			iLo, iHi := ib*R, min(ib*R+R, c)
+			// The first column block that reaches the diagonal.
+			for jb := iLo / S; jb < nbj; jb++ {
+				j0 := min(jb*S, c-S)
+				jLo, jHi := jb*S, min(jb*S+S, c)
+				a.a = unsafe.Pointer(&j.f[i0*n+k0])
+				a.b = unsafe.Pointer(&j.f[j0*n+k0])
+				v.gram(a)
+				for l, acc := range v.gramPerm {
+					i, jj := i0+acc/S, j0+acc%S
+					if i >= iLo && i < iHi && jj >= jLo && jj < jHi && jj >= i {
+						g[i*c+jj] += a.res[l]
+					}
+				}
+			}
+		}
+	}
+	a.a, a.b = nil, nil
+}
+
+// gramGo is the scalar path for fewer rows than a kernel block.
+func gramGo(g, f []float32, c, n int, scale float32) {
+	for i := 0; i < c; i++ {
+		for jj := i; jj < c; jj++ {
+			var s float64
+			fi, fj := f[i*n:(i+1)*n], f[jj*n:(jj+1)*n]
+			for x := range fi {
+				s += float64(fi[x]) * float64(fj[x])
+			}
+			g[i*c+jj] = float32(s) * scale
+			g[jj*c+i] = g[i*c+jj]
+		}
+	}
+}
+
+// GramBackward sets df to scale * (dg + dg^T) F: the symmetric matrix is
+// packed like convolution weights (blocks of convC rows) and multiplied by F
+// with the convolution kernel's one-tap form.
+func (k *kernels) GramBackward(df, dg, f []float32, c, n int, scale float32) {
+	if len(dg) != c*c || len(f) != c*n || len(df) != c*n {
+		panic(fmt.Sprintf("fast: GramBackward with %d, %d, %d values for c=%d, n=%d", len(df), len(dg), len(f), c, n))
+	}
+	if n == 0 {
+		return
+	}
+	v := k.v
+	C, L := v.convC, v.lanes
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	nb := (c + C - 1) / C
+	k.gemmW = grow(k.gemmW, nb*c*C)
+	w := k.gemmW
+	for i := 0; i < nb*C; i++ {
+		for jj := 0; jj < c; jj++ {
+			var x float32
+			if i < c {
+				x = scale * (dg[i*c+jj] + dg[jj*c+i])
+			}
+			w[((i/C)*c+jj)*C+i%C] = x
+		}
+	}
+	j := &k.gb
+	j.df, j.f, j.c, j.n, j.nb = df, f, c, n, nb
+	j.full = n / L
+	j.tailN = n % L
+	if j.tailN != 0 {
+		k.tail = grow(k.tail, c*L)
+		for r := 0; r < c; r++ {
+			t := k.tail[r*L : (r+1)*L]
+			clear(t)
+			copy(t, f[r*n+j.full*L:(r+1)*n])
+		}
+	}
+	workers().do(j, &k.wg)
+	j.df, j.f = nil, nil
+}
+
+// gemmJob computes df = W F over tiles of convP vectors of F's columns.
+type gemmJob struct {
+	k           *kernels
+	args        []convArgs
+	df, f       []float32
+	c, n, nb    int
+	full, tailN int // full vectors per row, lanes of the partial one
+}
+
+func (j *gemmJob) run(part, nparts int) {
+	k := j.k
+	v := k.v
+	C, P, L := v.convC, v.convP, v.lanes
+	a := &j.args[part]
+	a.out = unsafe.Pointer(&j.df[0])
+	a.bias = unsafe.Pointer(&zeros[0])
+	a.nIn = int64(j.c)
+	a.outChan = int64(j.n * 4)
+	a.flags = 0
+	nt := (j.full + P - 1) / P
+	if j.tailN != 0 {
+		nt++ // the last tile reads the copied tail
+	}
+	lo, hi := nt*part/nparts, nt*(part+1)/nparts
+	for t := lo; t < hi; t++ {
+		if j.tailN != 0 && t == nt-1 {
+			a.in = unsafe.Pointer(&k.tail[0])
+			a.inChan = int64(L * 4)
+			for p := 0; p < P; p++ {
+				a.inOff[p] = 0
+				a.outOff[p] = int64(j.full * L * 4)
+				a.mask[p] = v.mask(0)
+			}
+			a.mask[0] = v.mask(j.tailN)
+		} else {
+			a.in = unsafe.Pointer(&j.f[0])
+			a.inChan = int64(j.n * 4)
+			for p := 0; p < P; p++ {
+				vi, n := t*P+p, L
+				if vi >= j.full {
+					vi, n = j.full-1, 0
+				}
+				a.inOff[p] = int64(vi * L * 4)
+				a.outOff[p] = a.inOff[p]
+				a.mask[p] = v.mask(n)
+			}
+		}
+		for b := 0; b < j.nb; b++ {
+			a.w = unsafe.Pointer(&k.gemmW[b*j.c*C])
+			a.nValid = int64(min(C, j.c-b*C))
+			a.out = unsafe.Pointer(&j.df[b*C*j.n])
+			v.gemm(a)
+		}
+	}
+	a.in, a.w, a.bias, a.out = nil, nil, nil, nil
+}
