@@ -55,7 +55,7 @@ func Read(path string, opts ReadOptions) (*Image, error) {
 	br := bufio.NewReaderSize(f, 64<<10)
 	cfg, format, err := image.DecodeConfig(br)
 	if err != nil {
-		return nil, fail(decodeCause(err, f))
+		return nil, fail(decodeCause(err, f, "", st.Size()))
 	}
 	limit := opts.MaxPixels
 	if limit == 0 {
@@ -75,7 +75,7 @@ func Read(path string, opts ReadOptions) (*Image, error) {
 	br.Reset(f)
 	m, err := decode(br)
 	if err != nil {
-		return nil, fail(decodeCause(err, f))
+		return nil, fail(decodeCause(err, f, format, st.Size()))
 	}
 	canvas := image.Rect(0, 0, cfg.Width, cfg.Height)
 	if b := m.Bounds(); b.Empty() || !b.In(canvas) {
@@ -107,7 +107,9 @@ func osCause(err error) error {
 }
 
 // decodeCause classifies a decoder error: not an image, truncated, or corrupt.
-func decodeCause(err error, f io.ReaderAt) error {
+// Decoders report a cut file in their own words ("not enough pixel data"), so
+// a missing end marker also counts as truncation.
+func decodeCause(err error, f io.ReaderAt, format string, size int64) error {
 	if errors.Is(err, image.ErrFormat) {
 		head := make([]byte, 32)
 		n, _ := f.ReadAt(head, 0)
@@ -116,7 +118,8 @@ func decodeCause(err error, f io.ReaderAt) error {
 		}
 		return &detailError{kind: ErrUnsupported, msg: "not an image, or an unsupported format (use JPEG, PNG, GIF, BMP, TIFF or WebP)"}
 	}
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || strings.Contains(err.Error(), "unexpected EOF") {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || strings.Contains(err.Error(), "unexpected EOF") ||
+		!hasTrailer(f, format, size) {
 		return &detailError{kind: ErrTruncated, msg: "truncated image (the file ends before the image data)", cause: err}
 	}
 	var pe *fs.PathError
@@ -124,6 +127,30 @@ func decodeCause(err error, f io.ReaderAt) error {
 		return pe.Err
 	}
 	return &detailError{kind: ErrCorrupt, msg: "corrupt image data", cause: err}
+}
+
+// hasTrailer reports whether the file ends with its format's end marker;
+// formats without one are taken as complete.
+func hasTrailer(f io.ReaderAt, format string, size int64) bool {
+	var end []byte
+	switch format {
+	case "png":
+		end = []byte("\x00\x00\x00\x00IEND\xae\x42\x60\x82")
+	case "jpeg":
+		end = []byte{0xff, 0xd9}
+	case "gif":
+		end = []byte{0x3b}
+	default:
+		return true
+	}
+	if size < int64(len(end)) {
+		return false
+	}
+	got := make([]byte, len(end))
+	if _, err := f.ReadAt(got, size-int64(len(end))); err != nil {
+		return false
+	}
+	return bytes.Equal(got, end)
 }
 
 // knownUnsupported names common image formats without a decoder here, so the

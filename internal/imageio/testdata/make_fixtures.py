@@ -1,0 +1,30 @@
+"""Fixtures Go's standard encoders cannot make, written once with Pillow 9.4
+(Debian bookworm python3-pil): run from this folder with /usr/bin/python3.
+
+pattern.webp   lossless RGBA WebP, 6 x 4, the pattern below (alpha 0 where x == 5, colour kept)
+lossy.webp     lossy WebP, 16 x 16, flat mid-gray
+cmyk.jpg       Adobe CMYK JPEG, 16 x 16, four flat 8 x 8 blocks of the CMYK values below, quality 100
+"""
+from PIL import Image
+
+
+def pattern(x, y):
+    return (40 * x + 5, 60 * y + 10, 255 - 30 * x - 20 * y, 0 if x == 5 else 255)
+
+
+def main():
+    im = Image.new("RGBA", (6, 4))
+    for y in range(4):
+        for x in range(6):
+            im.putpixel((x, y), pattern(x, y))
+    im.save("pattern.webp", lossless=True, exact=True)
+    Image.new("RGB", (16, 16), (128, 128, 128)).save("lossy.webp", quality=90)
+    cmyk = Image.new("CMYK", (16, 16))
+    blocks = [(0, 0, 0, 0), (255, 0, 0, 0), (0, 128, 255, 0), (0, 0, 0, 200)]
+    for i, c in enumerate(blocks):
+        cmyk.paste(c, (8 * (i % 2), 8 * (i // 2), 8 * (i % 2) + 8, 8 * (i // 2) + 8))
+    cmyk.save("cmyk.jpg", quality=100)
+
+
+if __name__ == "__main__":
+    main()
