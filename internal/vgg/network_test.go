@@ -1,0 +1,243 @@
+package vgg
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/neuralstyle/neuralstyle/internal/engine"
+	"github.com/neuralstyle/neuralstyle/internal/nn"
+	"github.com/neuralstyle/neuralstyle/internal/nn/nntest"
+)
+
+// tinyWidths are the fixture network's widths, all different so that a
+// swapped axis cannot pass.
+var tinyWidths = [5]int{4, 6, 8, 10, 12}
+
+// RandomWeights returns VGG-19-shaped weights with the given block widths.
+func randomWeights(rng *rand.Rand, widths [5]int) *Weights {
+	wt := &Weights{MeanPixel: [3]float32{123.68, 116.779, 103.939}}
+	perBlock := [5]int{2, 2, 4, 4, 4}
+	in, i := 3, 0
+	for b, n := range perBlock {
+		for j := 0; j < n; j++ {
+			wt.Conv[i] = *nntest.RandomConv(rng, in, widths[b])
+			in = widths[b]
+			i++
+		}
+	}
+	return wt
+}
+
+// ref64 is a float64 reference network: it returns the post-ReLU outputs
+// of layers 0..last.
+func ref64(wt *Weights, img []float64, h, w int, pooling engine.Pooling, last Layer) [][]float64 {
+	var acts [][]float64
+	in, c := img, 3
+	for i := 0; i <= int(last); i++ {
+		if poolsBefore(i) {
+			in, h, w = pool64(in, c, h, w, pooling), (h+1)/2, (w+1)/2
+		}
+		cw := &wt.Conv[i]
+		out := make([]float64, cw.Out*h*w)
+		for o := 0; o < cw.Out; o++ {
+			for y := 0; y < h; y++ {
+				for x := 0; x < w; x++ {
+					s := float64(cw.Bias[o])
+					for ky := 0; ky < 3; ky++ {
+						for kx := 0; kx < 3; kx++ {
+							sy, sx := y+ky-1, x+kx-1
+							if sy < 0 || sy >= h || sx < 0 || sx >= w {
+								continue
+							}
+							for ci := 0; ci < c; ci++ {
+								s += float64(cw.Kernel[((ky*3+kx)*c+ci)*cw.Out+o]) * in[(ci*h+sy)*w+sx]
+							}
+						}
+					}
+					out[(o*h+y)*w+x] = math.Max(0, s)
+				}
+			}
+		}
+		acts = append(acts, out)
+		in, c = out, cw.Out
+	}
+	return acts
+}
+
+func pool64(in []float64, c, h, w int, pooling engine.Pooling) []float64 {
+	oh, ow := (h+1)/2, (w+1)/2
+	out := make([]float64, c*oh*ow)
+	for ch := 0; ch < c; ch++ {
+		for oy := 0; oy < oh; oy++ {
+			for ox := 0; ox < ow; ox++ {
+				best, sum, n := math.Inf(-1), 0.0, 0
+				for y := 2 * oy; y < min(h, 2*oy+2); y++ {
+					for x := 2 * ox; x < min(w, 2*ox+2); x++ {
+						v := in[(ch*h+y)*w+x]
+						best, sum, n = math.Max(best, v), sum+v, n+1
+					}
+				}
+				if pooling == engine.AvgPool {
+					best = sum / float64(n)
+				}
+				out[(ch*oh+oy)*ow+ox] = best
+			}
+		}
+	}
+	return out
+}
+
+func relErr32(got []float32, want []float64) float64 { return nntest.RelErr(got, want) }
+
+var netCases = []struct {
+	h, w    int
+	pooling engine.Pooling
+	last    Layer
+}{
+	{11, 13, engine.MaxPool, 13},
+	{11, 13, engine.AvgPool, 13},
+	{16, 9, engine.MaxPool, 12},
+	{5, 3, engine.AvgPool, 12},
+	{1, 1, engine.MaxPool, 13},
+}
+
+func TestNetworkForward(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	wt := randomWeights(rng, tinyWidths)
+	for _, tc := range netCases {
+		t.Run(fmt.Sprintf("%dx%d/%v/%d", tc.h, tc.w, tc.pooling, tc.last), func(t *testing.T) {
+			net, err := NewNetwork(wt, nn.Portable(), tc.h, tc.w, tc.pooling, tc.last)
+			if err != nil {
+				t.Fatal(err)
+			}
+			img := nntest.RandomSlice(rng, 3*tc.h*tc.w, 50)
+			img64 := make([]float64, len(img))
+			for i, v := range img {
+				img64[i] = float64(v)
+			}
+			net.Forward(img)
+			want := ref64(wt, img64, tc.h, tc.w, tc.pooling, tc.last)
+			for l := range want {
+				if e := relErr32(net.Features(Layer(l)), want[l]); e > 1e-5 {
+					t.Errorf("%s: relative error %g", ConvNames[l], e)
+				}
+			}
+		})
+	}
+}
+
+// linearTap adds fixed random gradients r_l at some layers: the loss is
+// sum_l r_l . act_l.
+type linearTap struct{ r map[Layer][]float32 }
+
+func (lt *linearTap) AddGrad(l Layer, g, scratch []float32) {
+	clear(scratch) // scratch is the tap's to use
+	if r, ok := lt.r[l]; ok {
+		for i := range g {
+			g[i] += r[i]
+		}
+	}
+}
+
+func (lt *linearTap) loss(acts [][]float64) float64 {
+	var s float64
+	for l, r := range lt.r {
+		for i, v := range r {
+			s += float64(v) * acts[l][i]
+		}
+	}
+	return s
+}
+
+// TestNetworkBackward checks Backward against central differences of the
+// float64 reference network.
+func TestNetworkBackward(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	wt := randomWeights(rng, tinyWidths)
+	for _, tc := range netCases {
+		t.Run(fmt.Sprintf("%dx%d/%v/%d", tc.h, tc.w, tc.pooling, tc.last), func(t *testing.T) {
+			net, err := NewNetwork(wt, nn.Portable(), tc.h, tc.w, tc.pooling, tc.last)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tap := &linearTap{r: map[Layer][]float32{}}
+			for _, l := range []Layer{0, 2, 4, 8, 9, 12, 13} {
+				if l <= tc.last {
+					c, h, w := net.Shape(l)
+					tap.r[l] = nntest.RandomSlice(rng, c*h*w, 1)
+				}
+			}
+			img := nntest.RandomSlice(rng, 3*tc.h*tc.w, 50)
+			img64 := make([]float64, len(img))
+			for i, v := range img {
+				img64[i] = float64(v)
+			}
+			net.Forward(img)
+			grad := make([]float32, len(img))
+			net.Backward(grad, tap)
+			var maxG float64
+			for _, v := range grad {
+				maxG = math.Max(maxG, math.Abs(float64(v)))
+			}
+			for _, j := range rng.Perm(len(img))[:min(len(img), 40)] {
+				const e = 1e-4
+				old := img64[j]
+				img64[j] = old + e
+				up := tap.loss(ref64(wt, img64, tc.h, tc.w, tc.pooling, tc.last))
+				img64[j] = old - e
+				down := tap.loss(ref64(wt, img64, tc.h, tc.w, tc.pooling, tc.last))
+				img64[j] = old
+				fd := (up - down) / (2 * e)
+				if math.Abs(fd-float64(grad[j])) > 1e-4*maxG {
+					t.Errorf("d/dimg[%d] = %g, finite differences %g (largest |grad| %g)", j, grad[j], fd, maxG)
+				}
+			}
+			// A second pass gives the same gradient: no state leaks between passes.
+			grad2 := make([]float32, len(img))
+			net.Forward(img)
+			net.Backward(grad2, tap)
+			for i := range grad {
+				if grad[i] != grad2[i] {
+					t.Fatalf("second backward pass differs at %d: %g vs %g", i, grad2[i], grad[i])
+				}
+			}
+		})
+	}
+}
+
+func TestNewNetworkErrors(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	wt := randomWeights(rng, tinyWidths)
+	bad := *wt
+	bad.Conv[3] = *nntest.RandomConv(rng, 5, 6)
+	cases := []struct {
+		name string
+		wt   *Weights
+		h, w int
+		last Layer
+	}{
+		{"empty image", wt, 0, 5, 13},
+		{"layer out of range", wt, 5, 5, 16},
+		{"mismatched weights", &bad, 5, 5, 13},
+	}
+	for _, c := range cases {
+		if _, err := NewNetwork(c.wt, nn.Portable(), c.h, c.w, engine.MaxPool, c.last); err == nil {
+			t.Errorf("%s: no error", c.name)
+		}
+	}
+}
+
+func TestLayerIndex(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		want Layer
+		ok   bool
+	}{{"relu1_1", 0, true}, {"conv4_2", 9, true}, {"relu5_2", 13, true}, {"relu5_4", 15, true}, {"pool1", 0, false}, {"relu6_1", 0, false}} {
+		got, err := LayerIndex(c.name)
+		if (err == nil) != c.ok || got != c.want {
+			t.Errorf("LayerIndex(%q) = %d, %v", c.name, got, err)
+		}
+	}
+}
