@@ -1,0 +1,251 @@
+package imageio
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"image"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// smooth is a test image with gentle gradients (fair to lossy codecs) plus
+// values outside 0..255 and fractions, which every writer must clip and truncate.
+func smooth(w, h int) *Image {
+	img := New(w, h)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			i := (y*w + x) * 3
+			img.Pix[i] = float32(x*255/max(w-1, 1)) + 0.7
+			img.Pix[i+1] = float32(y*300/max(h-1, 1)) - 20.5 // runs from -20.5 to 279.5
+			img.Pix[i+2] = 128 + 60*float32(math.Sin(float64(x+y)/9))
+		}
+	}
+	return img
+}
+
+func truncated(img *Image) *Image {
+	out := New(img.W, img.H)
+	for i, v := range img.Pix {
+		out.Pix[i] = float32(clip8(v))
+	}
+	return out
+}
+
+func listDir(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// jpegLumaQ0 returns the first entry of the first quantisation table: 2 for
+// the standard luminance table scaled to quality 95 (16 * 10% rounded).
+func jpegLumaQ0(b []byte) int {
+	i := bytes.Index(b, []byte{0xff, 0xdb})
+	if i < 0 || i+5 >= len(b) {
+		return -1
+	}
+	return int(b[i+5])
+}
+
+func TestSaveRoundTrip(t *testing.T) {
+	src := smooth(67, 45)
+	want := truncated(src)
+	tests := []struct {
+		name    string
+		format  string  // as image.DecodeConfig names it
+		meanTol float64 // mean absolute error allowed; 0 = lossless
+		maxTol  float32
+	}{
+		{"out.png", "png", 0, 0},
+		{"out.bmp", "bmp", 0, 0},
+		{"out.tif", "tiff", 0, 0},
+		{"OUT.TIFF", "tiff", 0, 0},
+		// Quality 95 with 4:2:0 chroma (as Pillow's default): the red ramp of
+		// 4 levels a pixel costs about 2 levels on average; the quality
+		// itself is checked exactly through the quantisation table.
+		{"out.jpg", "jpeg", 3, 24},
+		{"out.JPEG", "jpeg", 3, 24},
+		{"out.gif", "gif", 24, 140}, // 256-colour Plan 9 palette with dithering
+	}
+	dir := t.TempDir()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(dir, tc.name)
+			if err := Save(p, src); err != nil {
+				t.Fatal(err)
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+			if err != nil || format != tc.format || cfg.Width != src.W || cfg.Height != src.H {
+				t.Fatalf("wrote %s %d x %d (%v), want %s %d x %d", format, cfg.Width, cfg.Height, err, tc.format, src.W, src.H)
+			}
+			if format == "jpeg" && jpegLumaQ0(data) != 2 {
+				t.Errorf("JPEG luminance quantiser %d, want 2 (quality 95)", jpegLumaQ0(data))
+			}
+			if st, err := os.Stat(p); err != nil || st.Mode().Perm() != 0o644 {
+				t.Errorf("mode %v (%v), want 0644", st.Mode(), err)
+			}
+			got := mustRead(t, p)
+			var sum float64
+			var worst float32
+			for i := range got.Pix {
+				d := float32(math.Abs(float64(got.Pix[i] - want.Pix[i])))
+				sum += float64(d)
+				worst = max(worst, d)
+			}
+			if mean := sum / float64(len(got.Pix)); mean > tc.meanTol || worst > tc.maxTol {
+				t.Errorf("mean error %.3f (allowed %v), worst %v (allowed %v)", mean, tc.meanTol, worst, tc.maxTol)
+			}
+		})
+	}
+	// Nothing but the outputs: no temporary files left.
+	names := listDir(t, dir)
+	for _, n := range names {
+		if strings.HasSuffix(n, ".tmp") {
+			t.Errorf("left behind %s", n)
+		}
+	}
+}
+
+func TestSaveReplacesAtomically(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "out.png")
+	if err := os.WriteFile(p, []byte("old contents"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	img := smooth(5, 4)
+	if err := Save(p, img); err != nil {
+		t.Fatal(err)
+	}
+	got := mustRead(t, p)
+	if !slices.Equal(got.Pix, truncated(img).Pix) {
+		t.Error("replaced file does not hold the new image")
+	}
+	if names := listDir(t, dir); !slices.Equal(names, []string{"out.png"}) {
+		t.Errorf("folder holds %v", names)
+	}
+}
+
+func TestSaveFailuresLeaveNothing(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "taken.png"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		path string
+		img  *Image
+		kind error // nil: any error
+		text string
+	}{
+		{"unknown extension", filepath.Join(dir, "out.webp"), smooth(4, 4), ErrUnsupported, `unknown output extension ".webp"`},
+		{"no extension", filepath.Join(dir, "out"), smooth(4, 4), ErrUnsupported, "no file extension"},
+		{"missing folder", filepath.Join(dir, "nope", "out.png"), smooth(4, 4), fs.ErrNotExist, ""},
+		{"encoder fails (empty PNG)", filepath.Join(dir, "empty.png"), New(0, 0), nil, "encoding"},
+		{"encoder fails (JPEG too wide)", filepath.Join(dir, "wide.jpg"), New(70000, 1), nil, "encoding"},
+		{"path is a folder", filepath.Join(dir, "taken.png"), smooth(4, 4), nil, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Save(tc.path, tc.img)
+			if err == nil {
+				t.Fatal("Save succeeded")
+			}
+			if (tc.kind != nil && !errors.Is(err, tc.kind)) || !strings.Contains(err.Error(), tc.text) ||
+				!strings.Contains(err.Error(), tc.path) {
+				t.Errorf("error %q: want kind %v, text %q and the path", err, tc.kind, tc.text)
+			}
+			if names := listDir(t, dir); !slices.Equal(names, []string{"taken.png"}) {
+				t.Errorf("folder holds %v after the failure", names)
+			}
+		})
+	}
+}
+
+func TestCheckWritable(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file.txt")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "sub.jpg"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "old.png"), []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := listDir(t, dir)
+	tests := []struct {
+		name string
+		path string
+		ok   bool
+		kind error
+		text string
+	}{
+		{"new jpg", filepath.Join(dir, "out.jpg"), true, nil, ""},
+		{"upper-case tiff", filepath.Join(dir, "OUT.TIFF"), true, nil, ""},
+		{"existing file", filepath.Join(dir, "old.png"), true, nil, ""},
+		{"unknown extension", filepath.Join(dir, "out.webp"), false, ErrUnsupported, "unknown output extension"},
+		{"no extension", filepath.Join(dir, "out"), false, ErrUnsupported, "no file extension"},
+		{"missing folder", filepath.Join(dir, "missing", "out.png"), false, fs.ErrNotExist, "does not exist"},
+		{"parent is a file", filepath.Join(file, "out.png"), false, nil, "not a folder"},
+		{"path is a folder", filepath.Join(dir, "sub.jpg"), false, nil, "is a folder"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckWritable(tc.path)
+			if tc.ok {
+				if err != nil {
+					t.Fatal(err)
+				}
+			} else if err == nil {
+				t.Fatal("CheckWritable accepted it")
+			} else if (tc.kind != nil && !errors.Is(err, tc.kind)) || !strings.Contains(err.Error(), tc.text) ||
+				!strings.Contains(err.Error(), tc.path) {
+				t.Errorf("error %q: want kind %v, text %q and the path", err, tc.kind, tc.text)
+			}
+			if after := listDir(t, dir); !slices.Equal(after, before) {
+				t.Errorf("folder holds %v, had %v", after, before)
+			}
+		})
+	}
+}
+
+// TestSaveJPEGMatchesEncoder guards the quality setting from the other side:
+// the bytes equal Go's encoder at quality 95 on the clipped image.
+func TestSaveJPEGMatchesEncoder(t *testing.T) {
+	img := smooth(33, 17)
+	p := filepath.Join(t.TempDir(), "q.jpg")
+	if err := Save(p, img); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	bw := bufio.NewWriter(&want)
+	if err := encodeJPEG(bw, toRGBA(img)); err != nil {
+		t.Fatal(err)
+	}
+	bw.Flush()
+	if !bytes.Equal(got, want.Bytes()) || jpegLumaQ0(got) != 2 {
+		t.Error("saved JPEG differs from a quality-95 encoding")
+	}
+}
