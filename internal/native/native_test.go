@@ -1,0 +1,295 @@
+package native
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/neuralstyle/neuralstyle/internal/engine"
+	"github.com/neuralstyle/neuralstyle/internal/nn"
+	"github.com/neuralstyle/neuralstyle/internal/nn/nntest"
+	"github.com/neuralstyle/neuralstyle/internal/vgg"
+)
+
+// randomWeights returns VGG-19-shaped weights with the given block widths.
+func randomWeights(rng *rand.Rand, widths [5]int) *vgg.Weights {
+	wt := &vgg.Weights{MeanPixel: [3]float32{123.68, 116.779, 103.939}}
+	perBlock := [5]int{2, 2, 4, 4, 4}
+	in, i := 3, 0
+	for b, n := range perBlock {
+		for j := 0; j < n; j++ {
+			wt.Conv[i] = *nntest.RandomConv(rng, in, widths[b])
+			in = widths[b]
+			i++
+		}
+	}
+	return wt
+}
+
+func randomImage(rng *rand.Rand, h, w int) engine.Image {
+	return engine.Image{H: h, W: w, Pix: nntest.RandomSlice(rng, h*w*3, 40)}
+}
+
+// ref64 is the whole objective in float64: the network (HWC input), the
+// losses as nsref.Problem.losses computes them.
+type ref64 struct {
+	wt   *vgg.Weights
+	spec *engine.Spec
+}
+
+type tensor struct {
+	d       []float64
+	c, h, w int // CHW
+}
+
+func (r *ref64) forward(img []float64, h, w int, last int) []tensor {
+	in := tensor{make([]float64, len(img)), 3, h, w}
+	for p := 0; p < h*w; p++ {
+		for c := 0; c < 3; c++ {
+			in.d[c*h*w+p] = img[3*p+c]
+		}
+	}
+	var acts []tensor
+	for i := 0; i <= last; i++ {
+		if i == 2 || i == 4 || i == 8 || i == 12 {
+			oh, ow := (in.h+1)/2, (in.w+1)/2
+			out := tensor{make([]float64, in.c*oh*ow), in.c, oh, ow}
+			for ch := 0; ch < in.c; ch++ {
+				for oy := 0; oy < oh; oy++ {
+					for ox := 0; ox < ow; ox++ {
+						best, sum, n := math.Inf(-1), 0.0, 0
+						for y := 2 * oy; y < min(in.h, 2*oy+2); y++ {
+							for x := 2 * ox; x < min(in.w, 2*ox+2); x++ {
+								v := in.d[(ch*in.h+y)*in.w+x]
+								best, sum, n = math.Max(best, v), sum+v, n+1
+							}
+						}
+						if r.spec.Pooling == engine.AvgPool {
+							best = sum / float64(n)
+						}
+						out.d[(ch*oh+oy)*ow+ox] = best
+					}
+				}
+			}
+			in = out
+		}
+		cw := &r.wt.Conv[i]
+		h, w := in.h, in.w
+		out := tensor{make([]float64, cw.Out*h*w), cw.Out, h, w}
+		for o := 0; o < cw.Out; o++ {
+			for y := 0; y < h; y++ {
+				for x := 0; x < w; x++ {
+					s := float64(cw.Bias[o])
+					for ky := 0; ky < 3; ky++ {
+						for kx := 0; kx < 3; kx++ {
+							sy, sx := y+ky-1, x+kx-1
+							if sy < 0 || sy >= h || sx < 0 || sx >= w {
+								continue
+							}
+							for c := 0; c < in.c; c++ {
+								s += float64(cw.Kernel[((ky*3+kx)*in.c+c)*cw.Out+o]) * in.d[(c*h+sy)*w+sx]
+							}
+						}
+					}
+					out.d[(o*h+y)*w+x] = math.Max(0, s)
+				}
+			}
+		}
+		acts = append(acts, out)
+		in = out
+	}
+	return acts
+}
+
+func gram64(t tensor) []float64 {
+	n := t.h * t.w
+	g := make([]float64, t.c*t.c)
+	for a := 0; a < t.c; a++ {
+		for b := 0; b < t.c; b++ {
+			var s float64
+			for p := 0; p < n; p++ {
+				s += t.d[a*n+p] * t.d[b*n+p]
+			}
+			g[a*t.c+b] = s / float64(t.c*n)
+		}
+	}
+	return g
+}
+
+func f64(s []float32) []float64 {
+	d := make([]float64, len(s))
+	for i, v := range s {
+		d[i] = float64(v)
+	}
+	return d
+}
+
+func (r *ref64) losses(x []float64) engine.Losses {
+	sp := r.spec
+	h, w := sp.Content.H, sp.Content.W
+	cont := r.forward(f64(sp.Content.Pix), h, w, 13)
+	net := r.forward(x, h, w, 13)
+	var l engine.Losses
+	for j, li := range contentLayers {
+		var s float64
+		for i, v := range net[li].d {
+			d := v - cont[li].d[i]
+			s += d * d
+		}
+		l.Content += sp.ContentLayerWeights[j] * sp.ContentWeight * s / float64(len(net[li].d))
+	}
+	for i, st := range sp.Styles {
+		sf := r.forward(f64(st.Pix), st.H, st.W, 12)
+		var sl float64
+		for j, li := range styleLayers {
+			a, g := gram64(sf[li]), gram64(net[li])
+			var s float64
+			for q := range a {
+				d := g[q] - a[q]
+				s += d * d
+			}
+			sl += sp.StyleLayerWeights[j] * s / float64(len(a))
+		}
+		l.Style += sp.StyleWeight * sp.StyleBlendWeights[i] * sl
+	}
+	var sy, sx float64
+	for y := 0; y < h; y++ {
+		for q := 0; q < w*3; q++ {
+			if y+1 < h {
+				d := x[(y+1)*w*3+q] - x[y*w*3+q]
+				sy += d * d
+			}
+			if q >= 3 {
+				d := x[y*w*3+q] - x[y*w*3+q-3]
+				sx += d * d
+			}
+		}
+	}
+	l.TV = sp.TVWeight * (sy/float64((h-1)*w*3) + sx/float64(h*(w-1)*3))
+	l.Total = l.Content + l.Style + l.TV
+	return l
+}
+
+func tinySpec(rng *rand.Rand, pooling engine.Pooling, blend float64) *engine.Spec {
+	return &engine.Spec{
+		Content:             randomImage(rng, 13, 11),
+		Styles:              []engine.Image{randomImage(rng, 9, 14), randomImage(rng, 13, 11)},
+		Pooling:             pooling,
+		ContentWeight:       5,
+		ContentLayerWeights: [2]float64{blend, 1 - blend},
+		StyleWeight:         500,
+		StyleBlendWeights:   []float64{0.7, 0.3},
+		StyleLayerWeights:   [5]float64{0.1, 0.15, 0.2, 0.25, 0.3},
+		TVWeight:            100,
+	}
+}
+
+// TestEvalFiniteDifferences checks Eval's losses against the float64
+// reference and its gradient against central differences of it.
+func TestEvalFiniteDifferences(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	wt := randomWeights(rng, [5]int{4, 6, 8, 10, 12})
+	for _, tc := range []struct {
+		pooling engine.Pooling
+		blend   float64
+	}{{engine.MaxPool, 0.3}, {engine.AvgPool, 0.6}, {engine.MaxPool, 1}} {
+		t.Run(fmt.Sprintf("%v/blend=%g", tc.pooling, tc.blend), func(t *testing.T) {
+			spec := tinySpec(rng, tc.pooling, tc.blend)
+			prob, err := New(wt, nn.Portable()).NewProblem(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer prob.Close()
+			x := randomImage(rng, spec.Content.H, spec.Content.W)
+			grad := make([]float32, len(x.Pix))
+			got, err := prob.Eval(&x, grad)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref := &ref64{wt, spec}
+			x64 := f64(x.Pix)
+			want := ref.losses(x64)
+			for _, c := range []struct {
+				name      string
+				got, want float64
+			}{{"content", got.Content, want.Content}, {"style", got.Style, want.Style}, {"tv", got.TV, want.TV}, {"total", got.Total, want.Total}} {
+				if math.Abs(c.got-c.want) > 1e-5*math.Abs(c.want) {
+					t.Errorf("%s loss = %g, want %g", c.name, c.got, c.want)
+				}
+			}
+			var maxG float64
+			for _, v := range grad {
+				maxG = math.Max(maxG, math.Abs(float64(v)))
+			}
+			for _, j := range rng.Perm(len(x64))[:30] {
+				const e = 1e-3
+				old := x64[j]
+				x64[j] = old + e
+				up := ref.losses(x64).Total
+				x64[j] = old - e
+				down := ref.losses(x64).Total
+				x64[j] = old
+				fd := (up - down) / (2 * e)
+				if math.Abs(fd-float64(grad[j])) > 1e-3*maxG {
+					t.Errorf("d/dx[%d] = %g, finite differences %g (largest |grad| %g)", j, grad[j], fd, maxG)
+				}
+			}
+			// Without a gradient the losses are the same.
+			again, err := prob.Eval(&x, nil)
+			if err != nil || again != got {
+				t.Errorf("Eval without gradient = %+v, %v; with = %+v", again, err, got)
+			}
+		})
+	}
+}
+
+func TestProblemErrors(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	wt := randomWeights(rng, [5]int{4, 6, 8, 10, 12})
+	e := New(wt, nn.Portable())
+	good := tinySpec(rng, engine.MaxPool, 1)
+	bad := []func(s *engine.Spec){
+		func(s *engine.Spec) { s.Styles = nil; s.StyleBlendWeights = nil },
+		func(s *engine.Spec) { s.StyleBlendWeights = []float64{1} },
+		func(s *engine.Spec) { s.Content.Pix = s.Content.Pix[:10] },
+		func(s *engine.Spec) { s.Styles[1].H = 0 },
+	}
+	for i, f := range bad {
+		s := *good
+		s.Styles = append([]engine.Image(nil), good.Styles...)
+		f(&s)
+		if _, err := e.NewProblem(&s); !errors.Is(err, ErrBadSpec) {
+			t.Errorf("case %d: error %v, want ErrBadSpec", i, err)
+		}
+	}
+	prob, err := e.NewProblem(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randomImage(rng, 5, 5)
+	if _, err := prob.Eval(&x, nil); !errors.Is(err, ErrBadSpec) {
+		t.Errorf("Eval on a wrong size: %v", err)
+	}
+	prob.Close()
+	x = good.Content
+	if _, err := prob.Eval(&x, nil); !errors.Is(err, engine.ErrClosed) {
+		t.Errorf("Eval after Close: %v", err)
+	}
+}
+
+func TestEvalAllocs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	wt := randomWeights(rng, [5]int{8, 16, 16, 32, 32})
+	prob, err := New(wt, nn.Portable()).NewProblem(tinySpec(rng, engine.MaxPool, 0.5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randomImage(rng, 13, 11)
+	grad := make([]float32, len(x.Pix))
+	prob.Eval(&x, grad)
+	if a := testing.AllocsPerRun(5, func() { prob.Eval(&x, grad) }); a > 0 {
+		t.Errorf("Eval: %v allocations per call, want 0", a)
+	}
+}
