@@ -191,12 +191,25 @@ func tinySpec(rng *rand.Rand, pooling engine.Pooling, blend float64) *engine.Spe
 func TestEvalFiniteDifferences(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	wt := randomWeights(rng, [5]int{4, 6, 8, 10, 12})
+	// Each term alone too, so that a small term's error is not hidden by a
+	// large one's gradient.
 	for _, tc := range []struct {
-		pooling engine.Pooling
-		blend   float64
-	}{{engine.MaxPool, 0.3}, {engine.AvgPool, 0.6}, {engine.MaxPool, 1}} {
-		t.Run(fmt.Sprintf("%v/blend=%g", tc.pooling, tc.blend), func(t *testing.T) {
+		pooling            engine.Pooling
+		blend              float64
+		content, style, tv float64
+	}{
+		{engine.MaxPool, 0.3, 5, 500, 100},
+		{engine.AvgPool, 0.6, 5, 500, 100},
+		{engine.MaxPool, 1, 5, 500, 100},
+		{engine.MaxPool, 0.3, 5, 0, 0},
+		{engine.AvgPool, 0.3, 5, 0, 0},
+		{engine.MaxPool, 0.3, 0, 500, 0},
+		{engine.AvgPool, 0.3, 0, 500, 0},
+		{engine.MaxPool, 0.3, 0, 0, 100},
+	} {
+		t.Run(fmt.Sprintf("%v/blend=%g/weights=%g,%g,%g", tc.pooling, tc.blend, tc.content, tc.style, tc.tv), func(t *testing.T) {
 			spec := tinySpec(rng, tc.pooling, tc.blend)
+			spec.ContentWeight, spec.StyleWeight, spec.TVWeight = tc.content, tc.style, tc.tv
 			prob, err := New(wt, nn.Portable()).NewProblem(spec)
 			if err != nil {
 				t.Fatal(err)
@@ -215,7 +228,7 @@ func TestEvalFiniteDifferences(t *testing.T) {
 				name      string
 				got, want float64
 			}{{"content", got.Content, want.Content}, {"style", got.Style, want.Style}, {"tv", got.TV, want.TV}, {"total", got.Total, want.Total}} {
-				if math.Abs(c.got-c.want) > 1e-5*math.Abs(c.want) {
+				if math.Abs(c.got-c.want) > 1e-5*math.Abs(c.want) || (c.want == 0) != (c.got == 0) {
 					t.Errorf("%s loss = %g, want %g", c.name, c.got, c.want)
 				}
 			}
