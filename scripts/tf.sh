@@ -135,8 +135,8 @@ test)
 	exports=$(env_exports)
 	eval "$exports"
 	cd "$REPO"
+	"$GO" vet -tags tensorflow ./internal/tfbackend/
 	[ $# -gt 0 ] || set -- ./internal/tfbackend/
-	"$GO" vet -tags tensorflow "$@"
 	"$GO" test -count=1 -tags tensorflow "$@"
 	;;
 bench)

@@ -68,8 +68,8 @@ func (n *network) forward(s *op.Scope, x tf.Output, last int) map[string]tf.Outp
 	for i := 0; i <= last; i++ {
 		name := strings.TrimPrefix(vgg.ConvNames[i], "conv")
 		ls := s.SubScope("conv" + name)
-		cur = op.Conv2D(ls, cur, n.kernel[i], []int64{1, 1, 1, 1}, "SAME")
-		cur = op.BiasAdd(ls, cur, n.bias[i])
+		cur = op.Conv2D(ls.SubScope("Conv2D"), cur, n.kernel[i], []int64{1, 1, 1, 1}, "SAME")
+		cur = op.BiasAdd(ls.SubScope("BiasAdd"), cur, n.bias[i])
 		cur = op.Relu(s.SubScope("relu"+name), cur)
 		out["relu"+name] = cur
 		if poolAfter[i] && i < last {
@@ -79,9 +79,9 @@ func (n *network) forward(s *op.Scope, x tf.Output, last int) map[string]tf.Outp
 			ps := s.SubScope("pool")
 			ksize, strides := []int64{1, 2, 2, 1}, []int64{1, 2, 2, 1}
 			if n.pooling == engine.AvgPool {
-				cur = op.AvgPool(ps, cur, ksize, strides, "SAME")
+				cur = op.AvgPool(ps.SubScope("AvgPool"), cur, ksize, strides, "SAME")
 			} else {
-				cur = op.MaxPool(ps, cur, ksize, strides, "SAME")
+				cur = op.MaxPool(ps.SubScope("MaxPool"), cur, ksize, strides, "SAME")
 			}
 		}
 	}
@@ -92,15 +92,15 @@ func (n *network) forward(s *op.Scope, x tf.Output, last int) map[string]tf.Outp
 // (1 x H x W x C), as the reference computes it.
 func gram(s *op.Scope, f tf.Output, c int) tf.Output {
 	s = s.SubScope("gram")
-	m := op.Reshape(s, f, tg.Const(s, []int32{-1, int32(c)}))
-	g := op.MatMul(s, m, m, op.MatMulTransposeA(true))
-	return op.RealDiv(s, g, op.Cast(s, op.Size(s, f), tf.Float))
+	m := op.Reshape(s.SubScope("Reshape"), f, tg.Const(s, []int32{-1, int32(c)}))
+	g := op.MatMul(s.SubScope("MatMul"), m, m, op.MatMulTransposeA(true))
+	return op.RealDiv(s.SubScope("RealDiv"), g, op.Cast(s.SubScope("Cast"), op.Size(s.SubScope("Size"), f), tf.Float))
 }
 
 // sumSquares is sum(t^2) written as the reference writes it, 2 * l2_loss(t)
 // (l2_loss being sum(t^2)/2), scaled by coef.
 func sumSquares(s *op.Scope, t tf.Output, coef float64) tf.Output {
-	return op.Mul(s, tg.Const(s, float32(2*coef)), op.L2Loss(s, t))
+	return op.Mul(s.SubScope("Mul"), tg.Const(s, float32(2*coef)), op.L2Loss(s.SubScope("L2Loss"), t))
 }
 
 // pooledSize is the size of a dimension of n cells after k SAME poolings.

@@ -67,7 +67,7 @@ func newProblem(w *vgg.Weights, spec *engine.Spec) (*problem, error) {
 	// Targets: the reference computes them in graphs of their own; here the
 	// same constants serve a second application of the network.
 	ps := root.SubScope("probe")
-	p.probe = op.Placeholder(ps, tf.Float, op.PlaceholderShape(tf.MakeShape(1, -1, -1, 3)))
+	p.probe = op.Placeholder(ps.SubScope("Placeholder"), tf.Float, op.PlaceholderShape(tf.MakeShape(1, -1, -1, 3)))
 	p.probeRelu = net.forward(ps, p.probe, numConv-1)
 	p.probeGram = make(map[string]tf.Output, len(engine.StyleLayers))
 	for _, l := range engine.StyleLayers {
@@ -76,7 +76,7 @@ func newProblem(w *vgg.Weights, spec *engine.Spec) (*problem, error) {
 
 	// The objective, with the targets as inputs.
 	obj := root.SubScope("objective")
-	p.x = op.Placeholder(obj, tf.Float, op.PlaceholderShape(tf.MakeShape(1, int64(p.h), int64(p.w), 3)))
+	p.x = op.Placeholder(obj.SubScope("Placeholder"), tf.Float, op.PlaceholderShape(tf.MakeShape(1, int64(p.h), int64(p.w), 3)))
 	feats := net.forward(obj, p.x, numConv-1)
 
 	var contentIn [2]tf.Output
@@ -86,12 +86,12 @@ func newProblem(w *vgg.Weights, spec *engine.Spec) (*problem, error) {
 		ci := reluIndex[l]
 		c := net.width[ci]
 		k := poolsBefore(ci)
-		contentIn[i] = op.Placeholder(cs, tf.Float, op.PlaceholderShape(tf.MakeShape(1, -1, -1, int64(c))))
+		contentIn[i] = op.Placeholder(cs.SubScope("Placeholder"), tf.Float, op.PlaceholderShape(tf.MakeShape(1, -1, -1, int64(c))))
 		size := float64(pooledSize(p.h, k) * pooledSize(p.w, k) * c)
 		coef := spec.ContentLayerWeights[i] * spec.ContentWeight / size
-		terms = append(terms, sumSquares(cs, op.Sub(cs, feats[l], contentIn[i]), coef))
+		terms = append(terms, sumSquares(cs, op.Sub(cs.SubScope("Sub"), feats[l], contentIn[i]), coef))
 	}
-	content := op.AddN(cs, terms)
+	content := op.AddN(cs.SubScope("AddN"), terms)
 
 	styleIn := make([][5]tf.Output, len(spec.Styles))
 	terms = nil
@@ -103,31 +103,34 @@ func newProblem(w *vgg.Weights, spec *engine.Spec) (*problem, error) {
 	for i := range spec.Styles {
 		for j, l := range engine.StyleLayers {
 			c := net.width[reluIndex[l]]
-			styleIn[i][j] = op.Placeholder(ss, tf.Float, op.PlaceholderShape(tf.MakeShape(int64(c), int64(c))))
+			styleIn[i][j] = op.Placeholder(ss.SubScope("Placeholder"), tf.Float, op.PlaceholderShape(tf.MakeShape(int64(c), int64(c))))
 			coef := spec.StyleWeight * spec.StyleBlendWeights[i] * spec.StyleLayerWeights[j] / float64(c*c)
-			terms = append(terms, sumSquares(ss, op.Sub(ss, grams[j], styleIn[i][j]), coef))
+			terms = append(terms, sumSquares(ss, op.Sub(ss.SubScope("Sub"), grams[j], styleIn[i][j]), coef))
 		}
 	}
-	style := op.AddN(ss, terms)
+	style := op.AddN(ss.SubScope("AddN"), terms)
 
 	// Total variation of the image, with the reference's divisors (the
 	// numbers of differences along each axis).
 	ts := obj.SubScope("tv")
 	h, wd := int32(p.h), int32(p.w)
 	slice := func(y, x, hh, ww int32) tf.Output {
-		return op.Slice(ts, p.x, tg.Const(ts, []int32{0, y, x, 0}), tg.Const(ts, []int32{1, hh, ww, 3}))
+		return op.Slice(ts.SubScope("Slice"), p.x, tg.Const(ts, []int32{0, y, x, 0}), tg.Const(ts, []int32{1, hh, ww, 3}))
 	}
-	dy := op.Sub(ts, slice(1, 0, h-1, wd), slice(0, 0, h-1, wd))
-	dx := op.Sub(ts, slice(0, 1, h, wd-1), slice(0, 0, h, wd-1))
-	tv := op.Add(ts,
+	dy := op.Sub(ts.SubScope("Sub"), slice(1, 0, h-1, wd), slice(0, 0, h-1, wd))
+	dx := op.Sub(ts.SubScope("Sub"), slice(0, 1, h, wd-1), slice(0, 0, h, wd-1))
+	tv := op.Add(ts.SubScope("Add"),
 		sumSquares(ts, dy, spec.TVWeight/float64((p.h-1)*p.w*3)),
 		sumSquares(ts, dx, spec.TVWeight/float64(p.h*(p.w-1)*3)))
 
 	total := op.AddN(obj.SubScope("total"), []tf.Output{content, style, tv})
 	p.losses = [4]tf.Output{content, style, tv, total}
-	grads := op.Gradients(root, []tf.Output{total}, []tf.Output{p.x})
 	if root.Err() != nil {
 		return nil, fmt.Errorf("tfbackend: building the objective: %w", root.Err())
+	}
+	grads := op.Gradients(root, []tf.Output{total}, []tf.Output{p.x})
+	if root.Err() != nil {
+		return nil, fmt.Errorf("tfbackend: building the gradient: %w", root.Err())
 	}
 	p.grad = grads[0]
 
@@ -186,23 +189,23 @@ func (p *problem) buildAdam(s *op.Scope) {
 	}
 	p.lr, p.beta1, p.beta2, p.eps = scalar("learning_rate"), scalar("beta1"), scalar("beta2"), scalar("epsilon")
 
-	zeros := op.Fill(s, tg.Const(s, []int32{1, int32(p.h), int32(p.w), 3}), tg.Const(s, float32(0)))
+	zeros := op.Fill(s.SubScope("Fill"), tg.Const(s, []int32{1, int32(p.h), int32(p.w), 3}), tg.Const(s, float32(0)))
 	p.adamInit = []*tf.Operation{
-		op.AssignVariableOp(s, m, zeros),
-		op.AssignVariableOp(s, v, zeros),
-		op.AssignVariableOp(s, b1p, p.beta1),
-		op.AssignVariableOp(s, b2p, p.beta2),
+		op.AssignVariableOp(s.SubScope("AssignVariableOp"), m, zeros),
+		op.AssignVariableOp(s.SubScope("AssignVariableOp"), v, zeros),
+		op.AssignVariableOp(s.SubScope("AssignVariableOp"), b1p, p.beta1),
+		op.AssignVariableOp(s.SubScope("AssignVariableOp"), b2p, p.beta2),
 	}
 
-	assign := op.AssignVariableOp(s, x, p.x)
-	b1, b2 := op.ReadVariableOp(s, b1p, tf.Float), op.ReadVariableOp(s, b2p, tf.Float)
+	assign := op.AssignVariableOp(s.SubScope("AssignVariableOp"), x, p.x)
+	b1, b2 := op.ReadVariableOp(s.SubScope("ReadVariableOp"), b1p, tf.Float), op.ReadVariableOp(s.SubScope("ReadVariableOp"), b2p, tf.Float)
 	apply := op.ResourceApplyAdam(s.WithControlDependencies(assign), x, m, v, b1, b2, p.lr, p.beta1, p.beta2, p.eps, p.grad)
 	after := s.WithControlDependencies(apply)
 	p.adamStep = []*tf.Operation{
-		op.AssignVariableOp(after, b1p, op.Mul(s, b1, p.beta1)),
-		op.AssignVariableOp(after, b2p, op.Mul(s, b2, p.beta2)),
+		op.AssignVariableOp(after.SubScope("AssignVariableOp"), b1p, op.Mul(s.SubScope("Mul"), b1, p.beta1)),
+		op.AssignVariableOp(after.SubScope("AssignVariableOp"), b2p, op.Mul(s.SubScope("Mul"), b2, p.beta2)),
 	}
-	p.stepped = op.ReadVariableOp(after, x, tf.Float)
+	p.stepped = op.ReadVariableOp(after.SubScope("ReadVariableOp"), x, tf.Float)
 }
 
 func checkSpec(spec *engine.Spec) error {
