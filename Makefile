@@ -31,3 +31,14 @@ bench:
 
 clean:
 	rm -rf $(BIN)
+
+# TensorFlow backend (build tag "tensorflow"): needs cgo and the TensorFlow C
+# library, which scripts/tf.sh takes from TENSORFLOW_ROOT or fetches once per
+# machine (the tensorflow-cpu wheel, into ~/.cache/neuralstyle/tf).
+.PHONY: tf test-tf
+
+tf:
+	GO=$(GO) ./scripts/tf.sh build $(BIN)/neuralstyle-tf
+
+test-tf:
+	GO=$(GO) ./scripts/tf.sh test
