@@ -1,0 +1,407 @@
+package matfile
+
+import (
+	"fmt"
+	"io"
+	"math/bits"
+	"strconv"
+	"strings"
+)
+
+// maxDepth bounds the nesting of cells and structs, so that a hostile file
+// cannot make Decode recurse without end.
+const maxDepth = 256
+
+// Array is an array whose header has been read and whose data is read on
+// demand, in file order: its data (numeric and char arrays) or its children
+// one after the other (cells and structs). Reading an array, or moving past
+// it with its parent's Next, ends the use of its earlier siblings and their
+// children.
+type Array struct {
+	// Name is the variable name of a top-level array, empty inside cells
+	// and structs.
+	Name string
+	// Class is the MATLAB class; logical arrays have class uint8 (or double)
+	// and Logical set.
+	Class   Class
+	Logical bool
+	Complex bool
+	Global  bool
+	// Dims are the dimensions, at least two of them.
+	Dims []int
+	// Fields are the field names of a struct.
+	Fields []string
+	// Field is the name of the field this array is the value of, when its
+	// parent is a struct, and Index its (0-based, column-major) element
+	// index in its parent cell or struct.
+	Field string
+	Index int
+
+	s     *stream
+	path  string
+	depth int   // index in s.stack
+	end   int64 // stream position after the array's element
+	numel int
+	nkids int  // children of a cell or struct
+	kid   int  // children read so far
+	done  bool // data read or array skipped
+}
+
+// Path names the array inside its variable, like layers{12}.weights{1}.
+func (a *Array) Path() string { return a.path }
+
+// Numel is the number of elements, the product of Dims. It has been checked
+// against the size of the array's element, so it is safe to allocate from.
+func (a *Array) Numel() int { return a.numel }
+
+// Empty reports whether the array has no elements.
+func (a *Array) Empty() bool { return a.numel == 0 }
+
+// DimsString formats the dimensions as MATLAB does, like 3x3x64x128.
+func (a *Array) DimsString() string { return dimsString(a.Dims) }
+
+func dimsString(d []int) string {
+	var b strings.Builder
+	for i, v := range d {
+		if i > 0 {
+			b.WriteByte('x')
+		}
+		b.WriteString(strconv.Itoa(v))
+	}
+	return b.String()
+}
+
+// parseArray reads the header of the array whose miMATRIX body spans
+// [s.pos, end) and pushes it on the stack of open arrays.
+func (s *stream) parseArray(start, end int64, parent *Array, index int) (*Array, error) {
+	a := &Array{s: s, end: end, Index: index, depth: len(s.stack)}
+	if parent != nil {
+		switch parent.Class {
+		case ClassCell:
+			a.path = parent.path + "{" + strconv.Itoa(index+1) + "}"
+		case ClassStruct:
+			nf := len(parent.Fields)
+			a.Field = parent.Fields[index%nf]
+			if parent.numel == 1 {
+				a.path = parent.path + "." + a.Field
+			} else {
+				a.path = parent.path + "(" + strconv.Itoa(index/nf+1) + ")." + a.Field
+			}
+		}
+	}
+	if a.depth >= maxDepth {
+		return nil, s.errorAt(start, a.path, fmt.Sprintf("arrays nested more than %d deep", maxDepth), nil)
+	}
+	s.stack = append(s.stack, a)
+	if start == end {
+		// An empty miMATRIX element stands for [].
+		a.Class, a.Dims, a.done = ClassDouble, []int{0, 0}, true
+		return a, nil
+	}
+	var t tag
+
+	// Array flags.
+	if err := s.readTag(&t, end, a.path); err != nil {
+		return nil, err
+	}
+	if t.typ != miUINT32 || t.n != 8 {
+		return nil, s.errorAt(t.pos, a.path, fmt.Sprintf("array flags are a %s element of %d bytes, want miUINT32 of 8", miName(t.typ), t.n), nil)
+	}
+	b, err := s.readData(&t, end, a.path)
+	if err != nil {
+		return nil, err
+	}
+	flags := s.order.Uint32(b)
+	a.Class = Class(flags & 0xff)
+	a.Complex, a.Global, a.Logical = flags&0x0800 != 0, flags&0x0400 != 0, flags&0x0200 != 0
+
+	// Dimensions.
+	if err := s.readTag(&t, end, a.path); err != nil {
+		return nil, err
+	}
+	if t.typ != miINT32 || t.n < 4 || t.n%4 != 0 {
+		return nil, s.errorAt(t.pos, a.path, fmt.Sprintf("dimensions are a %s element of %d bytes, want miINT32", miName(t.typ), t.n), nil)
+	}
+	if b, err = s.readData(&t, end, a.path); err != nil {
+		return nil, err
+	}
+	a.Dims = make([]int, len(b)/4)
+	numel, overflow := uint64(1), false
+	for i := range a.Dims {
+		d := int32(s.order.Uint32(b[4*i:]))
+		if d < 0 {
+			return nil, s.errorAt(t.pos, a.path, fmt.Sprintf("negative dimension %d", d), nil)
+		}
+		a.Dims[i] = int(d)
+		hi, lo := bits.Mul64(numel, uint64(d))
+		numel, overflow = lo, overflow || hi != 0
+	}
+	for len(a.Dims) < 2 {
+		a.Dims = append(a.Dims, 1)
+	}
+
+	// Name.
+	if err := s.readTag(&t, end, a.path); err != nil {
+		return nil, err
+	}
+	if t.typ != miINT8 && t.typ != miUINT8 && t.typ != miUTF8 {
+		return nil, s.errorAt(t.pos, a.path, fmt.Sprintf("array name is a %s element, want miINT8", miName(t.typ)), nil)
+	}
+	if b, err = s.readData(&t, end, a.path); err != nil {
+		return nil, err
+	}
+	a.Name = strings.TrimRight(string(b), "\x00")
+	if parent == nil {
+		a.path = a.Name
+	}
+
+	// Every element of a numeric or char array takes at least one byte and
+	// every child of a cell or struct at least an 8-byte tag, so a count that
+	// does not fit in what is left of the element is a lie.
+	left := uint64(end - s.pos)
+	tooMany := func(what string) error {
+		count := "more than 2^64"
+		if !overflow {
+			count = strconv.FormatUint(numel, 10)
+		}
+		return s.errorf(a.path, fmt.Sprintf("dimensions %s (%s elements) need more %s than the %d bytes left in the element can hold", a.DimsString(), count, what, left), io.ErrUnexpectedEOF)
+	}
+	switch {
+	case a.Class.Numeric() || a.Class == ClassChar:
+		if overflow || numel > left {
+			return nil, tooMany("bytes")
+		}
+	case a.Class == ClassCell:
+		if overflow || numel > left/8 {
+			return nil, tooMany("cells")
+		}
+		a.nkids = int(numel)
+	case a.Class == ClassStruct:
+		if overflow || numel > left/8 {
+			return nil, tooMany("struct elements")
+		}
+		if err := s.readFieldNames(a, end); err != nil {
+			return nil, err
+		}
+		if nf := uint64(len(a.Fields)); nf > 0 && numel > uint64(end-s.pos)/8/nf {
+			return nil, tooMany(fmt.Sprintf("struct elements of %d fields", nf))
+		}
+		a.nkids = int(numel) * len(a.Fields)
+	default:
+		// Sparse, object, function handle, opaque: not decoded, only skipped.
+		a.done = true
+		return a, nil
+	}
+	a.numel = int(numel)
+	return a, nil
+}
+
+// readFieldNames reads a struct's field name length and field names.
+func (s *stream) readFieldNames(a *Array, end int64) error {
+	var t tag
+	if err := s.readTag(&t, end, a.path); err != nil {
+		return err
+	}
+	if t.typ != miINT32 || t.n != 4 {
+		return s.errorAt(t.pos, a.path, fmt.Sprintf("field name length is a %s element of %d bytes, want one miINT32", miName(t.typ), t.n), nil)
+	}
+	b, err := s.readData(&t, end, a.path)
+	if err != nil {
+		return err
+	}
+	width := int64(int32(s.order.Uint32(b)))
+	if err := s.readTag(&t, end, a.path); err != nil {
+		return err
+	}
+	if t.typ != miINT8 && t.typ != miUINT8 {
+		return s.errorAt(t.pos, a.path, fmt.Sprintf("field names are a %s element, want miINT8", miName(t.typ)), nil)
+	}
+	if width <= 0 || t.n%width != 0 {
+		return s.errorAt(t.pos, a.path, fmt.Sprintf("%d bytes of field names do not split into names of %d bytes", t.n, width), nil)
+	}
+	if b, err = s.readData(&t, end, a.path); err != nil {
+		return err
+	}
+	a.Fields = make([]string, len(b)/int(width))
+	for i := range a.Fields {
+		name := b[i*int(width) : (i+1)*int(width)]
+		if k := strings.IndexByte(string(name), 0); k >= 0 {
+			name = name[:k]
+		}
+		a.Fields[i] = string(name)
+	}
+	return nil
+}
+
+// activate makes a the innermost open array, skipping what is left of the
+// child being read, if any.
+func (a *Array) activate() error {
+	s := a.s
+	if s.dead || a.depth >= len(s.stack) || s.stack[a.depth] != a {
+		return fmt.Errorf("matfile: %s: array used after the reader moved past it", a.pathOrName())
+	}
+	if len(s.stack) > a.depth+1 {
+		kid := s.stack[a.depth+1]
+		s.stack = s.stack[:a.depth+1]
+		if err := s.skipTo(min(align8(kid.end), a.end)); err != nil {
+			return s.errorf(kid.path, "skipping", err)
+		}
+	}
+	return nil
+}
+
+func (a *Array) pathOrName() string {
+	if a.path == "" {
+		return "(array)"
+	}
+	return a.path
+}
+
+// Next returns the next child of a cell or struct: the cells in
+// column-major order, or, for a struct, each element's fields in field
+// order, element after element. It returns io.EOF after the last child.
+func (a *Array) Next() (*Array, error) {
+	if a.Class != ClassCell && a.Class != ClassStruct {
+		return nil, fmt.Errorf("matfile: %s: Next on a %s array", a.pathOrName(), a.Class)
+	}
+	if err := a.activate(); err != nil {
+		return nil, err
+	}
+	if a.kid >= a.nkids {
+		return nil, io.EOF
+	}
+	s := a.s
+	var t tag
+	if err := s.readTag(&t, a.end, a.path); err != nil {
+		return nil, err
+	}
+	if t.typ != miMATRIX || t.inline != nil {
+		return nil, s.errorAt(t.pos, a.path, fmt.Sprintf("element %d is a %s element, want miMATRIX", a.kid+1, miName(t.typ)), nil)
+	}
+	a.kid++
+	return s.parseArray(s.pos, s.pos+t.n, a, a.kid-1)
+}
+
+// Skip passes over the rest of the array without reading it.
+func (a *Array) Skip() error {
+	if err := a.activate(); err != nil {
+		return err
+	}
+	s := a.s
+	s.stack = s.stack[:a.depth]
+	a.done = true
+	if err := s.skipTo(a.end); err != nil {
+		return s.errorf(a.path, "skipping", err)
+	}
+	return nil
+}
+
+// dataTag reads the tag of a numeric or char array's data, checking that it
+// holds Numel values.
+func (a *Array) dataTag(t *tag) error {
+	if a.Complex {
+		return a.s.errorf(a.path, "complex "+a.Class.String()+" array", ErrUnsupported)
+	}
+	if !a.Class.Numeric() && a.Class != ClassChar {
+		return a.s.errorf(a.path, a.Class.String()+" array", ErrUnsupported)
+	}
+	if a.done {
+		return fmt.Errorf("matfile: %s: data read twice", a.pathOrName())
+	}
+	if err := a.activate(); err != nil {
+		return err
+	}
+	a.done = true
+	s := a.s
+	if err := s.readTag(t, a.end, a.path); err != nil {
+		return err
+	}
+	size := miSize(t.typ)
+	if size == 0 || (a.Class != ClassChar && t.typ >= miUTF8) {
+		return s.errorAt(t.pos, a.path, fmt.Sprintf("%s data in a %s array", miName(t.typ), a.Class), nil)
+	}
+	if t.typ == miUTF8 {
+		// UTF-8 characters take a varying number of bytes.
+		if t.n < int64(a.numel) {
+			return s.errorAt(t.pos, a.path, fmt.Sprintf("%d bytes of miUTF8 data for %d characters", t.n, a.numel), nil)
+		}
+		return nil
+	}
+	if t.n != int64(a.numel)*int64(size) {
+		return s.errorAt(t.pos, a.path, fmt.Sprintf("%d bytes of %s data, but dimensions %s need %d", t.n, miName(t.typ), a.DimsString(), int64(a.numel)*int64(size)), nil)
+	}
+	return nil
+}
+
+// finishData moves past the data element and to the end of the array (the
+// imaginary part of a complex array is refused earlier, so nothing is left).
+func (a *Array) finishData() error {
+	s := a.s
+	s.stack = s.stack[:a.depth]
+	if err := s.skipTo(a.end); err != nil {
+		return s.errorf(a.path, "skipping to the end of the array", err)
+	}
+	return nil
+}
+
+// ReadFloat32s reads the data of a numeric array into dst, converting it to
+// float32. dst must have Numel elements. Single data in the machine's byte
+// order is read straight into dst.
+func (a *Array) ReadFloat32s(dst []float32) error {
+	if len(dst) != a.numel && a.Class.Numeric() {
+		panic(fmt.Sprintf("matfile: ReadFloat32s of %d values from a %s array", len(dst), a.DimsString()))
+	}
+	if a.Class == ClassChar {
+		return a.s.errorf(a.path, "char array read as numbers", nil)
+	}
+	var t tag
+	if err := a.dataTag(&t); err != nil {
+		return err
+	}
+	if err := readNumbers(a.s, dst, &t, a.path); err != nil {
+		return err
+	}
+	return a.finishData()
+}
+
+// Float32s returns the data of a numeric array converted to float32.
+func (a *Array) Float32s() ([]float32, error) {
+	if !a.Class.Numeric() {
+		return nil, a.s.errorf(a.path, fmt.Sprintf("%s array read as numbers", a.Class), nil)
+	}
+	dst := make([]float32, a.numel)
+	return dst, a.ReadFloat32s(dst)
+}
+
+// Float64s returns the data of a numeric array converted to float64.
+func (a *Array) Float64s() ([]float64, error) {
+	if !a.Class.Numeric() {
+		return nil, a.s.errorf(a.path, fmt.Sprintf("%s array read as numbers", a.Class), nil)
+	}
+	dst := make([]float64, a.numel)
+	var t tag
+	if err := a.dataTag(&t); err != nil {
+		return nil, err
+	}
+	if err := readNumbers(a.s, dst, &t, a.path); err != nil {
+		return nil, err
+	}
+	return dst, a.finishData()
+}
+
+// Text returns the characters of a char array, in column-major order (for
+// a 1xN array, its text).
+func (a *Array) Text() (string, error) {
+	if a.Class != ClassChar {
+		return "", a.s.errorf(a.path, fmt.Sprintf("%s array read as text", a.Class), nil)
+	}
+	var t tag
+	if err := a.dataTag(&t); err != nil {
+		return "", err
+	}
+	text, err := readText(a.s, &t, a.end, a.path)
+	if err != nil {
+		return "", err
+	}
+	return text, a.finishData()
+}
