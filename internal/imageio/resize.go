@@ -24,20 +24,19 @@ func Resize(img *Image, w, h int) *Image {
 	if w < 1 || h < 1 {
 		panic(fmt.Sprintf("imageio: resize to %d x %d", w, h))
 	}
-	src := make([]uint8, len(img.Pix))
-	for i, v := range img.Pix {
-		src[i] = clip8(v)
-	}
 	out := New(w, h)
 	needH, needV := w != img.W, h != img.H
 	if !needH && !needV {
-		for i, v := range src {
-			out.Pix[i] = float32(v)
-		}
+		parallel(len(img.Pix), 1<<16, func(lo, hi int) {
+			for i, v := range img.Pix[lo:hi] {
+				out.Pix[lo+i] = float32(clip8(v))
+			}
+		})
 		return out
 	}
 
 	vert := newCoeffs(img.H, h)
+	var src []uint8 // input of the vertical pass, inW pixels a row
 	inW := img.W
 	if needH {
 		// Only rows first..last of the source feed the vertical pass.
@@ -47,12 +46,29 @@ func Resize(img *Image, w, h int) *Image {
 			vert.bounds[2*i] -= first
 		}
 		horiz := newCoeffs(img.W, w)
-		tmp := make([]uint8, w*(last-first)*3)
-		resampleRows(tmp, src[first*inW*3:last*inW*3], inW, w, horiz)
-		src, inW = tmp, w
+		src = make([]uint8, w*(last-first)*3)
+		parallel(last-first, 16, func(lo, hi int) {
+			row := make([]uint8, img.W*3) // one source row, clipped and truncated
+			for y := lo; y < hi; y++ {
+				for i, v := range img.Pix[(first+y)*img.W*3 : (first+y+1)*img.W*3] {
+					row[i] = clip8(v)
+				}
+				resampleRow(src[y*w*3:(y+1)*w*3], row, horiz)
+			}
+		})
+		inW = w
+	} else {
+		src = make([]uint8, len(img.Pix))
+		parallel(len(src), 1<<16, func(lo, hi int) {
+			for i, v := range img.Pix[lo:hi] {
+				src[lo+i] = clip8(v)
+			}
+		})
 	}
 	if needV {
-		resampleColumns(out.Pix, src, inW, vert)
+		parallel(h, 16, func(lo, hi int) {
+			resampleColumns(out.Pix, src, inW, vert, lo, hi)
+		})
 	} else {
 		for i, v := range src {
 			out.Pix[i] = float32(v)
@@ -137,39 +153,33 @@ func clipPrec(v int32) uint8 {
 	return uint8(v)
 }
 
-// resampleRows is ImagingResampleHorizontal_8bpc for RGB: every row of src
-// (inW pixels) becomes a row of dst (outW pixels).
-func resampleRows(dst, src []uint8, inW, outW int, c coeffs) {
+// resampleRow is ImagingResampleHorizontal_8bpc for one RGB row.
+func resampleRow(out, in []uint8, c coeffs) {
 	const half = 1 << (precisionBits - 1)
-	rows := len(src) / (inW * 3)
-	for y := 0; y < rows; y++ {
-		in := src[y*inW*3 : (y+1)*inW*3]
-		out := dst[y*outW*3 : (y+1)*outW*3]
-		for xx := 0; xx < outW; xx++ {
-			xmin, n := c.bounds[2*xx], c.bounds[2*xx+1]
-			k := c.k[xx*c.ksize : xx*c.ksize+n]
-			p := in[xmin*3 : (xmin+n)*3]
-			s0, s1, s2 := int32(half), int32(half), int32(half)
-			for x, kv := range k {
-				q := p[x*3 : x*3+3 : x*3+3]
-				s0 += int32(q[0]) * kv
-				s1 += int32(q[1]) * kv
-				s2 += int32(q[2]) * kv
-			}
-			out[xx*3], out[xx*3+1], out[xx*3+2] = clipPrec(s0), clipPrec(s1), clipPrec(s2)
+	for xx := 0; 3*xx+2 < len(out); xx++ {
+		xmin, n := c.bounds[2*xx], c.bounds[2*xx+1]
+		k := c.k[xx*c.ksize : xx*c.ksize+n]
+		p := in[xmin*3 : (xmin+n)*3]
+		s0, s1, s2 := int32(half), int32(half), int32(half)
+		for _, kv := range k {
+			s0 += int32(p[0]) * kv
+			s1 += int32(p[1]) * kv
+			s2 += int32(p[2]) * kv
+			p = p[3:]
 		}
+		out[3*xx], out[3*xx+1], out[3*xx+2] = clipPrec(s0), clipPrec(s1), clipPrec(s2)
 	}
 }
 
-// resampleColumns is ImagingResampleVertical_8bpc for RGB, writing float32.
-// It accumulates whole rows at a time (cache friendly); integer addition is
-// associative, so the sums equal Pillow's pixel-by-pixel ones exactly.
-func resampleColumns(dst []float32, src []uint8, w int, c coeffs) {
+// resampleColumns is ImagingResampleVertical_8bpc for RGB, writing float32
+// output rows lo..hi. It accumulates whole rows at a time (cache friendly);
+// integer addition is associative, so the sums equal Pillow's pixel-by-pixel
+// ones exactly.
+func resampleColumns(dst []float32, src []uint8, w int, c coeffs, lo, hi int) {
 	const half = 1 << (precisionBits - 1)
 	n := w * 3
 	acc := make([]int32, n)
-	outH := len(c.bounds) / 2
-	for yy := 0; yy < outH; yy++ {
+	for yy := lo; yy < hi; yy++ {
 		ymin, cnt := c.bounds[2*yy], c.bounds[2*yy+1]
 		for i := range acc {
 			acc[i] = half
