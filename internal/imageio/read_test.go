@@ -467,3 +467,39 @@ func TestReadYCbCrLayouts(t *testing.T) {
 		}
 	}
 }
+
+// TestReadOrientationWebPTIFF covers the EXIF chunk of WebP and the
+// Orientation tag of TIFF, with fixtures from testdata/make_fixtures.py:
+// stored pixels rgb(x, y) = (100x+7, 200y+3, 50+10x+100y), 3 x 2.
+func TestReadOrientationWebPTIFF(t *testing.T) {
+	tests := []struct {
+		file string
+		want [][][3]float32 // displayed rows
+	}{
+		// Orientation 6, as Pillow's ImageOps.exif_transpose shows it.
+		{"testdata/rotated.webp", [][][3]float32{
+			{{7, 203, 150}, {7, 3, 50}},
+			{{107, 203, 160}, {107, 3, 60}},
+			{{207, 203, 170}, {207, 3, 70}},
+		}},
+		// Orientation 8: turned anticlockwise, the stored right column on top.
+		{"testdata/rotated.tif", [][][3]float32{
+			{{207, 3, 70}, {207, 203, 170}},
+			{{107, 3, 60}, {107, 203, 160}},
+			{{7, 3, 50}, {7, 203, 150}},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			img := mustRead(t, tc.file)
+			if img.W != 2 || img.H != 3 {
+				t.Fatalf("size %d x %d, want 2 x 3", img.W, img.H)
+			}
+			for y, row := range tc.want {
+				for x, px := range row {
+					wantPixel(t, img, x, y, px, 0)
+				}
+			}
+		})
+	}
+}
