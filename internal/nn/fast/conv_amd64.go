@@ -142,29 +142,35 @@ func (j *convJob) run(part, nparts int) {
 	nb := (j.nOut + C - 1) / C
 	blockW := j.nIn * 9 * C
 	lo, hi := c.nt*part/nparts, c.nt*(part+1)/nparts
-	for t := lo; t < hi; t++ {
-		for p := 0; p < P; p++ {
-			vi := t*P + p
-			n := 0
-			if vi < nv {
-				n = 1
-			} else {
-				vi = nv - 1 // duplicate a valid vector, store nothing
-			}
-			y, x0 := vi/c.vpr, (vi%c.vpr)*L
-			if n > 0 {
-				n = min(L, c.w-x0)
-			}
-			a.inOff[p] = int64((y*c.wp + x0) * 4)
-			a.outOff[p] = int64((y*c.w + x0) * 4)
-			a.mask[p] = v.mask(n)
-		}
+	// Tiles go in groups of tileGroup: within a group every channel block
+	// runs over all tiles, so a block's weights are reused from cache
+	// across the group while the group's input stays in L2.
+	G := v.tileGroup
+	for g0 := lo; g0 < hi; g0 += G {
 		for b := 0; b < nb; b++ {
 			a.w = unsafe.Pointer(&j.wts[b*blockW])
 			a.bias = unsafe.Pointer(&j.bias[min(b*C, len(j.bias)-C)])
 			a.nValid = int64(min(C, j.nOut-b*C))
 			a.out = unsafe.Pointer(&j.out[b*C*c.h*c.w])
-			v.conv(a)
+			for t := g0; t < min(g0+G, hi); t++ {
+				for p := 0; p < P; p++ {
+					vi := t*P + p
+					n := 0
+					if vi < nv {
+						n = 1
+					} else {
+						vi = nv - 1 // duplicate a valid vector, store nothing
+					}
+					y, x0 := vi/c.vpr, (vi%c.vpr)*L
+					if n > 0 {
+						n = min(L, c.w-x0)
+					}
+					a.inOff[p] = int64((y*c.wp + x0) * 4)
+					a.outOff[p] = int64((y*c.w + x0) * 4)
+					a.mask[p] = v.mask(n)
+				}
+				v.conv(a)
+			}
 		}
 	}
 	a.in, a.w, a.bias, a.out = nil, nil, nil, nil

@@ -47,6 +47,9 @@ type variant struct {
 	// The convolution kernels compute convC output channels x convP vectors.
 	convC, convP int
 	conv, gemm   func(*convArgs)
+	// tileGroup is the number of tiles a channel block runs over before
+	// the next block starts.
+	tileGroup int
 	// The Gram kernel computes gramR x gramS dot products.
 	gramR, gramS int
 	gram         func(*gramArgs)
@@ -70,12 +73,12 @@ var zeros [16]float32
 var (
 	avx512Variant = &variant{
 		name: "avx512", lanes: 16,
-		convC: 8, convP: 3, conv: zconv8x3t9, gemm: zconv8x3t1,
+		convC: 8, convP: 3, conv: zconv8x3t9, gemm: zconv8x3t1, tileGroup: 1,
 		gramR: 4, gramS: 4, gram: zgram4x4, gramPerm: zgram4x4Perm,
 	}
 	avx2Variant = &variant{
 		name: "avx2", lanes: 8,
-		convC: 4, convP: 3, conv: yconv4x3t9, gemm: yconv4x3t1,
+		convC: 4, convP: 3, conv: yconv4x3t9, gemm: yconv4x3t1, tileGroup: 1,
 		gramR: 2, gramS: 4, gram: ygram2x4, gramPerm: ygram2x4Perm,
 	}
 )
