@@ -77,21 +77,33 @@ func newProblem(w *vgg.Weights, spec *engine.Spec) (*problem, error) {
 	// The objective, with the targets as inputs.
 	obj := root.SubScope("objective")
 	p.x = op.Placeholder(obj.SubScope("Placeholder"), tf.Float, op.PlaceholderShape(tf.MakeShape(1, int64(p.h), int64(p.w), 3)))
-	feats := net.forward(obj, p.x, numConv-1)
+	// relu5_2 is the deepest layer and only the content loss reads it: with
+	// a zero weight the network can stop at relu5_1.
+	last := reluIndex[engine.ContentLayers[1]]
+	if spec.ContentWeight*spec.ContentLayerWeights[1] == 0 {
+		last = reluIndex[engine.StyleLayers[4]]
+	}
+	feats := net.forward(obj, p.x, last)
 
 	var contentIn [2]tf.Output
 	var terms []tf.Output
 	cs := obj.SubScope("content")
 	for i, l := range engine.ContentLayers {
 		ci := reluIndex[l]
+		if ci > last {
+			continue
+		}
 		c := net.width[ci]
-		k := poolsBefore(ci)
 		contentIn[i] = op.Placeholder(cs.SubScope("Placeholder"), tf.Float, op.PlaceholderShape(tf.MakeShape(1, -1, -1, int64(c))))
+		k := poolsBefore(ci)
 		size := float64(pooledSize(p.h, k) * pooledSize(p.w, k) * c)
 		coef := spec.ContentLayerWeights[i] * spec.ContentWeight / size
 		terms = append(terms, sumSquares(cs, op.Sub(cs.SubScope("Sub"), feats[l], contentIn[i]), coef))
 	}
-	content := op.AddN(cs.SubScope("AddN"), terms)
+	content := tg.Const(cs, float32(0))
+	if len(terms) > 0 {
+		content = op.AddN(cs.SubScope("AddN"), terms)
+	}
 
 	styleIn := make([][5]tf.Output, len(spec.Styles))
 	terms = nil
@@ -148,12 +160,21 @@ func newProblem(w *vgg.Weights, spec *engine.Spec) (*problem, error) {
 	// The targets' tensors go straight from these runs' outputs to the
 	// objective's inputs, without a copy in Go.
 	p.targets = make(map[tf.Output]*tf.Tensor, 2+5*len(spec.Styles))
-	out, err := p.runProbe(&spec.Content, []tf.Output{p.probeRelu[engine.ContentLayers[0]], p.probeRelu[engine.ContentLayers[1]]})
+	var inputs, fetch []tf.Output
+	for i, l := range engine.ContentLayers {
+		if contentIn[i].Op != nil {
+			inputs = append(inputs, contentIn[i])
+			fetch = append(fetch, p.probeRelu[l])
+		}
+	}
+	out, err := p.runProbe(&spec.Content, fetch)
 	if err != nil {
 		p.Close()
 		return nil, fmt.Errorf("tfbackend: content features: %w", err)
 	}
-	p.targets[contentIn[0]], p.targets[contentIn[1]] = out[0], out[1]
+	for i, in := range inputs {
+		p.targets[in] = out[i]
+	}
 	for i := range spec.Styles {
 		fetch := make([]tf.Output, len(engine.StyleLayers))
 		for j, l := range engine.StyleLayers {
