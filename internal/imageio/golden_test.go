@@ -168,6 +168,19 @@ func TestSizeArithmeticQuirks(t *testing.T) {
 		// int(10 * 0.29) = int(2.9000000000000004) = 2.
 		{"ScaledSize(10, 100, 0.29)", 0, 0, 2, 28},
 	}
+	tests = append(tests, []struct {
+		name         string
+		w, h         int
+		wantW, wantH int
+	}{
+		// Out of range: saturated or 0, never a wrapped value.
+		{"ScaledSize(10, 10, 1e300)", 0, 0, math.MaxInt32, math.MaxInt32},
+		{"ScaledSize(10, 10, NaN)", 0, 0, 0, 0},
+		{"ScaledSize(10, 10, -Inf)", 0, 0, math.MinInt32, math.MinInt32},
+	}...)
+	tests[3].w, tests[3].h = ScaledSize(10, 10, 1e300)
+	tests[4].w, tests[4].h = ScaledSize(10, 10, math.NaN())
+	tests[5].w, tests[5].h = ScaledSize(10, 10, math.Inf(-1))
 	tests[0].w, tests[0].h = ScaledSize(49, 98, f)
 	tests[1].w, tests[1].h = WidthSize(5, 23, 100)
 	tests[2].w, tests[2].h = ScaledSize(10, 100, 0.29)

@@ -16,7 +16,7 @@ import (
 	"strings"
 
 	_ "golang.org/x/image/bmp"
-	_ "golang.org/x/image/tiff"
+	"golang.org/x/image/tiff"
 	_ "golang.org/x/image/webp"
 )
 
@@ -73,7 +73,13 @@ func Read(path string, opts ReadOptions) (*Image, error) {
 		return nil, fail(err)
 	}
 	br.Reset(f)
-	m, err := decode(br)
+	decodeFn := func() (image.Image, error) { m, _, err := image.Decode(br); return m, err }
+	if format == "tiff" {
+		// Given the file, the TIFF decoder reads strips with ReadAt; through
+		// image.Decode's buffered reader it would copy the file into memory.
+		decodeFn = func() (image.Image, error) { return tiff.Decode(f) }
+	}
+	m, err := decode(decodeFn)
 	if err != nil {
 		return nil, fail(decodeCause(err, f, format, st.Size()))
 	}
@@ -87,14 +93,13 @@ func Read(path string, opts ReadOptions) (*Image, error) {
 }
 
 // decode is image.Decode, turning a decoder panic on hostile input into an error.
-func decode(r io.Reader) (m image.Image, err error) {
+func decode(fn func() (image.Image, error)) (m image.Image, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			m, err = nil, fmt.Errorf("decoder failed: %v", p)
 		}
 	}()
-	m, _, err = image.Decode(r)
-	return m, err
+	return fn()
 }
 
 // osCause drops the *fs.PathError wrapper, whose text would repeat the path.

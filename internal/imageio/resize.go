@@ -199,8 +199,24 @@ func resampleColumns(dst []float32, src []uint8, w int, c coeffs, lo, hi int) {
 }
 
 // ScaledSize: the reference's imresize with a float factor: int(w*f), int(h*f) (truncation, float64 arithmetic).
+// A size past the int32 range saturates (NaN gives 0) rather than wrapping,
+// so a caller's range check sees it.
 func ScaledSize(w, h int, factor float64) (int, int) {
-	return int(float64(w) * factor), int(float64(h) * factor)
+	return pyInt(float64(w) * factor), pyInt(float64(h) * factor)
+}
+
+// pyInt is Python's int() of a float (truncation toward zero), saturated to
+// the int32 range where Go's conversion would be implementation-defined.
+func pyInt(v float64) int {
+	switch {
+	case v != v:
+		return 0
+	case v >= math.MaxInt32:
+		return math.MaxInt32
+	case v <= math.MinInt32:
+		return math.MinInt32
+	}
+	return int(v)
 }
 
 // StyleScaleFactor: factor = scale * contentW / styleW computed like Python: style_scale * target_shape[1] / style_images[i].shape[1]  (left to right, float64).
@@ -210,5 +226,5 @@ func StyleScaleFactor(scale float64, contentW, styleW int) float64 {
 
 // WidthSize: --width: height = floor(float(H)/W * width).
 func WidthSize(w, h, width int) (int, int) {
-	return width, int(math.Floor(float64(float64(h)/float64(w)) * float64(width)))
+	return width, pyInt(math.Floor(float64(float64(h)/float64(w)) * float64(width)))
 }
