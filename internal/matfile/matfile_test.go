@@ -12,6 +12,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/neuralstyle/neuralstyle/internal/matfile/mattest"
 )
 
 const casesDir = "../../testdata/matcases"
@@ -396,5 +398,127 @@ func TestTruncatedInside(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The test writer's files read back as written, plain and compressed, and
+// a variable can be skipped or walked partially.
+func TestWriterRoundTrip(t *testing.T) {
+	gen := func(dst []float32, first int) {
+		for i := range dst {
+			dst[i] = float32(first+i) * 0.5
+		}
+	}
+	vars := []mattest.Var{
+		{Name: "big", Value: &mattest.Single{Dims: []int{3, 3, 70, 200}, Gen: gen}},
+		{Name: "s", Value: &mattest.Struct{
+			Fields: []string{"name", "weights", "flag", "none"},
+			Values: []mattest.Value{
+				mattest.Char("conv1_1"),
+				&mattest.Cell{Dims: []int{1, 2}, Elems: []mattest.Value{
+					&mattest.Single{Dims: []int{1, 1}, Data: []float32{-1.5}},
+					&mattest.Double{Dims: []int{2, 1}, Data: []float64{3, 4.25}},
+				}},
+				&mattest.Logical{Dims: []int{1, 1}, Data: []uint8{1}},
+				&mattest.Cell{Dims: []int{0, 0}},
+			}}},
+	}
+	for _, compress := range []bool{false, true} {
+		var buf mattest.Buffer
+		if err := mattest.Write(&buf, mattest.Options{Compress: compress}, vars...); err != nil {
+			t.Fatal(err)
+		}
+		got, err := readBytes(buf.Bytes())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got[0].Name != "big" || got[1].Name != "s" {
+			t.Fatalf("compress=%v: variables %+v", compress, got)
+		}
+		big := got[0].Data.([]float32)
+		if len(big) != 3*3*70*200 || big[12345] != 12345*0.5 {
+			t.Errorf("compress=%v: big has %d values, [12345] = %v", compress, len(big), big[12345])
+		}
+		s := got[1]
+		if n := s.Field("name", 0); n.Text != "conv1_1" {
+			t.Errorf("name %q", n.Text)
+		}
+		w := s.Field("weights", 0)
+		if w.Elems[0].Data.([]float32)[0] != -1.5 || w.Elems[1].Data.([]float64)[1] != 4.25 {
+			t.Errorf("weights %+v %+v", w.Elems[0], w.Elems[1])
+		}
+		if f := s.Field("flag", 0); !f.Logical || f.Data.([]uint8)[0] != 1 {
+			t.Errorf("flag %+v", f)
+		}
+
+		// Streaming: skip big unread, walk s and leave weights half read.
+		r, err := NewReader(bytes.NewReader(buf.Bytes()), int64(len(buf.Bytes())))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := r.Next()
+		if err != nil || a.Name != "big" || a.DimsString() != "3x3x70x200" || a.Numel() != 126000 {
+			t.Fatalf("first variable %+v, %v", a, err)
+		}
+		if a, err = r.Next(); err != nil || a.Class != ClassStruct {
+			t.Fatalf("second variable %+v, %v", a, err)
+		}
+		var paths []string
+		for {
+			kid, err := a.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			paths = append(paths, kid.Path())
+			if kid.Field == "weights" {
+				c, err := kid.Next()
+				if err != nil {
+					t.Fatal(err)
+				}
+				paths = append(paths, c.Path())
+				if _, err := c.Float32s(); err != nil {
+					t.Fatal(err)
+				}
+				// The rest of weights is skipped by the struct's Next.
+			}
+		}
+		want := []string{"s.name", "s.weights", "s.weights{1}", "s.flag", "s.none"}
+		if !reflect.DeepEqual(paths, want) {
+			t.Errorf("paths %v, want %v", paths, want)
+		}
+		if _, err := r.Next(); err != io.EOF {
+			t.Errorf("after the last variable: %v, want io.EOF", err)
+		}
+		if _, err := a.Next(); err == nil {
+			t.Error("using an array after the reader moved on: no error")
+		}
+	}
+}
+
+// An error inside a nested array names its path.
+func TestErrorPath(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(casesDir, "compact-le.mat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The data element of layer.weights{1}: miSINGLE, 16 bytes, 1 -2 3.5 4.
+	data := []byte{7, 0, 0, 0, 16, 0, 0, 0, 0, 0, 0x80, 0x3f, 0, 0, 0, 0xc0}
+	i := bytes.Index(b, data)
+	if i < 0 {
+		t.Fatal("weights{1} data not found")
+	}
+	b = bytes.Clone(b)
+	b[i+4] = 12 // 3 values for a 1x1x2x2 array
+	_, err = readBytes(b)
+	want := "matfile: layer.weights{1}: 12 bytes of miSINGLE data, but dimensions 1x1x2x2 need 16"
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("error %v, want %q", err, want)
+	}
+	var fe *FormatError
+	if !errors.As(err, &fe) || fe.Path != "layer.weights{1}" || fe.Offset != int64(i) || fe.Inflated != -1 {
+		t.Errorf("error %#v, want path layer.weights{1} at offset %d", fe, i)
 	}
 }

@@ -1,0 +1,416 @@
+package vgg
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"slices"
+
+	"github.com/neuralstyle/neuralstyle/internal/matfile"
+	"github.com/neuralstyle/neuralstyle/internal/nn"
+)
+
+// MissingError is returned by Load when the network file does not exist.
+// It wraps the file system's error, so errors.Is(err, fs.ErrNotExist) holds.
+type MissingError struct {
+	Path string
+	Err  error
+}
+
+func (e *MissingError) Error() string {
+	return "Network " + e.Path + " does not exist. (Did you forget to download it?)"
+}
+
+func (e *MissingError) Unwrap() error { return e.Err }
+
+// LayerError says which layer of the network is missing or malformed.
+type LayerError struct {
+	// Layer is the VGG-19 layer name, like conv5_2.
+	Layer string
+	// Path is where the layer was found in the file, like layers{30};
+	// empty for a missing layer.
+	Path string
+	Msg  string
+}
+
+func (e *LayerError) Error() string {
+	if e.Path == "" {
+		return "layer " + e.Layer + ": " + e.Msg
+	}
+	return "layer " + e.Layer + " (" + e.Path + "): " + e.Msg
+}
+
+// Load reads the weights of conv1_1..conv5_4 and the mean pixel from a
+// MatConvNet VGG-19 .mat file, in either of its two layouts:
+//
+//   - new: variables layers (a cell of layer structs with fields name and
+//     weights = {kernel, bias}) and meta, whose normalization.averageImage
+//     is the 1x1x3 mean pixel;
+//   - old: layers as above, and a top-level normalization whose
+//     averageImage is an HxWx3 image; the mean pixel is its mean over
+//     height and width, summed as numpy sums it.
+//
+// Layers and struct fields are found by name. Only what is needed is read:
+// the fully connected layers after conv5_4, most of the file, are skipped
+// without being inflated. Kernels get the reference's transpose of their
+// first two axes (see Weights). Any other network (VGG-16, a random .mat)
+// gives a *LayerError naming the missing or malformed layer.
+func Load(path string) (*Weights, error) {
+	f, err := matfile.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, &MissingError{Path: path, Err: err}
+		}
+		return nil, fmt.Errorf("vgg: %s: %w", path, err)
+	}
+	defer f.Close()
+	w, err := load(f.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("vgg: %s: %w", path, err)
+	}
+	return w, nil
+}
+
+// loader collects the convolutions in the order of ConvNames.
+type loader struct {
+	w       Weights
+	next    int       // index in ConvNames of the next convolution expected
+	scratch []float32 // a kernel as stored, before the transpose
+}
+
+func load(r *matfile.Reader) (*Weights, error) {
+	var (
+		l                     loader
+		sawLayers             bool
+		normMean, metaMean    [3]float32
+		haveNorm, haveMetaAvg bool
+	)
+	for {
+		a, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		switch a.Name {
+		case "layers":
+			if sawLayers {
+				return nil, fmt.Errorf("two variables named layers")
+			}
+			sawLayers = true
+			if err := l.readLayers(a); err != nil {
+				return nil, err
+			}
+		case "normalization":
+			// Old layout. The reference prefers it to meta when both exist.
+			if haveNorm, err = findMean(a, &normMean); err != nil {
+				return nil, err
+			}
+		case "meta":
+			if a.Class != matfile.ClassStruct {
+				continue
+			}
+			for {
+				kid, err := a.Next()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					return nil, err
+				}
+				if kid.Field == "normalization" {
+					if haveMetaAvg, err = findMean(kid, &metaMean); err != nil {
+						return nil, err
+					}
+					break
+				}
+			}
+		}
+	}
+	if !sawLayers {
+		return nil, errors.New("no variable named layers: not a MatConvNet network")
+	}
+	if l.next < len(ConvNames) {
+		return nil, &LayerError{Layer: ConvNames[l.next], Msg: "missing from layers (is this VGG-19?)"}
+	}
+	switch {
+	case haveNorm:
+		l.w.MeanPixel = normMean
+	case haveMetaAvg:
+		l.w.MeanPixel = metaMean
+	default:
+		return nil, errors.New("no mean pixel: neither normalization.averageImage nor meta.normalization.averageImage")
+	}
+	return &l.w, nil
+}
+
+// readLayers reads the layer structs of the layers cell up to conv5_4 and
+// leaves the rest unread.
+func (l *loader) readLayers(a *matfile.Array) error {
+	if a.Class != matfile.ClassCell {
+		return fmt.Errorf("layers is a %s array, want a cell", a.Class)
+	}
+	for l.next < len(ConvNames) {
+		kid, err := a.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if kid.Class != matfile.ClassStruct || kid.Numel() != 1 {
+			continue // not a MatConvNet layer, and so not one we need
+		}
+		if err := l.readLayer(kid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readLayer reads one layer struct, keeping it if it is the next
+// convolution.
+func (l *loader) readLayer(s *matfile.Array) error {
+	var (
+		name, weightsProblem string
+		haveName             bool
+		conv                 *nn.ConvWeights
+		weightsPath          string
+	)
+	want := ConvNames[l.next]
+	for {
+		f, err := s.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		switch f.Field {
+		case "name":
+			if f.Class != matfile.ClassChar {
+				return fmt.Errorf("%s is a %s array, want a char array", f.Path(), f.Class)
+			}
+			if name, err = f.Text(); err != nil {
+				return err
+			}
+			haveName = true
+		case "weights":
+			// In the new layout the name comes first: other layers' weights
+			// are not read. In the old one weights come first, and are read
+			// only if they look like a 3x3 convolution.
+			if haveName && name != want {
+				continue
+			}
+			weightsPath = f.Path()
+			if conv, weightsProblem, err = l.readWeights(f); err != nil {
+				return err
+			}
+		}
+	}
+	if !haveName {
+		return nil
+	}
+	if i := slices.Index(ConvNames[:], name); i < 0 {
+		return nil
+	} else if i < l.next {
+		return &LayerError{Layer: name, Path: s.Path(), Msg: "appears twice"}
+	} else if i > l.next {
+		return &LayerError{Layer: want, Msg: fmt.Sprintf("missing: %s is %s (is this VGG-19?)", s.Path(), name)}
+	}
+	lerr := func(path, format string, args ...any) error {
+		if path == "" {
+			path = s.Path()
+		}
+		return &LayerError{Layer: want, Path: path, Msg: fmt.Sprintf(format, args...)}
+	}
+	if weightsPath == "" {
+		return lerr("", "has no weights field")
+	}
+	if weightsProblem != "" {
+		return lerr(weightsPath, "%s", weightsProblem)
+	}
+	in := 3
+	if l.next > 0 {
+		in = l.w.Conv[l.next-1].Out
+	}
+	if conv.In != in {
+		from := "the 3 colour channels"
+		if l.next > 0 {
+			from = fmt.Sprintf("the %d outputs of %s", in, ConvNames[l.next-1])
+		}
+		return lerr(weightsPath, "kernel is 3x3x%dx%d: %d input channels, want %s", conv.In, conv.Out, conv.In, from)
+	}
+	l.w.Conv[l.next] = *conv
+	l.next++
+	return nil
+}
+
+// readWeights reads a {kernel, bias} cell. A cell that does not hold a 3x3
+// convolution is not an error here (it may belong to a layer that is not
+// needed): it is described in problem, and left unread.
+func (l *loader) readWeights(a *matfile.Array) (conv *nn.ConvWeights, problem string, err error) {
+	if a.Class != matfile.ClassCell || a.Numel() != 2 {
+		return nil, fmt.Sprintf("weights is a %s %s array, want a 1x2 cell {kernel, bias}", a.DimsString(), a.Class), nil
+	}
+	k, err := a.Next()
+	if err != nil {
+		return nil, "", err
+	}
+	d := dims4(k.Dims)
+	if !k.Class.Numeric() || k.Complex || d == nil || d[0] != 3 || d[1] != 3 || k.Numel() == 0 {
+		return nil, fmt.Sprintf("kernel is a %s %s array, want a 3x3xINxOUT single array", k.DimsString(), k.Class), nil
+	}
+	in, out := d[2], d[3]
+	n := k.Numel()
+	if cap(l.scratch) < n {
+		l.scratch = make([]float32, n)
+	}
+	raw := l.scratch[:n]
+	if err := k.ReadFloat32s(raw); err != nil {
+		return nil, "", err
+	}
+	conv = &nn.ConvWeights{In: in, Out: out, Kernel: make([]float32, n)}
+	transposeKernel(conv.Kernel, raw, in, out)
+
+	b, err := a.Next()
+	if err != nil {
+		return nil, "", err
+	}
+	if !b.Class.Numeric() || b.Complex || b.Numel() != out {
+		return nil, fmt.Sprintf("bias is a %s %s array, want %d values", b.DimsString(), b.Class, out), nil
+	}
+	if conv.Bias, err = b.Float32s(); err != nil {
+		return nil, "", err
+	}
+	return conv, "", nil
+}
+
+// dims4 pads dims to four with trailing ones (MATLAB drops trailing
+// singleton dimensions), or returns nil if there are more than four that
+// are not 1.
+func dims4(dims []int) []int {
+	d := []int{1, 1, 1, 1}
+	for i, v := range dims {
+		if i >= 4 {
+			if v != 1 {
+				return nil
+			}
+			continue
+		}
+		d[i] = v
+	}
+	return d
+}
+
+// transposeKernel sets dst[((h*3+w)*in+i)*out+o] to the MATLAB array
+// src(w, h, i, o) (column-major 3x3xinxout): HWIO after swapping the first
+// two axes, as the reference does. Viewing src as an out x (9*in) matrix,
+// this is a transpose with its rows permuted, done in tiles so that both
+// sides stay in cache.
+func transposeKernel(dst, src []float32, in, out int) {
+	const tile = 16
+	rows := 9 * in
+	perm := make([]int, rows) // src column r -> dst row
+	for r := range perm {
+		i, rem := r/9, r%9
+		w, h := rem%3, rem/3
+		perm[r] = ((h*3+w)*in + i) * out
+	}
+	for o0 := 0; o0 < out; o0 += tile {
+		o1 := min(o0+tile, out)
+		for r0 := 0; r0 < rows; r0 += tile {
+			r1 := min(r0+tile, rows)
+			for o := o0; o < o1; o++ {
+				s := src[o*rows : (o+1)*rows]
+				for r := r0; r < r1; r++ {
+					dst[perm[r]+o] = s[r]
+				}
+			}
+		}
+	}
+}
+
+// findMean looks for the averageImage field of a normalization struct and
+// computes the mean pixel from it.
+func findMean(a *matfile.Array, mean *[3]float32) (bool, error) {
+	if a.Class != matfile.ClassStruct {
+		return false, nil
+	}
+	for {
+		f, err := a.Next()
+		if err == io.EOF {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if f.Field == "averageImage" {
+			return true, meanPixel(f, mean)
+		}
+	}
+}
+
+// meanPixel sets mean to the per-channel mean of an HxWx3 image (1x1x3 in
+// the new layout), summing as numpy.mean does on the array scipy loads.
+func meanPixel(a *matfile.Array, mean *[3]float32) error {
+	d := a.Dims
+	if !a.Class.Numeric() || a.Complex || len(d) > 3 || a.Numel() == 0 || (a.Numel() != 3 && (len(d) != 3 || d[2] != 3)) {
+		return fmt.Errorf("%s is a %s %s array, want an HxWx3 image", a.Path(), a.DimsString(), a.Class)
+	}
+	n := a.Numel() / 3
+	// scipy's arrays are Fortran-ordered, so numpy's reduction over the
+	// first two axes runs over each channel's contiguous H*W values with its
+	// pairwise summation, in float32 for single data and float64 for double.
+	if a.Class == matfile.ClassDouble {
+		v, err := a.Float64s()
+		if err != nil {
+			return err
+		}
+		for c := range 3 {
+			mean[c] = float32(pairwiseSum(v[c*n:(c+1)*n]) / float64(n))
+		}
+		return nil
+	}
+	v, err := a.Float32s()
+	if err != nil {
+		return err
+	}
+	for c := range 3 {
+		mean[c] = pairwiseSum(v[c*n:(c+1)*n]) / float32(n)
+	}
+	return nil
+}
+
+// pairwiseSum adds x as numpy's pairwise_sum does, so that means agree with
+// the reference to the last bit.
+func pairwiseSum[T float32 | float64](x []T) T {
+	n := len(x)
+	switch {
+	case n < 8:
+		var s T
+		for _, v := range x {
+			s += v
+		}
+		return s
+	case n <= 128:
+		var r [8]T
+		copy(r[:], x[:8])
+		i := 8
+		for ; i < n-n%8; i += 8 {
+			for j := range r {
+				r[j] += x[i+j]
+			}
+		}
+		s := ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+		for ; i < n; i++ {
+			s += x[i]
+		}
+		return s
+	}
+	n2 := n / 2
+	n2 -= n2 % 8
+	return pairwiseSum(x[:n2]) + pairwiseSum(x[n2:])
+}
