@@ -1,17 +1,15 @@
 package nn
 
+//go:generate go run gen_conv.go
+
 // The portable convolution is direct: the input is copied once into a
-// zero-padded buffer, and a micro-kernel computes 4 output channels x 3
-// neighbouring pixels of one row at a time, its 12 sums kept in registers,
+// zero-padded buffer, and a micro-kernel (conv_kernel.go) computes a few
+// output channels x a few neighbouring pixels of one row at a time, its sums
+// kept in registers,
 // looping over the input channels and the 9 taps with the weights packed in
 // the order it reads them. Backward to the input is the same convolution of
 // the padded output gradient with the kernel flipped and its channel axes
 // swapped.
-
-const (
-	blockOut = 4 // output channels per micro-kernel call
-	blockPix = 3 // pixels per micro-kernel call
-)
 
 // convCore is one direct convolution (either direction) for one size.
 type convCore struct {
@@ -89,155 +87,6 @@ func (c *convCore) run(t int) {
 			}
 		}
 	}
-}
-
-// block computes output channels ob*4..ob*4+3 at pixels (y, x..x+2).
-func (c *convCore) block(ob, y, x int) {
-	ci, stride, plane := c.ci, c.stride, c.plane
-	pad, wp := c.pad, c.wp
-	off := y*stride + x
-	wo := ob * ci * 36
-	var v float32
-	var s00, s01, s02, s10, s11, s12, s20, s21, s22, s30, s31, s32 float32
-	for i := 0; i < ci; i++ {
-		wv := (*[36]float32)(wp[wo : wo+36])
-		r0 := (*[5]float32)(pad[off : off+5])
-		r1 := (*[5]float32)(pad[off+1*stride : off+1*stride+5])
-		r2 := (*[5]float32)(pad[off+2*stride : off+2*stride+5])
-		v = r0[0]
-		s00 += wv[0] * v
-		s10 += wv[1] * v
-		s20 += wv[2] * v
-		s30 += wv[3] * v
-		v = r0[1]
-		s00 += wv[4] * v
-		s10 += wv[5] * v
-		s20 += wv[6] * v
-		s30 += wv[7] * v
-		s01 += wv[0] * v
-		s11 += wv[1] * v
-		s21 += wv[2] * v
-		s31 += wv[3] * v
-		v = r0[2]
-		s00 += wv[8] * v
-		s10 += wv[9] * v
-		s20 += wv[10] * v
-		s30 += wv[11] * v
-		s01 += wv[4] * v
-		s11 += wv[5] * v
-		s21 += wv[6] * v
-		s31 += wv[7] * v
-		s02 += wv[0] * v
-		s12 += wv[1] * v
-		s22 += wv[2] * v
-		s32 += wv[3] * v
-		v = r0[3]
-		s01 += wv[8] * v
-		s11 += wv[9] * v
-		s21 += wv[10] * v
-		s31 += wv[11] * v
-		s02 += wv[4] * v
-		s12 += wv[5] * v
-		s22 += wv[6] * v
-		s32 += wv[7] * v
-		v = r0[4]
-		s02 += wv[8] * v
-		s12 += wv[9] * v
-		s22 += wv[10] * v
-		s32 += wv[11] * v
-		v = r1[0]
-		s00 += wv[12] * v
-		s10 += wv[13] * v
-		s20 += wv[14] * v
-		s30 += wv[15] * v
-		v = r1[1]
-		s00 += wv[16] * v
-		s10 += wv[17] * v
-		s20 += wv[18] * v
-		s30 += wv[19] * v
-		s01 += wv[12] * v
-		s11 += wv[13] * v
-		s21 += wv[14] * v
-		s31 += wv[15] * v
-		v = r1[2]
-		s00 += wv[20] * v
-		s10 += wv[21] * v
-		s20 += wv[22] * v
-		s30 += wv[23] * v
-		s01 += wv[16] * v
-		s11 += wv[17] * v
-		s21 += wv[18] * v
-		s31 += wv[19] * v
-		s02 += wv[12] * v
-		s12 += wv[13] * v
-		s22 += wv[14] * v
-		s32 += wv[15] * v
-		v = r1[3]
-		s01 += wv[20] * v
-		s11 += wv[21] * v
-		s21 += wv[22] * v
-		s31 += wv[23] * v
-		s02 += wv[16] * v
-		s12 += wv[17] * v
-		s22 += wv[18] * v
-		s32 += wv[19] * v
-		v = r1[4]
-		s02 += wv[20] * v
-		s12 += wv[21] * v
-		s22 += wv[22] * v
-		s32 += wv[23] * v
-		v = r2[0]
-		s00 += wv[24] * v
-		s10 += wv[25] * v
-		s20 += wv[26] * v
-		s30 += wv[27] * v
-		v = r2[1]
-		s00 += wv[28] * v
-		s10 += wv[29] * v
-		s20 += wv[30] * v
-		s30 += wv[31] * v
-		s01 += wv[24] * v
-		s11 += wv[25] * v
-		s21 += wv[26] * v
-		s31 += wv[27] * v
-		v = r2[2]
-		s00 += wv[32] * v
-		s10 += wv[33] * v
-		s20 += wv[34] * v
-		s30 += wv[35] * v
-		s01 += wv[28] * v
-		s11 += wv[29] * v
-		s21 += wv[30] * v
-		s31 += wv[31] * v
-		s02 += wv[24] * v
-		s12 += wv[25] * v
-		s22 += wv[26] * v
-		s32 += wv[27] * v
-		v = r2[3]
-		s01 += wv[32] * v
-		s11 += wv[33] * v
-		s21 += wv[34] * v
-		s31 += wv[35] * v
-		s02 += wv[28] * v
-		s12 += wv[29] * v
-		s22 += wv[30] * v
-		s32 += wv[31] * v
-		v = r2[4]
-		s02 += wv[32] * v
-		s12 += wv[33] * v
-		s22 += wv[34] * v
-		s32 += wv[35] * v
-		off += plane
-		wo += 36
-	}
-
-	s := [blockOut][blockPix]float32{
-		{s00, s01, s02},
-		{s10, s11, s12},
-		{s20, s21, s22},
-		{s30, s31, s32},
-	}
-	c.store(&s, ob, y, x)
 }
 
 func (c *convCore) store(s *[blockOut][blockPix]float32, ob, y, x int) {

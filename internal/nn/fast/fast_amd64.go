@@ -73,7 +73,7 @@ var zeros [16]float32
 var (
 	avx512Variant = &variant{
 		name: "avx512", lanes: 16,
-		convC: 8, convP: 3, conv: zconv8x3t9, gemm: zconv8x3t1, tileGroup: 1,
+		convC: 6, convP: 4, conv: zconv6x4t9, gemm: zconv6x4t1, tileGroup: 4,
 		gramR: 4, gramS: 4, gram: zgram4x4, gramPerm: zgram4x4Perm,
 	}
 	avx2Variant = &variant{
