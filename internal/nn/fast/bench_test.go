@@ -85,38 +85,3 @@ func BenchmarkBest(b *testing.B) {
 		}
 	}
 }
-
-// BenchmarkBlocking compares AVX-512 register blockings (output channels x
-// vectors) and tile groupings on the forward convolution.
-func BenchmarkBlocking(b *testing.B) {
-	if !hasAVX512() {
-		b.Skip("no AVX-512")
-	}
-	kerns := []struct {
-		c, p int
-		f    func(*convArgs)
-	}{{8, 3, zconv8x3t9}, {6, 4, zconv6x4t9}, {8, 2, zconv8x2t9}, {12, 2, zconv12x2t9}, {4, 6, zconv4x6t9}}
-	rng := rand.New(rand.NewPCG(11, 12))
-	for _, l := range layers[1:] {
-		n := l.s * l.s
-		wt := nntest.RandomConv(rng, l.ci, l.co)
-		in := nntest.RandomSlice(rng, l.ci*n, 1)
-		out := make([]float32, l.co*n)
-		flops := 2 * 9 * float64(l.ci*l.co) * float64(n)
-		for _, kc := range kerns {
-			for _, g := range []int{1, 4, 16, 1 << 20} {
-				v := *avx512Variant
-				v.convC, v.convP, v.conv, v.tileGroup = kc.c, kc.p, kc.f, g
-				k := newKernels(&v)
-				b.Run(fmt.Sprintf("%s/%dx%d/g%d", l.name, kc.c, kc.p, g), func(b *testing.B) {
-					conv := k.NewConv(wt, l.s, l.s)
-					var d time.Duration
-					for b.Loop() {
-						d = best(reps, func() { conv.Forward(out, in) })
-					}
-					b.ReportMetric(flops/d.Seconds()/1e9, "GFLOP/s")
-				})
-			}
-		}
-	}
-}

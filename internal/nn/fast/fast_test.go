@@ -1,7 +1,6 @@
 package fast
 
 import (
-	"fmt"
 	"testing"
 
 	"github.com/neuralstyle/neuralstyle/internal/nn/nntest"
@@ -32,22 +31,5 @@ func TestNew(t *testing.T) {
 func BenchmarkVariants(b *testing.B) {
 	for _, k := range Variants() {
 		b.Run(k.Name(), func(b *testing.B) { nntest.BenchmarkKernels(b, k) })
-	}
-}
-
-// TestBlockings runs the conformance suite on the alternative AVX-512
-// register blockings that BenchmarkBlocking compares.
-func TestBlockings(t *testing.T) {
-	if !hasAVX512() {
-		t.Skip("no AVX-512")
-	}
-	for _, kc := range []struct {
-		c, p  int
-		f, g  func(*convArgs)
-		group int
-	}{{8, 3, zconv8x3t9, zconv8x3t1, 3}, {8, 2, zconv8x2t9, zconv8x2t1, 1 << 20}, {12, 2, zconv12x2t9, zconv12x2t1, 2}, {4, 6, zconv4x6t9, zconv4x6t1, 1}} {
-		v := *avx512Variant
-		v.convC, v.convP, v.conv, v.gemm, v.tileGroup = kc.c, kc.p, kc.f, kc.g, kc.group
-		t.Run(fmt.Sprintf("%dx%d", kc.c, kc.p), func(t *testing.T) { nntest.TestKernels(t, newKernels(&v)) })
 	}
 }
