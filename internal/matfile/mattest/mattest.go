@@ -107,10 +107,6 @@ func numel(dims []int) int {
 	return n
 }
 
-func headerSize(dims []int, name string) int64 {
-	return 16 + elemSize(int64(4*len(dims))) + elemSize(int64(len(name)))
-}
-
 func writeTag(w *bufio.Writer, typ uint32, n int64) {
 	var b [8]byte
 	le.PutUint32(b[:], typ)
@@ -161,7 +157,7 @@ func writeArray(w *bufio.Writer, v Value, name string) error {
 }
 
 func (s *Single) header() (uint32, uint32, []int) { return mxSINGLE, 0, s.Dims }
-func (s *Single) contentSize() int64               { return elemSize(int64(4 * numel(s.Dims))) }
+func (s *Single) contentSize() int64              { return elemSize(int64(4 * numel(s.Dims))) }
 
 func (s *Single) writeContent(w *bufio.Writer) error {
 	n := numel(s.Dims)
@@ -203,7 +199,7 @@ func (s *Single) writeContent(w *bufio.Writer) error {
 }
 
 func (d *Double) header() (uint32, uint32, []int) { return mxDOUBLE, 0, d.Dims }
-func (d *Double) contentSize() int64               { return elemSize(int64(8 * numel(d.Dims))) }
+func (d *Double) contentSize() int64              { return elemSize(int64(8 * numel(d.Dims))) }
 
 func (d *Double) writeContent(w *bufio.Writer) error {
 	if len(d.Data) != numel(d.Dims) {
@@ -218,7 +214,7 @@ func (d *Double) writeContent(w *bufio.Writer) error {
 }
 
 func (l *Logical) header() (uint32, uint32, []int) { return mxUINT8, 0x0200, l.Dims }
-func (l *Logical) contentSize() int64               { return elemSize(int64(numel(l.Dims))) }
+func (l *Logical) contentSize() int64              { return elemSize(int64(numel(l.Dims))) }
 
 func (l *Logical) writeContent(w *bufio.Writer) error {
 	if len(l.Data) != numel(l.Dims) {
@@ -229,7 +225,7 @@ func (l *Logical) writeContent(w *bufio.Writer) error {
 }
 
 func (c Char) header() (uint32, uint32, []int) { return mxCHAR, 0, []int{1, len(c)} }
-func (c Char) contentSize() int64               { return elemSize(int64(2 * len(c))) }
+func (c Char) contentSize() int64              { return elemSize(int64(2 * len(c))) }
 
 func (c Char) writeContent(w *bufio.Writer) error {
 	b := make([]byte, 0, 2*len(c))
