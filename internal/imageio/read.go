@@ -33,7 +33,8 @@ type ReadOptions struct{ MaxPixels int }
 // applied; grayscale is replicated to three channels; alpha is dropped without
 // compositing (the colour channels are taken un-premultiplied, as the
 // reference's img[:, :, :3] does); palette, CMYK/YCCK and 16-bit images are
-// converted to 8-bit RGB.
+// converted to 8-bit RGB. JPEG colour is finished as libjpeg (and so Pillow)
+// does it: fancy chroma upsampling and its YCbCr tables (see jpegcolor.go).
 func Read(path string, opts ReadOptions) (*Image, error) {
 	fail := func(err error) error { return &Error{Op: "read", Path: path, Err: err} }
 	f, err := os.Open(path)
@@ -134,34 +135,6 @@ func decodeCause(err error, f io.ReaderAt, format string, size int64) error {
 	return &detailError{kind: ErrCorrupt, msg: "corrupt image data", cause: err}
 }
 
-// yccToRGB is color.YCbCrToRGB (JFIF full range, 16-bit fixed point),
-// restated so that it inlines into the conversion loop; a test checks all
-// 2^24 inputs against the standard library.
-func yccToRGB(y, cb, cr uint8) (uint8, uint8, uint8) {
-	yy1 := int32(y) * 0x10101
-	cb1 := int32(cb) - 128
-	cr1 := int32(cr) - 128
-	r := yy1 + 91881*cr1
-	if uint32(r)&0xff000000 == 0 {
-		r >>= 16
-	} else {
-		r = ^(r >> 31)
-	}
-	g := yy1 - 22554*cb1 - 46802*cr1
-	if uint32(g)&0xff000000 == 0 {
-		g >>= 16
-	} else {
-		g = ^(g >> 31)
-	}
-	b := yy1 + 116130*cb1
-	if uint32(b)&0xff000000 == 0 {
-		b >>= 16
-	} else {
-		b = ^(b >> 31)
-	}
-	return uint8(r), uint8(g), uint8(b)
-}
-
 // hasTrailer reports whether the file ends with its format's end marker;
 // formats without one are taken as complete.
 func hasTrailer(f io.ReaderAt, format string, size int64) bool {
@@ -221,32 +194,22 @@ func fromImage(m image.Image, w, h int) *Image {
 	n := b.Dx()
 	switch m := m.(type) {
 	case *image.YCbCr:
-		// The JPEG path: the hot loop of Read, so rows run in parallel and the
-		// common 4:2:0 and 4:4:4 layouts skip the per-pixel offset calls.
-		parallel(b.Dy(), 64, func(lo, hi int) {
-			for y := b.Min.Y + lo; y < b.Min.Y+hi; y++ {
-				dst := o[rowOut(y):][:3*n]
-				ys := m.Y[m.YOffset(b.Min.X, y):][:n]
-				switch m.SubsampleRatio {
-				case image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio420:
-					ci := m.COffset(b.Min.X, y)
-					for x, yv := range ys {
-						j := ci + x
-						if m.SubsampleRatio == image.YCbCrSubsampleRatio420 {
-							j = ci + (b.Min.X+x)/2 - b.Min.X/2
-						}
-						r, g, bb := yccToRGB(yv, m.Cb[j], m.Cr[j])
-						dst[3*x], dst[3*x+1], dst[3*x+2] = float32(r), float32(g), float32(bb)
-					}
-				default:
-					for x, yv := range ys {
-						j := m.COffset(b.Min.X+x, y)
-						r, g, bb := yccToRGB(yv, m.Cb[j], m.Cr[j])
-						dst[3*x], dst[3*x+1], dst[3*x+2] = float32(r), float32(g), float32(bb)
-					}
-				}
+		if b == m.Rect && b.Min == (image.Point{}) {
+			// A decoded JPEG: convert as libjpeg does, rows in parallel.
+			parallel(b.Dy(), 64, func(lo, hi int) {
+				cw := (b.Dx() + 1) / 2
+				ycbcrRows(o, m, lo, hi, make([]int32, cw), make([]int32, cw))
+			})
+			break
+		}
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			dst := o[rowOut(y):][:3*n]
+			for x := 0; x < n; x++ {
+				ci := m.COffset(b.Min.X+x, y)
+				r, g, bb := color.YCbCrToRGB(m.Y[m.YOffset(b.Min.X+x, y)], m.Cb[ci], m.Cr[ci])
+				dst[3*x], dst[3*x+1], dst[3*x+2] = float32(r), float32(g), float32(bb)
 			}
-		})
+		}
 	case *image.NYCbCrA:
 		for y := b.Min.Y; y < b.Max.Y; y++ {
 			dst := o[rowOut(y):][:3*n]

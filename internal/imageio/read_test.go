@@ -431,43 +431,6 @@ func TestReadOverLimitAllocatesLittle(t *testing.T) {
 	}
 }
 
-func TestYCCToRGBMatchesStdlib(t *testing.T) {
-	for i := 0; i < 1<<24; i++ {
-		y, cb, cr := uint8(i>>16), uint8(i>>8), uint8(i)
-		r, g, b := yccToRGB(y, cb, cr)
-		wr, wg, wb := color.YCbCrToRGB(y, cb, cr)
-		if r != wr || g != wg || b != wb {
-			t.Fatalf("yccToRGB(%d, %d, %d) = %d %d %d, want %d %d %d", y, cb, cr, r, g, b, wr, wg, wb)
-		}
-	}
-}
-
-// TestReadYCbCrLayouts checks the JPEG conversion against the standard
-// library's generic At for every chroma layout, on odd sizes and offsets.
-func TestReadYCbCrLayouts(t *testing.T) {
-	ratios := []image.YCbCrSubsampleRatio{image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio422,
-		image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410}
-	for _, ratio := range ratios {
-		full := image.NewYCbCr(image.Rect(0, 0, 13, 9), ratio)
-		for i := range full.Y {
-			full.Y[i] = uint8(i * 37)
-		}
-		for i := range full.Cb {
-			full.Cb[i], full.Cr[i] = uint8(i*53+7), uint8(255-i*29)
-		}
-		for _, r := range []image.Rectangle{full.Rect, image.Rect(3, 1, 12, 8)} {
-			m := full.SubImage(r).(*image.YCbCr)
-			img := fromImage(m, r.Max.X, r.Max.Y)
-			for y := r.Min.Y; y < r.Max.Y; y++ {
-				for x := r.Min.X; x < r.Max.X; x++ {
-					c := color.NRGBAModel.Convert(m.At(x, y)).(color.NRGBA)
-					wantPixel(t, img, x, y, [3]float32{float32(c.R), float32(c.G), float32(c.B)}, 0)
-				}
-			}
-		}
-	}
-}
-
 // TestReadOrientationWebPTIFF covers the EXIF chunk of WebP and the
 // Orientation tag of TIFF, with fixtures from testdata/make_fixtures.py:
 // stored pixels rgb(x, y) = (100x+7, 200y+3, 50+10x+100y), 3 x 2.

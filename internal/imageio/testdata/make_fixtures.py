@@ -6,7 +6,11 @@ lossy.webp     lossy WebP, 16 x 16, flat mid-gray
 cmyk.jpg       Adobe CMYK JPEG, 16 x 16, four flat 8 x 8 blocks of the CMYK values below, quality 100
 rotated.webp   lossless RGB WebP, 3 x 2 stored pixels rgb(x, y) below, EXIF orientation 6 (turn clockwise)
 rotated.tif    uncompressed RGB TIFF, the same pixels, Orientation tag 8 (turn anticlockwise)
+photo420.jpg   45 x 29 JPEG, 4:2:0 chroma, quality 85, of the busy image below
+photo422.jpg   the same at 4:2:2, progressive
+photo420.png, photo422.png   Pillow's decoding of them (libjpeg-turbo 2.1.5), as RGB
 """
+import numpy as np
 from PIL import Image
 
 
@@ -38,6 +42,15 @@ def main():
     exif[0x0112] = 6
     small.save("rotated.webp", lossless=True, exact=True, exif=exif.tobytes())
     small.save("rotated.tif", tiffinfo={0x0112: 8})
+    yy, xx = np.mgrid[0:29, 0:45]
+    busy = np.stack([128 + 100 * np.sin(xx / 5.0) * np.cos(yy / 3.0),
+                     128 + 90 * np.cos(xx / 3.0 + yy / 7.0),
+                     xx * 255 // 45 + 0 * yy], -1)
+    busy = np.clip(busy + np.random.default_rng(3).normal(0, 20, busy.shape), 0, 255).astype(np.uint8)
+    Image.fromarray(busy).save("photo420.jpg", quality=85, subsampling=2)
+    Image.fromarray(busy).save("photo422.jpg", quality=85, subsampling=1, progressive=True)
+    for name in ("photo420", "photo422"):
+        Image.open(name + ".jpg").convert("RGB").save(name + ".png")
 
 
 if __name__ == "__main__":
