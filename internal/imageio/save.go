@@ -26,7 +26,7 @@ var encoders = map[string]encoder{
 	".jpg":  encodeJPEG,
 	".jpeg": encodeJPEG,
 	".png":  png.Encode,
-	".gif":  func(w io.Writer, m image.Image) error { return gif.Encode(w, m, nil) },
+	".gif":  encodeGIF,
 	".bmp":  bmp.Encode,
 	".tif":  func(w io.Writer, m image.Image) error { return tiff.Encode(w, m, nil) },
 	".tiff": func(w io.Writer, m image.Image) error { return tiff.Encode(w, m, nil) },
@@ -34,6 +34,13 @@ var encoders = map[string]encoder{
 
 func encodeJPEG(w io.Writer, m image.Image) error {
 	return jpeg.Encode(w, m, &jpeg.Options{Quality: JPEGQuality})
+}
+
+func encodeGIF(w io.Writer, m image.Image) error {
+	if rgba, ok := m.(*image.RGBA); ok && !rgba.Rect.Empty() {
+		m = medianCut(rgba)
+	}
+	return gif.Encode(w, m, nil)
 }
 
 func encoderFor(path string) (encoder, error) {
