@@ -15,7 +15,7 @@ func FuzzRead(f *testing.F) {
 	f.Add(encodePNG(f, g))
 	f.Add(encodeJPEGBytes(f, g, 80))
 	f.Add(rawPNG(2, 1, 8, 4, [][]byte{{7, 255, 250, 0}}))
-	for _, name := range []string{"pattern.webp", "cmyk.jpg", "rotated.tif", "rotated.webp"} {
+	for _, name := range []string{"pattern.webp", "cmyk.jpg", "rotated.tif", "rotated.webp", "photo420.jpg", "photo422.jpg"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)
