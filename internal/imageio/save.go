@@ -9,6 +9,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,6 +68,9 @@ func Save(path string, img *Image) (err error) {
 	m := toRGBA(img)
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fail(missingFolder(filepath.Dir(path)))
+		}
 		return fail(osCause(err))
 	}
 	defer func() {
@@ -108,8 +112,8 @@ func CheckWritable(path string) error {
 	dir := filepath.Dir(path)
 	st, err := os.Stat(dir)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return fail(fmt.Errorf("folder %s does not exist: %w", dir, os.ErrNotExist))
+		if errors.Is(err, fs.ErrNotExist) {
+			return fail(missingFolder(dir))
 		}
 		return fail(osCause(err))
 	}
@@ -132,6 +136,10 @@ func CheckWritable(path string) error {
 		return fail(osCause(cerr))
 	}
 	return nil
+}
+
+func missingFolder(dir string) error {
+	return &detailError{kind: fs.ErrNotExist, msg: "folder " + dir + " does not exist"}
 }
 
 // toRGBA clips and truncates img to an opaque 8-bit image, the reference's
