@@ -146,6 +146,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmd, _ := newCommand(stdout, stderr, func(cmd *cobra.Command, c *cli) error {
 		opts := c.options(cmd)
+		if opts.Iterations <= 0 {
+			// Options reads 0 as "the default"; on the command line it is a mistake.
+			return &stylize.UsageError{Msg: fmt.Sprintf("iterations must be positive, got %d", opts.Iterations),
+				Hint: "use a positive number of iterations"}
+		}
 		if err := opts.Validate(); err != nil {
 			return err
 		}
