@@ -4,22 +4,12 @@ package tfbackend
 
 import (
 	"fmt"
-	"os"
 
 	tf "github.com/galeone/tensorflow/tensorflow/go"
 
 	"github.com/neuralstyle/neuralstyle/internal/engine"
 	"github.com/neuralstyle/neuralstyle/internal/vgg"
 )
-
-func init() {
-	// TensorFlow announces oneDNN and the CPU's features at INFO level on
-	// stderr when the first session starts, in the middle of the command's
-	// own output; warnings and errors still show. A user's setting wins.
-	if _, ok := os.LookupEnv("TF_CPP_MIN_LOG_LEVEL"); !ok {
-		os.Setenv("TF_CPP_MIN_LOG_LEVEL", "1")
-	}
-}
 
 // Version is the version of the linked TensorFlow C library.
 func Version() string { return tf.Version() }

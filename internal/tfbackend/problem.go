@@ -4,6 +4,7 @@ package tfbackend
 
 import (
 	"fmt"
+	"runtime"
 	"sync/atomic"
 
 	tf "github.com/galeone/tensorflow/tensorflow/go"
@@ -44,7 +45,27 @@ type problem struct {
 	stepped               tf.Output
 	started               bool
 
+	// cGarbage counts the bytes of TensorFlow tensors this problem has
+	// dropped since it last ran the garbage collector (see collect).
+	cGarbage int64
+
 	closed bool
+}
+
+// cGarbageLimit bounds the C memory held by dropped tensors. The binding
+// frees a tensor's C buffer only in its finalizer, and a run allocates
+// megabytes of C memory for a few hundred bytes of Go heap, so the collector
+// would hardly ever run on its own.
+const cGarbageLimit = 64 << 20
+
+// collect notes n bytes of dropped tensors and runs the collector when they
+// add up; the program's Go heap is small, which keeps that cheap.
+func (p *problem) collect(n int) {
+	p.cGarbage += int64(n)
+	if p.cGarbage > cGarbageLimit {
+		p.cGarbage = 0
+		runtime.GC()
+	}
 }
 
 var _ engine.Stepper = (*problem)(nil)
@@ -313,6 +334,7 @@ func (p *problem) Eval(x *engine.Image, grad []float32) (engine.Losses, error) {
 			return engine.Losses{}, fmt.Errorf("tfbackend: gradient: %w", err)
 		}
 	}
+	p.collect(4 * (len(x.Pix) + len(grad)))
 	return engine.Losses{Content: v[0], Style: v[1], TV: v[2], Total: v[3]}, nil
 }
 
@@ -351,6 +373,7 @@ func (p *problem) Step(x *engine.Image, opt engine.Adam) error {
 	if err := copyOut(x.Pix, out[0]); err != nil {
 		return fmt.Errorf("tfbackend: stepped image: %w", err)
 	}
+	p.collect(8 * len(x.Pix))
 	return nil
 }
 
