@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
@@ -73,7 +74,9 @@ func Save(path string, img *Image) (err error) {
 		}
 		return fail(osCause(err))
 	}
+	partial.add(tmp.Name())
 	defer func() {
+		partial.remove(tmp.Name())
 		if err != nil {
 			tmp.Close()
 			os.Remove(tmp.Name())
@@ -136,6 +139,39 @@ func CheckWritable(path string) error {
 		return fail(osCause(cerr))
 	}
 	return nil
+}
+
+// partial tracks the temporary files of Saves in progress.
+var partial = tempSet{names: map[string]bool{}}
+
+type tempSet struct {
+	mu    sync.Mutex
+	names map[string]bool
+}
+
+func (s *tempSet) add(name string) {
+	s.mu.Lock()
+	s.names[name] = true
+	s.mu.Unlock()
+}
+
+func (s *tempSet) remove(name string) {
+	s.mu.Lock()
+	delete(s.names, name)
+	s.mu.Unlock()
+}
+
+// RemovePartial deletes the temporary files of any Save still in progress.
+// A program interrupted while saving (Ctrl-C) calls it from its signal
+// handler before exiting, so that not even the hidden temporary file stays
+// behind; the destination itself is never partly written. The interrupted
+// Save, if it goes on running, fails.
+func RemovePartial() {
+	partial.mu.Lock()
+	defer partial.mu.Unlock()
+	for name := range partial.names {
+		os.Remove(name)
+	}
 }
 
 func missingFolder(dir string) error {

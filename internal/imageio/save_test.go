@@ -6,6 +6,7 @@ import (
 	"errors"
 	"image"
 	"image/gif"
+	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -319,5 +320,37 @@ func BenchmarkSave1024(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestRemovePartial interrupts a Save in the middle of encoding, as a signal
+// handler would, and checks that nothing is left and the Save fails.
+func TestRemovePartial(t *testing.T) {
+	const ext = ".test-blocking"
+	started, release := make(chan struct{}), make(chan struct{})
+	encoders[ext] = func(w io.Writer, m image.Image) error {
+		w.Write([]byte("half an image"))
+		close(started)
+		<-release
+		return nil
+	}
+	defer delete(encoders, ext)
+	dir := t.TempDir()
+	done := make(chan error)
+	go func() { done <- Save(filepath.Join(dir, "out"+ext), smooth(4, 4)) }()
+	<-started
+	if names := listDir(t, dir); len(names) != 1 || !strings.HasSuffix(names[0], ".tmp") {
+		t.Fatalf("while saving the folder holds %v, want one temporary file", names)
+	}
+	RemovePartial()
+	if names := listDir(t, dir); len(names) != 0 {
+		t.Errorf("after RemovePartial the folder holds %v", names)
+	}
+	close(release)
+	if err := <-done; err == nil {
+		t.Error("the interrupted Save reported success")
+	}
+	if names := listDir(t, dir); len(names) != 0 {
+		t.Errorf("after the Save the folder holds %v", names)
 	}
 }
