@@ -74,14 +74,29 @@ func Load(path string) (*Weights, error) {
 
 // loader collects the convolutions in the order of ConvNames.
 type loader struct {
-	w       Weights
-	next    int       // index in ConvNames of the next convolution expected
-	scratch []float32 // a kernel as stored, before the transpose
+	w    Weights
+	next int // index in ConvNames of the next convolution expected
+	// Kernels as stored, before the transpose. The transpose of one runs on
+	// another core while the next is inflated, so there are two buffers.
+	scratch [2][]float32
+	done    [2]chan struct{} // closed when the transpose from scratch[i] is over
+	slot    int
+}
+
+// wait waits for the transposes under way.
+func (l *loader) wait() {
+	for _, d := range l.done {
+		if d != nil {
+			<-d
+		}
+	}
 }
 
 func load(r *matfile.Reader) (*Weights, error) {
+	var l loader
+	// Nothing may be returned while a transpose still writes into it.
+	defer l.wait()
 	var (
-		l                     loader
 		sawLayers             bool
 		normMean, metaMean    [3]float32
 		haveNorm, haveMetaAvg bool
@@ -265,15 +280,26 @@ func (l *loader) readWeights(a *matfile.Array) (conv *nn.ConvWeights, problem st
 	}
 	in, out := d[2], d[3]
 	n := k.Numel()
-	if cap(l.scratch) < n {
-		l.scratch = make([]float32, n)
+	slot := l.slot
+	l.slot ^= 1
+	if l.done[slot] != nil {
+		<-l.done[slot]
 	}
-	raw := l.scratch[:n]
+	if cap(l.scratch[slot]) < n {
+		l.scratch[slot] = make([]float32, n)
+	}
+	raw := l.scratch[slot][:n]
 	if err := k.ReadFloat32s(raw); err != nil {
 		return nil, "", err
 	}
 	conv = &nn.ConvWeights{In: in, Out: out, Kernel: make([]float32, n)}
-	transposeKernel(conv.Kernel, raw, in, out)
+	done := make(chan struct{})
+	l.done[slot] = done
+	kernel := conv.Kernel
+	go func() {
+		transposeKernel(kernel, raw, in, out)
+		close(done)
+	}()
 
 	b, err := a.Next()
 	if err != nil {
