@@ -53,7 +53,7 @@ func TestLoopNumbering(t *testing.T) {
 		{"print every step", 5, 1, 0, []int{0, 1, 2, 3, 5}, []int{5}, 1 + 5},
 		{"print every 2", 5, 2, 0, []int{0, 2, 5}, []int{5}, 1 + 5},
 		{"no printing", 4, 0, 0, []int{4}, []int{4}, 4 + 1},
-		{"checkpoints", 7, 0, 3, []int{7}, []int{0, 3, 6, 7}, 7 + 1},
+		{"checkpoints", 7, 0, 3, []int{7}, []int{0, 3, 7}, 7 + 1},
 		{"one step", 1, 1, 1, []int{1}, []int{1}, 1 + 1},
 	}
 	for _, tt := range tests {
