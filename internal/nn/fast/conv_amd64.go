@@ -14,21 +14,24 @@ import (
 // on store).
 const padSlack = 32
 
+// bandBytes is the target size of one worker's padded band of input rows
+// (all channels): small enough to stay in L2 while the band's tiles run
+// over every block of output channels.
+const bandBytes = 1 << 20
+
 type conv struct {
-	k            *kernels
-	v            *variant
-	nIn, nOut    int
-	h, w, wp     int
-	wf, bf       []float32 // forward weights [nOut/C][nIn][9][C] and bias
-	wb           []float32 // backward weights [nIn/C][nOut][9][C]
-	fwd, bwd     convJob
-	padF, padB   padJob
-	vpr, nt      int // vectors per row, tiles (convP vectors) per image
-	padChanElems int
+	k         *kernels
+	v         *variant
+	nIn, nOut int
+	h, w, wp  int
+	vpr       int       // vectors per row
+	wf, bf    []float32 // forward weights [nOut/C][nIn][9][C] and bias
+	wb        []float32 // backward weights [nIn/C][nOut][9][C]
+	fwd, bwd  convJob
 }
 
-// NewConv packs the weights for both directions and sizes the shared
-// padded buffer.
+// NewConv packs the weights for both directions and sizes the workers'
+// band buffers.
 func (k *kernels) NewConv(wt *nn.ConvWeights, h, w int) nn.Conv {
 	if len(wt.Kernel) != 9*wt.In*wt.Out || len(wt.Bias) != wt.Out || h < 1 || w < 1 {
 		panic(fmt.Sprintf("fast: bad convolution %dx%d, %d->%d, %d weights, %d biases",
@@ -37,7 +40,6 @@ func (k *kernels) NewConv(wt *nn.ConvWeights, h, w int) nn.Conv {
 	v := k.v
 	C := v.convC
 	c := &conv{k: k, v: v, nIn: wt.In, nOut: wt.Out, h: h, w: w, wp: w + 2}
-	c.padChanElems = (h + 2) * c.wp
 	nbF := (wt.Out + C - 1) / C
 	nbB := (wt.In + C - 1) / C
 	c.wf = make([]float32, nbF*wt.In*9*C)
@@ -54,14 +56,18 @@ func (k *kernels) NewConv(wt *nn.ConvWeights, h, w int) nn.Conv {
 		}
 	}
 	c.vpr = (w + v.lanes - 1) / v.lanes
-	c.nt = (h*c.vpr + v.convP - 1) / v.convP
 	n := workers().n
 	c.fwd = convJob{c: c, wts: c.wf, bias: c.bf, nIn: wt.In, nOut: wt.Out, flags: flagReLU, args: make([]convArgs, n)}
 	c.bwd = convJob{c: c, wts: c.wb, bias: zeros[:], nIn: wt.Out, nOut: wt.In, args: make([]convArgs, n)}
-	c.padF = padJob{c: c, nch: wt.In}
-	c.padB = padJob{c: c, nch: wt.Out}
+	c.fwd.setBands(n)
+	c.bwd.setBands(n)
 	k.mu.Lock()
-	k.pad = grow(k.pad, max(wt.In, wt.Out)*c.padChanElems+padSlack)
+	for len(k.bands) < n {
+		k.bands = append(k.bands, nil)
+	}
+	for i := range k.bands {
+		k.bands[i] = grow(k.bands[i], max(c.fwd.bandElems, c.bwd.bandElems))
+	}
 	k.mu.Unlock()
 	return c
 }
@@ -70,106 +76,146 @@ func (c *conv) Forward(out, in []float32) {
 	if len(in) != c.nIn*c.h*c.w || len(out) != c.nOut*c.h*c.w {
 		panic(fmt.Sprintf("fast: Forward with %d inputs, %d outputs for %dx%d, %d->%d", len(in), len(out), c.h, c.w, c.nIn, c.nOut))
 	}
-	c.run(&c.padF, &c.fwd, out, in)
+	c.run(&c.fwd, out, in)
 }
 
 func (c *conv) BackwardInput(dIn, dOut []float32) {
 	if len(dOut) != c.nOut*c.h*c.w || len(dIn) != c.nIn*c.h*c.w {
 		panic(fmt.Sprintf("fast: BackwardInput with %d inputs, %d outputs for %dx%d, %d->%d", len(dOut), len(dIn), c.h, c.w, c.nIn, c.nOut))
 	}
-	c.run(&c.padB, &c.bwd, dIn, dOut)
+	c.run(&c.bwd, dIn, dOut)
 }
 
-func (c *conv) run(pj *padJob, cj *convJob, out, in []float32) {
+func (c *conv) run(j *convJob, out, in []float32) {
 	k := c.k
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	p := workers()
-	pad := k.pad[:pj.nch*c.padChanElems+padSlack]
-	pj.src, pj.dst = in, pad
-	p.do(pj, &k.wg)
-	cj.pad, cj.out = pad, out
-	p.do(cj, &k.wg)
-	pj.src, pj.dst, cj.pad, cj.out = nil, nil, nil, nil
+	j.src, j.out, j.bands = in, out, k.bands
+	workers().do(j, &k.wg)
+	j.src, j.out, j.bands = nil, nil, nil
 }
 
-// padJob copies nch channels of src into dst with a zero border.
-type padJob struct {
-	c        *conv
-	nch      int
-	src, dst []float32
-}
-
-func (j *padJob) run(part, nparts int) {
-	c := j.c
-	h, w, wp := c.h, c.w, c.wp
-	lo, hi := j.nch*part/nparts, j.nch*(part+1)/nparts
-	for ch := lo; ch < hi; ch++ {
-		d := j.dst[ch*c.padChanElems : (ch+1)*c.padChanElems]
-		s := j.src[ch*h*w : (ch+1)*h*w]
-		clear(d[:wp+1])
-		for y := 0; y < h; y++ {
-			r := d[(y+1)*wp+1:]
-			copy(r[:w], s[y*w:(y+1)*w])
-			r[w], r[w+1] = 0, 0 // right border of this row, left border of the next
-		}
-		clear(d[(h+1)*wp:])
-	}
-}
-
-// convJob runs the micro-kernel over every (tile, channel block) pair.
+// convJob is one direction of a convolution. The image is cut into bands
+// of rows; each worker takes whole bands, copies a band's input rows (with
+// a one-pixel zero border and the halo rows) into its own buffer, and runs
+// the micro-kernel over the band's tiles and every block of output
+// channels. The padded copy thus stays in cache and needs no
+// synchronisation between workers.
 type convJob struct {
 	c         *conv
 	wts, bias []float32
 	nIn, nOut int
 	flags     int64
 	args      []convArgs
-	pad, out  []float32
+	// Each band has bandRows output rows; the buffer holds bandRows+2
+	// padded rows per channel.
+	bandRows, nBands int
+	bandChan         int // floats per channel in a band buffer
+	bandElems        int
+	src, out         []float32
+	bands            [][]float32
+}
+
+// setBands sizes the bands: as many rows as fit bandBytes (at least 8, a
+// multiple of the kernel's vectors so that tiles never straddle bands), and
+// a number of bands that is a multiple of the workers.
+func (j *convJob) setBands(nparts int) {
+	c := j.c
+	P := c.v.convP
+	rowBytes := j.nIn * c.wp * 4
+	br := max(8, bandBytes/rowBytes-2)
+	nb := (c.h + br - 1) / br
+	nb = (nb + nparts - 1) / nparts * nparts
+	br = (c.h + nb - 1) / nb
+	br = (br + P - 1) / P * P
+	j.bandRows, j.nBands = br, nb
+	j.bandChan = (br + 2) * c.wp
+	j.bandElems = j.nIn*j.bandChan + padSlack
 }
 
 func (j *convJob) run(part, nparts int) {
+	per := (j.nBands + nparts - 1) / nparts
+	for b := part * per; b < min((part+1)*per, j.nBands); b++ {
+		y0 := b * j.bandRows
+		if y0 >= j.c.h {
+			break
+		}
+		j.band(part, y0)
+	}
+}
+
+// band computes output rows y0 .. y0+bandRows-1 on worker part.
+func (j *convJob) band(part, y0 int) {
 	c, v := j.c, j.c.v
 	C, P, L := v.convC, v.convP, v.lanes
+	h, w, wp := c.h, c.w, c.wp
+	buf := j.bands[part][:j.bandElems]
+	// Padded row r of the band is input row y0-1+r.
+	for ch := 0; ch < j.nIn; ch++ {
+		d := buf[ch*j.bandChan : (ch+1)*j.bandChan]
+		s := j.src[ch*h*w : (ch+1)*h*w]
+		for r := 0; r < j.bandRows+2; r++ {
+			row := d[r*wp : (r+1)*wp]
+			y := y0 - 1 + r
+			if y < 0 || y >= h {
+				clear(row)
+				continue
+			}
+			row[0], row[wp-1] = 0, 0
+			copy(row[1:wp-1], s[y*w:(y+1)*w])
+		}
+	}
+
 	a := &j.args[part]
-	a.in = unsafe.Pointer(&j.pad[0])
-	a.out = unsafe.Pointer(&j.out[0])
-	a.nIn = int64(j.nIn)
-	a.inChan = int64(c.padChanElems * 4)
-	a.row = int64(c.wp * 4)
-	a.outChan = int64(c.h * c.w * 4)
-	a.flags = j.flags
-	nv := c.h * c.vpr
+	a.outChan = int64(h * w * 4)
+	a.inChan = int64(j.bandChan * 4)
+	a.row = int64(wp * 4)
+	nv := min(j.bandRows, h-y0) * c.vpr // valid vectors in the band
+	nt := (j.bandRows*c.vpr + P - 1) / P
+	nt = min(nt, (nv+P-1)/P)
 	nb := (j.nOut + C - 1) / C
 	blockW := j.nIn * 9 * C
-	lo, hi := c.nt*part/nparts, c.nt*(part+1)/nparts
+	ic := j.nIn
+	if v.inChunk > 0 {
+		ic = min(ic, v.inChunk)
+	}
 	// Tiles go in groups of tileGroup: within a group every channel block
 	// runs over all tiles, so a block's weights are reused from cache
-	// across the group while the group's input stays in L2.
+	// across the group.
 	G := v.tileGroup
-	for g0 := lo; g0 < hi; g0 += G {
-		for b := 0; b < nb; b++ {
-			a.w = unsafe.Pointer(&j.wts[b*blockW])
-			a.bias = unsafe.Pointer(&j.bias[min(b*C, len(j.bias)-C)])
-			a.nValid = int64(min(C, j.nOut-b*C))
-			a.out = unsafe.Pointer(&j.out[b*C*c.h*c.w])
-			for t := g0; t < min(g0+G, hi); t++ {
-				for p := 0; p < P; p++ {
-					vi := t*P + p
-					n := 0
-					if vi < nv {
-						n = 1
-					} else {
-						vi = nv - 1 // duplicate a valid vector, store nothing
+	for g0 := 0; g0 < nt; g0 += G {
+		for i0 := 0; i0 < j.nIn; i0 += ic {
+			ni := min(ic, j.nIn-i0)
+			a.nIn = int64(ni)
+			a.in = unsafe.Pointer(&buf[i0*j.bandChan])
+			a.flags = 0
+			if i0 > 0 {
+				a.flags |= flagAccum
+			}
+			if i0+ni == j.nIn {
+				a.flags |= j.flags
+			}
+			for b := 0; b < nb; b++ {
+				a.w = unsafe.Pointer(&j.wts[b*blockW+i0*9*C])
+				a.bias = unsafe.Pointer(&j.bias[min(b*C, len(j.bias)-C)])
+				a.nValid = int64(min(C, j.nOut-b*C))
+				a.out = unsafe.Pointer(&j.out[b*C*h*w])
+				for t := g0; t < min(g0+G, nt); t++ {
+					for p := 0; p < P; p++ {
+						vi, n := t*P+p, 1
+						if vi >= nv {
+							vi, n = nv-1, 0 // duplicate a valid vector, store nothing
+						}
+						r, x0 := vi/c.vpr, (vi%c.vpr)*L
+						if n > 0 {
+							n = min(L, w-x0)
+						}
+						a.inOff[p] = int64((r*wp + x0) * 4)
+						a.outOff[p] = int64(((y0+r)*w + x0) * 4)
+						a.mask[p] = v.mask(n)
 					}
-					y, x0 := vi/c.vpr, (vi%c.vpr)*L
-					if n > 0 {
-						n = min(L, c.w-x0)
-					}
-					a.inOff[p] = int64((y*c.wp + x0) * 4)
-					a.outOff[p] = int64((y*c.w + x0) * 4)
-					a.mask[p] = v.mask(n)
+					v.conv(a)
 				}
-				v.conv(a)
 			}
 		}
 	}

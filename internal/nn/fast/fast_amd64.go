@@ -50,6 +50,9 @@ type variant struct {
 	// tileGroup is the number of tiles a channel block runs over before
 	// the next block starts.
 	tileGroup int
+	// inChunk, if positive, is the number of input channels per kernel
+	// call; the partial sums accumulate in the output.
+	inChunk int
 	// The Gram kernel computes gramR x gramS dot products.
 	gramR, gramS int
 	gram         func(*gramArgs)
@@ -108,14 +111,15 @@ func Variants() []nn.Kernels {
 }
 
 // kernels implements nn.Kernels. Calls on one kernels value (and the Convs it
-// made) are serialized by mu, so that they share one padded scratch buffer
-// and each call still uses all cores.
+// made) are serialized by mu, so that they share the workers' scratch
+// buffers and each call still uses all cores.
 type kernels struct {
 	v  *variant
 	mu sync.Mutex
 	wg sync.WaitGroup
-	// pad holds the zero-bordered copy of a convolution's input.
-	pad []float32
+	// bands holds each worker's zero-bordered copy of a band of a
+	// convolution's input rows.
+	bands [][]float32
 	// gemmW holds the packed matrix of GramBackward.
 	gemmW []float32
 	// tail holds the last, partial vector of F's columns in GramBackward so
