@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin
 FUZZTIME ?= 5s
 
-.PHONY: all build test vet unit fuzz smoke bench clean
+.PHONY: all build test vet unit fuzz smoke bench bench-go clean
 
 all: build
 
@@ -26,7 +26,14 @@ fuzz:
 smoke: build
 	./scripts/smoke.sh $(BIN)/neuralstyle
 
+# Seconds per iteration, GFLOP/s and peak memory at 256x256 and 512x512 with
+# random full-size VGG-19 weights, beside PyTorch when /usr/bin/python3 has torch.
 bench:
+	$(GO) build -o $(BIN)/nsbench ./internal/tools/nsbench
+	$(BIN)/nsbench -sizes 256,512 -iters 3
+
+# Every Go benchmark (kernels, layers, loader, images).
+bench-go:
 	$(GO) test -run='^$$' -bench=. -benchtime=3x ./internal/...
 
 clean:

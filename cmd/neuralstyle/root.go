@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/neuralstyle/neuralstyle/internal/imageio"
 	"github.com/neuralstyle/neuralstyle/internal/stylize"
 )
 
@@ -133,6 +134,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			n++
 			if n > 1 {
 				fmt.Fprintln(stderr, "neuralstyle: interrupted again; quitting without writing")
+				imageio.RemovePartial()
 				os.Exit(exitInterrupt)
 			}
 			fmt.Fprintln(stderr, "\nneuralstyle: stopping after this iteration to write the best image so far (Ctrl-C again to quit at once)")

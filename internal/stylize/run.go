@@ -112,6 +112,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		if w < 1 || h < 1 {
 			return nil, fmt.Errorf("content %s: --width %d gives an empty %dx%d image", r.Content, r.Width, w, h)
 		}
+		if err := checkPixels(r.Content, w, h, r.MaxPixels); err != nil {
+			return nil, err
+		}
 		content = imageio.Resize(content, w, h)
 	}
 	styles := make([]*imageio.Image, len(r.Styles))
@@ -124,6 +127,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		w, h := imageio.ScaledSize(s.W, s.H, f)
 		if w < 1 || h < 1 {
 			return nil, fmt.Errorf("style %s: scale %g gives an empty %dx%d image", path, r.styleScales[i], w, h)
+		}
+		if err := checkPixels(path, w, h, r.MaxPixels); err != nil {
+			return nil, err
 		}
 		styles[i] = imageio.Resize(s, w, h)
 	}
@@ -276,6 +282,19 @@ func checkOutputs(r *resolved) error {
 		if err := imageio.CheckWritable(name); err != nil {
 			return fmt.Errorf("checkpoint output: %w", err)
 		}
+	}
+	return nil
+}
+
+// checkPixels refuses a resized size over the pixel limit, as reading
+// refuses a large image: a big --width or --style-scales must not exhaust
+// memory either.
+func checkPixels(path string, w, h, limit int) error {
+	if limit == 0 {
+		limit = imageio.DefaultMaxPixels
+	}
+	if limit > 0 && int64(w)*int64(h) > int64(limit) {
+		return fmt.Errorf("%s: resizing to %d x %d pixels exceeds the limit of %d (see --max-pixels)", path, w, h, limit)
 	}
 	return nil
 }

@@ -1,0 +1,248 @@
+// Command nsbench measures one neural-style iteration (VGG-19 forward to
+// relu5_2, content, style and tv losses, backward to the image, an Adam
+// step) on the native engine with random full-size weights, and runs the
+// PyTorch anchor (scripts/torch/bench_torch.py --channels-last) beside it
+// when /usr/bin/python3 has torch. Each measurement runs in a child process
+// so that its peak resident memory is its own.
+//
+//	go run ./internal/tools/nsbench -sizes 256,512 -iters 3
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/neuralstyle/neuralstyle/internal/engine"
+	"github.com/neuralstyle/neuralstyle/internal/native"
+	"github.com/neuralstyle/neuralstyle/internal/nn"
+	"github.com/neuralstyle/neuralstyle/internal/vgg"
+)
+
+type result struct {
+	Size    int     `json:"size"`
+	Kernels string  `json:"kernels"`
+	SecIter float64 `json:"sec_iter"`
+	GFLOPs  float64 `json:"gflops"`
+	PeakMB  float64 `json:"peak_mb"`
+}
+
+func main() {
+	sizes := flag.String("sizes", "256,512", "image sizes (square), comma-separated")
+	iters := flag.Int("iters", 3, "timed iterations per size (after one warm-up)")
+	kernels := flag.String("kernels", "default", "kernels: default or portable")
+	torch := flag.String("torch", "auto", "run the PyTorch anchor: auto, yes or no")
+	threads := flag.Int("threads", runtime.GOMAXPROCS(0), "threads for PyTorch")
+	child := flag.Int("child", 0, "internal: measure this size in this process")
+	flag.Parse()
+	if *child > 0 {
+		r, err := measure(*child, *iters, *kernels)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "nsbench:", err)
+			os.Exit(1)
+		}
+		json.NewEncoder(os.Stdout).Encode(r)
+		return
+	}
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "nsbench:", err)
+		os.Exit(1)
+	}
+	py := torchAvailable(*torch)
+	fmt.Printf("%-6s %-10s %10s %9s %9s | %10s %9s | %8s\n", "size", "kernels", "s/iter", "GFLOP/s", "peak MB", "torch s/it", "torch MB", "go/torch")
+	for _, s := range strings.Split(*sizes, ",") {
+		size, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || size < 8 {
+			fmt.Fprintf(os.Stderr, "nsbench: bad size %q\n", s)
+			os.Exit(2)
+		}
+		out, err := exec.Command(self, "-child", strconv.Itoa(size), "-iters", strconv.Itoa(*iters), "-kernels", *kernels).Output()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "nsbench: size %d: %v\n", size, err)
+			os.Exit(1)
+		}
+		var r result
+		if err := json.Unmarshal(out, &r); err != nil {
+			fmt.Fprintf(os.Stderr, "nsbench: size %d: %v\n", size, err)
+			os.Exit(1)
+		}
+		line := fmt.Sprintf("%-6d %-10s %10.3f %9.1f %9.0f |", r.Size, r.Kernels, r.SecIter, r.GFLOPs, r.PeakMB)
+		if py != "" {
+			ts, tm, err := runTorch(py, size, *iters, *threads)
+			if err != nil {
+				line += fmt.Sprintf(" torch failed: %v", err)
+			} else {
+				line += fmt.Sprintf(" %10.3f %9.0f | %8.2f", ts, tm, r.SecIter/ts)
+			}
+		} else {
+			line += fmt.Sprintf(" %10s %9s | %8s", "-", "-", "-")
+		}
+		fmt.Println(line)
+	}
+}
+
+// measure times iters iterations at size x size after a warm-up one.
+func measure(size, iters int, which string) (*result, error) {
+	k := native.DefaultKernels()
+	if which == "portable" {
+		k = nn.Portable()
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	wt := randomWeights(rng)
+	spec := &engine.Spec{
+		Content:             randomImage(rng, size),
+		Styles:              []engine.Image{randomImage(rng, size)},
+		ContentWeight:       5,
+		ContentLayerWeights: [2]float64{1, 0},
+		StyleWeight:         500,
+		StyleBlendWeights:   []float64{1},
+		StyleLayerWeights:   [5]float64{0.2, 0.2, 0.2, 0.2, 0.2},
+		TVWeight:            100,
+	}
+	prob, err := native.New(wt, k).NewProblem(spec)
+	if err != nil {
+		return nil, err
+	}
+	defer prob.Close()
+	x := randomImage(rng, size)
+	for i := range x.Pix {
+		x.Pix[i] *= 0.256 / 128
+	}
+	grad := make([]float32, len(x.Pix))
+	m := make([]float32, len(x.Pix))
+	v := make([]float32, len(x.Pix))
+	var times []float64
+	for i := 0; i <= iters; i++ {
+		t0 := time.Now()
+		if _, err := prob.Eval(&x, grad); err != nil {
+			return nil, err
+		}
+		adamStep(x.Pix, grad, m, v, i+1)
+		if i > 0 {
+			times = append(times, time.Since(t0).Seconds())
+		}
+	}
+	sort.Float64s(times)
+	sec := times[len(times)/2]
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return &result{Size: size, Kernels: k.Name(), SecIter: sec, GFLOPs: flops(wt, size) / sec / 1e9,
+		PeakMB: float64(ru.Maxrss) / 1024}, nil
+}
+
+// adamStep is TF1's Adam with the reference's defaults, as the iteration
+// the PyTorch anchor times includes it.
+func adamStep(x, g, m, v []float32, t int) {
+	const lr, b1, b2, eps = 10, 0.9, 0.999, 1e-8
+	lrT := float32(lr * math.Sqrt(1-math.Pow(b2, float64(t))) / (1 - math.Pow(b1, float64(t))))
+	for i := range x {
+		m[i] += (g[i] - m[i]) * (1 - b1)
+		v[i] += (g[i]*g[i] - v[i]) * (1 - b2)
+		x[i] -= m[i] * lrT / (float32(math.Sqrt(float64(v[i]))) + eps)
+	}
+}
+
+// flops counts 2 FLOPs per multiply-add of the convolutions through
+// relu5_2, forward and backward to the input.
+func flops(wt *vgg.Weights, size int) float64 {
+	h, w := size, size
+	var f float64
+	for i := 0; i <= 13; i++ {
+		if i == 2 || i == 4 || i == 8 || i == 12 {
+			h, w = nn.PoolSize(h), nn.PoolSize(w)
+		}
+		f += 2 * 2 * 9 * float64(wt.Conv[i].In*wt.Conv[i].Out*h*w)
+	}
+	return f
+}
+
+func randomWeights(rng *rand.Rand) *vgg.Weights {
+	widths := [5]int{64, 128, 256, 512, 512}
+	per := [5]int{2, 2, 4, 4, 4}
+	wt := &vgg.Weights{MeanPixel: [3]float32{123.68, 116.779, 103.939}}
+	in, li := 3, 0
+	for b := range widths {
+		for j := 0; j < per[b]; j++ {
+			out := widths[b]
+			std := math.Sqrt(2 / float64(9*in))
+			k := make([]float32, 9*in*out)
+			for i := range k {
+				k[i] = float32(rng.NormFloat64() * std)
+			}
+			wt.Conv[li] = nn.ConvWeights{In: in, Out: out, Kernel: k, Bias: make([]float32, out)}
+			in = out
+			li++
+		}
+	}
+	return wt
+}
+
+func randomImage(rng *rand.Rand, size int) engine.Image {
+	img := engine.Image{H: size, W: size, Pix: make([]float32, size*size*3)}
+	for i := range img.Pix {
+		img.Pix[i] = float32(rng.Float64()*255 - 128)
+	}
+	return img
+}
+
+func torchAvailable(mode string) string {
+	if mode == "no" {
+		return ""
+	}
+	py := "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import torch").Run(); err != nil {
+		if mode == "yes" {
+			fmt.Fprintln(os.Stderr, "nsbench: /usr/bin/python3 has no torch (apt-get install python3-torch)")
+			os.Exit(1)
+		}
+		return ""
+	}
+	return py
+}
+
+var torchRE = regexp.MustCompile(`s/iter ([0-9.]+) peak_rss_MB ([0-9.]+)`)
+
+func runTorch(py string, size, iters, threads int) (float64, float64, error) {
+	script := filepath.Join(repoRoot(), "scripts", "torch", "bench_torch.py")
+	cmd := exec.Command(py, script, strconv.Itoa(size), strconv.Itoa(iters), strconv.Itoa(threads), "--channels-last")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return 0, 0, fmt.Errorf("%v: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	m := torchRE.FindStringSubmatch(string(out))
+	if m == nil {
+		return 0, 0, fmt.Errorf("unexpected output %q", out)
+	}
+	s, _ := strconv.ParseFloat(m[1], 64)
+	mb, _ := strconv.ParseFloat(m[2], 64)
+	return s, mb, nil
+}
+
+// repoRoot finds the module root from the working directory.
+func repoRoot() string {
+	dir, _ := os.Getwd()
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return dir
+		}
+	}
+}
