@@ -14,11 +14,6 @@ import (
 // on store).
 const padSlack = 32
 
-// bandBytes is the target size of one worker's padded band of input rows
-// (all channels): small enough to stay in L2 while the band's tiles run
-// over every block of output channels.
-const bandBytes = 1 << 20
-
 type conv struct {
 	k         *kernels
 	v         *variant
@@ -116,31 +111,26 @@ type convJob struct {
 	bands            [][]float32
 }
 
-// setBands sizes the bands: as many rows as fit bandBytes (at least 8, a
-// multiple of the kernel's vectors so that tiles never straddle bands), and
-// a number of bands that is a multiple of the workers.
+// setBands sizes the bands: as many rows as fit the variant's band bytes
+// (at least 8), a multiple of the kernel's vectors so that tiles never
+// straddle bands, and at least one band per worker.
 func (j *convJob) setBands(nparts int) {
 	c := j.c
 	P := c.v.convP
+	up := func(x, m int) int { return (x + m - 1) / m * m }
 	rowBytes := j.nIn * c.wp * 4
-	br := max(8, bandBytes/rowBytes-2)
-	nb := (c.h + br - 1) / br
-	nb = (nb + nparts - 1) / nparts * nparts
-	br = (c.h + nb - 1) / nb
-	br = (br + P - 1) / P * P
-	j.bandRows, j.nBands = br, nb
+	br := up(max(8, c.v.bandBytes/rowBytes-2), P)
+	br = min(br, up((c.h+nparts-1)/nparts, P))
+	j.bandRows, j.nBands = br, (c.h+br-1)/br
 	j.bandChan = (br + 2) * c.wp
 	j.bandElems = j.nIn*j.bandChan + padSlack
 }
 
+// run takes every nparts-th band, so that the parts differ by at most one
+// band.
 func (j *convJob) run(part, nparts int) {
-	per := (j.nBands + nparts - 1) / nparts
-	for b := part * per; b < min((part+1)*per, j.nBands); b++ {
-		y0 := b * j.bandRows
-		if y0 >= j.c.h {
-			break
-		}
-		j.band(part, y0)
+	for b := part; b < j.nBands; b += nparts {
+		j.band(part, b*j.bandRows)
 	}
 }
 

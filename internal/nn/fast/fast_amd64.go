@@ -53,6 +53,10 @@ type variant struct {
 	// inChunk, if positive, is the number of input channels per kernel
 	// call; the partial sums accumulate in the output.
 	inChunk int
+	// bandBytes is the target size of one worker's padded band of input
+	// rows (all channels): small enough to stay in L2 while the band's
+	// tiles run over every block of output channels.
+	bandBytes int
 	// The Gram kernel computes gramR x gramS dot products.
 	gramR, gramS int
 	gram         func(*gramArgs)
@@ -76,12 +80,12 @@ var zeros [16]float32
 var (
 	avx512Variant = &variant{
 		name: "avx512", lanes: 16,
-		convC: 6, convP: 4, conv: zconv6x4t9, gemm: zconv6x4t1, tileGroup: 4,
+		convC: 6, convP: 4, conv: zconv6x4t9, gemm: zconv6x4t1, tileGroup: 4, bandBytes: 1 << 20,
 		gramR: 4, gramS: 4, gram: zgram4x4, gramPerm: zgram4x4Perm,
 	}
 	avx2Variant = &variant{
 		name: "avx2", lanes: 8,
-		convC: 4, convP: 3, conv: yconv4x3t9, gemm: yconv4x3t1, tileGroup: 1,
+		convC: 4, convP: 3, conv: yconv4x3t9, gemm: yconv4x3t1, tileGroup: 1, bandBytes: 1 << 20,
 		gramR: 2, gramS: 4, gram: ygram2x4, gramPerm: ygram2x4Perm,
 	}
 )
