@@ -1,7 +1,6 @@
 package native
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -63,11 +62,17 @@ func benchIteration(b *testing.B, k nn.Kernels, size int) {
 	b.ReportMetric(convFLOPs(wt, size, size)/sec/1e9, "GFLOP/s")
 }
 
-func BenchmarkIteration256(b *testing.B) { benchIteration(b, DefaultKernels(), 256) }
-func BenchmarkIteration512(b *testing.B) { benchIteration(b, DefaultKernels(), 512) }
-
-// BenchmarkIterationPortable compares the portable kernels with the
-// default ones at 256x256.
-func BenchmarkIterationPortable(b *testing.B) {
-	b.Run(fmt.Sprintf("%s/256", nn.Portable().Name()), func(b *testing.B) { benchIteration(b, nn.Portable(), 256) })
+// benchKernels runs the iteration benchmark on the portable kernels and,
+// where they differ, on the default ones.
+func benchKernels(b *testing.B, size int) {
+	ks := []nn.Kernels{nn.Portable()}
+	if d := DefaultKernels(); d.Name() != ks[0].Name() {
+		ks = append(ks, d)
+	}
+	for _, k := range ks {
+		b.Run(k.Name(), func(b *testing.B) { benchIteration(b, k, size) })
+	}
 }
+
+func BenchmarkIteration256(b *testing.B) { benchKernels(b, 256) }
+func BenchmarkIteration512(b *testing.B) { benchKernels(b, 512) }

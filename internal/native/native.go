@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 
 	"github.com/neuralstyle/neuralstyle/internal/engine"
 	"github.com/neuralstyle/neuralstyle/internal/nn"
@@ -70,38 +71,57 @@ func (e *nativeEngine) NewProblem(spec *engine.Spec) (engine.Problem, error) {
 		}
 	}
 	p := &problem{k: e.k, spec: *spec}
+	taps := append(styleLayers[:], contentLayers[0])
 	// relu5_2 is the deepest layer, and only the content loss reads it.
-	p.last = contentLayers[1]
-	if spec.ContentWeight*spec.ContentLayerWeights[1] == 0 {
-		p.last = styleLayers[4]
+	p.last = styleLayers[4]
+	if spec.ContentWeight*spec.ContentLayerWeights[1] != 0 {
+		p.last = contentLayers[1]
+		taps = append(taps, p.last)
 	}
 	h, w := spec.Content.H, spec.Content.W
-	net, err := vgg.NewNetwork(e.w, e.k, h, w, spec.Pooling, p.last)
+
+	// Style targets, each style image at its own size. The networks of other
+	// sizes go first and are collected before the main one is made, so that
+	// the peak memory is that of one network.
+	p.styleTargets = make([][5][]float32, len(spec.Styles))
+	styleGrams := func(i int, net *vgg.Network) {
+		s := &spec.Styles[i]
+		img := make([]float32, 3*s.H*s.W)
+		toCHW(img, s.Pix, s.H, s.W)
+		net.Forward(img)
+		for j, l := range styleLayers {
+			c, _, _ := net.Shape(l)
+			p.styleTargets[i][j] = make([]float32, c*c)
+			gram(e.k, p.styleTargets[i][j], net, l)
+		}
+	}
+	collect := false
+	for i := range spec.Styles {
+		s := &spec.Styles[i]
+		if s.H == h && s.W == w {
+			continue
+		}
+		snet, err := vgg.NewNetwork(e.w, e.k, s.H, s.W, spec.Pooling, styleLayers[:])
+		if err != nil {
+			return nil, fmt.Errorf("native: style image %d: %w", i+1, err)
+		}
+		styleGrams(i, snet)
+		collect = true
+	}
+	if collect {
+		runtime.GC()
+	}
+
+	net, err := vgg.NewNetwork(e.w, e.k, h, w, spec.Pooling, taps)
 	if err != nil {
 		return nil, fmt.Errorf("native: %w", err)
 	}
 	p.net, p.h, p.w = net, h, w
 	p.x = make([]float32, 3*h*w)
 	p.dx = make([]float32, 3*h*w)
-
-	// Style targets, each style image at its own size; a network of another
-	// size lives only while its image goes through.
-	p.styleTargets = make([][5][]float32, len(spec.Styles))
 	for i := range spec.Styles {
-		s := &spec.Styles[i]
-		snet := net
-		if s.H != h || s.W != w || p.last != styleLayers[4] {
-			if snet, err = vgg.NewNetwork(e.w, e.k, s.H, s.W, spec.Pooling, styleLayers[4]); err != nil {
-				return nil, fmt.Errorf("native: style image %d: %w", i+1, err)
-			}
-		}
-		img := make([]float32, 3*s.H*s.W)
-		toCHW(img, s.Pix, s.H, s.W)
-		snet.Forward(img)
-		for j, l := range styleLayers {
-			c, _, _ := snet.Shape(l)
-			p.styleTargets[i][j] = make([]float32, c*c)
-			gram(e.k, p.styleTargets[i][j], snet, l)
+		if s := &spec.Styles[i]; s.H == h && s.W == w {
+			styleGrams(i, net)
 		}
 	}
 

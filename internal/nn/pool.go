@@ -138,3 +138,35 @@ func ReLUBackward(d, act []float32) {
 		}
 	}
 }
+
+// PositiveMask sets bit i of mask (bit i%64 of word i/64) to whether
+// act[i] > 0: the ReLU's gate, at a 32nd of the activations' memory.
+func PositiveMask(mask []uint64, act []float32) {
+	mask = mask[:(len(act)+63)/64]
+	for w := range mask {
+		chunk := act[w*64 : min(len(act), w*64+64)]
+		var m uint64
+		for b, a := range chunk {
+			if a > 0 {
+				m |= 1 << b
+			}
+		}
+		mask[w] = m
+	}
+}
+
+// ReLUBackwardMask gates d with a mask from PositiveMask.
+func ReLUBackwardMask(d []float32, mask []uint64) {
+	mask = mask[:(len(d)+63)/64]
+	for w, m := range mask {
+		chunk := d[w*64 : min(len(d), w*64+64)]
+		if m == ^uint64(0) {
+			continue
+		}
+		for b := range chunk {
+			if m&(1<<b) == 0 {
+				chunk[b] = 0
+			}
+		}
+	}
+}

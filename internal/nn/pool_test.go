@@ -142,3 +142,30 @@ func TestPoolAllocs(t *testing.T) {
 		t.Errorf("MaxPool: %v allocations per call", a)
 	}
 }
+
+func TestReLUBackwardMask(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, n := range []int{1, 63, 64, 65, 1000} {
+		act := nntest.RandomSlice(rng, n, 1)
+		for i := range act {
+			act[i] = max(0, act[i])
+		}
+		if n > 10 {
+			clear(act[:70%n]) // an all-zero word and a partial one
+		}
+		d := nntest.RandomSlice(rng, n, 1)
+		want := append([]float32(nil), d...)
+		nn.ReLUBackward(want, act)
+		mask := make([]uint64, (n+63)/64)
+		for i := range mask {
+			mask[i] = 0xdeadbeef // overwritten
+		}
+		nn.PositiveMask(mask, act)
+		nn.ReLUBackwardMask(d, mask)
+		for i := range d {
+			if d[i] != want[i] {
+				t.Fatalf("n=%d: d[%d] = %g, want %g", n, i, d[i], want[i])
+			}
+		}
+	}
+}

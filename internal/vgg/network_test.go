@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/neuralstyle/neuralstyle/internal/engine"
@@ -91,24 +92,35 @@ func pool64(in []float64, c, h, w int, pooling engine.Pooling) []float64 {
 
 func relErr32(got []float32, want []float64) float64 { return nntest.RelErr(got, want) }
 
+var (
+	lossTaps  = []Layer{0, 2, 4, 8, 9, 12, 13}
+	styleTaps = []Layer{0, 2, 4, 8, 12}
+	allTaps   = []Layer{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}
+)
+
 var netCases = []struct {
 	h, w    int
 	pooling engine.Pooling
-	last    Layer
+	taps    []Layer
 }{
-	{11, 13, engine.MaxPool, 13},
-	{11, 13, engine.AvgPool, 13},
-	{16, 9, engine.MaxPool, 12},
-	{5, 3, engine.AvgPool, 12},
-	{1, 1, engine.MaxPool, 13},
+	{11, 13, engine.MaxPool, lossTaps},
+	{11, 13, engine.AvgPool, lossTaps},
+	{16, 9, engine.MaxPool, styleTaps},
+	{5, 3, engine.AvgPool, styleTaps},
+	{1, 1, engine.MaxPool, allTaps},
+	{11, 13, engine.AvgPool, allTaps},
+	{11, 13, engine.MaxPool, []Layer{13}},
+	{7, 9, engine.MaxPool, []Layer{5, 3}},
 }
+
+func last(taps []Layer) Layer { return slices.Max(taps) }
 
 func TestNetworkForward(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	wt := randomWeights(rng, tinyWidths)
 	for _, tc := range netCases {
-		t.Run(fmt.Sprintf("%dx%d/%v/%d", tc.h, tc.w, tc.pooling, tc.last), func(t *testing.T) {
-			net, err := NewNetwork(wt, nn.Portable(), tc.h, tc.w, tc.pooling, tc.last)
+		t.Run(fmt.Sprintf("%dx%d/%v/%v", tc.h, tc.w, tc.pooling, tc.taps), func(t *testing.T) {
+			net, err := NewNetwork(wt, nn.Portable(), tc.h, tc.w, tc.pooling, tc.taps)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -118,9 +130,9 @@ func TestNetworkForward(t *testing.T) {
 				img64[i] = float64(v)
 			}
 			net.Forward(img)
-			want := ref64(wt, img64, tc.h, tc.w, tc.pooling, tc.last)
-			for l := range want {
-				if e := relErr32(net.Features(Layer(l)), want[l]); e > 1e-5 {
+			want := ref64(wt, img64, tc.h, tc.w, tc.pooling, last(tc.taps))
+			for _, l := range tc.taps {
+				if e := relErr32(net.Features(l), want[l]); e > 1e-5 {
 					t.Errorf("%s: relative error %g", ConvNames[l], e)
 				}
 			}
@@ -157,17 +169,15 @@ func TestNetworkBackward(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	wt := randomWeights(rng, tinyWidths)
 	for _, tc := range netCases {
-		t.Run(fmt.Sprintf("%dx%d/%v/%d", tc.h, tc.w, tc.pooling, tc.last), func(t *testing.T) {
-			net, err := NewNetwork(wt, nn.Portable(), tc.h, tc.w, tc.pooling, tc.last)
+		t.Run(fmt.Sprintf("%dx%d/%v/%v", tc.h, tc.w, tc.pooling, tc.taps), func(t *testing.T) {
+			net, err := NewNetwork(wt, nn.Portable(), tc.h, tc.w, tc.pooling, tc.taps)
 			if err != nil {
 				t.Fatal(err)
 			}
 			tap := &linearTap{r: map[Layer][]float32{}}
-			for _, l := range []Layer{0, 2, 4, 8, 9, 12, 13} {
-				if l <= tc.last {
-					c, h, w := net.Shape(l)
-					tap.r[l] = nntest.RandomSlice(rng, c*h*w, 1)
-				}
+			for _, l := range tc.taps {
+				c, h, w := net.Shape(l)
+				tap.r[l] = nntest.RandomSlice(rng, c*h*w, 1)
 			}
 			img := nntest.RandomSlice(rng, 3*tc.h*tc.w, 50)
 			img64 := make([]float64, len(img))
@@ -185,9 +195,9 @@ func TestNetworkBackward(t *testing.T) {
 				const e = 1e-4
 				old := img64[j]
 				img64[j] = old + e
-				up := tap.loss(ref64(wt, img64, tc.h, tc.w, tc.pooling, tc.last))
+				up := tap.loss(ref64(wt, img64, tc.h, tc.w, tc.pooling, last(tc.taps)))
 				img64[j] = old - e
-				down := tap.loss(ref64(wt, img64, tc.h, tc.w, tc.pooling, tc.last))
+				down := tap.loss(ref64(wt, img64, tc.h, tc.w, tc.pooling, last(tc.taps)))
 				img64[j] = old
 				fd := (up - down) / (2 * e)
 				if math.Abs(fd-float64(grad[j])) > 1e-4*maxG {
@@ -216,14 +226,16 @@ func TestNewNetworkErrors(t *testing.T) {
 		name string
 		wt   *Weights
 		h, w int
-		last Layer
+		taps []Layer
 	}{
-		{"empty image", wt, 0, 5, 13},
-		{"layer out of range", wt, 5, 5, 16},
-		{"mismatched weights", &bad, 5, 5, 13},
+		{"empty image", wt, 0, 5, lossTaps},
+		{"layer out of range", wt, 5, 5, []Layer{16}},
+		{"negative layer", wt, 5, 5, []Layer{-1, 3}},
+		{"no taps", wt, 5, 5, nil},
+		{"mismatched weights", &bad, 5, 5, lossTaps},
 	}
 	for _, c := range cases {
-		if _, err := NewNetwork(c.wt, nn.Portable(), c.h, c.w, engine.MaxPool, c.last); err == nil {
+		if _, err := NewNetwork(c.wt, nn.Portable(), c.h, c.w, engine.MaxPool, c.taps); err == nil {
 			t.Errorf("%s: no error", c.name)
 		}
 	}

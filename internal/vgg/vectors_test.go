@@ -135,7 +135,7 @@ func TestVectors(t *testing.T) {
 				pooling = engine.AvgPool
 			}
 			img, h, w := readCHW(t, tc.Content, mean)
-			net, err := NewNetwork(wt, k, h, w, pooling, 13)
+			net, err := NewNetwork(wt, k, h, w, pooling, []Layer{0, 4, 9, 12, 13})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -159,7 +159,7 @@ func TestVectors(t *testing.T) {
 			}
 			for i, s := range tc.Styles {
 				img, h, w := readCHW(t, s, mean)
-				snet, err := NewNetwork(wt, k, h, w, pooling, 12)
+				snet, err := NewNetwork(wt, k, h, w, pooling, []Layer{0, 2, 4, 8, 12})
 				if err != nil {
 					t.Fatal(err)
 				}
