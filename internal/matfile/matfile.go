@@ -157,8 +157,8 @@ type Reader struct {
 	text  string
 	next  int64   // file offset of the next top-level element
 	cur   *stream // stream of the variable last returned by Next
-	// inflater is reused from one compressed variable to the next.
-	inflater io.ReadCloser
+	// inflater and its buffers serve one compressed variable after the other.
+	inflater inflater
 }
 
 // NewReader reads the 128-byte header of the MAT-file in r, which holds size
@@ -246,11 +246,10 @@ func (r *Reader) next1(verify bool) (*Array, error) {
 	case miCOMPRESSED:
 		r.next = off + 8 + n
 		var err error
-		s, err = newZlibStream(r.r, off, n, r.order, r.inflater, verify)
+		s, err = newZlibStream(r.r, off, n, r.order, &r.inflater, verify)
 		if err != nil {
 			return nil, err
 		}
-		r.inflater = s.inflat
 	default:
 		return nil, ferr(fmt.Sprintf("top-level element of %s, want miMATRIX or miCOMPRESSED", miName(typ)), nil)
 	}

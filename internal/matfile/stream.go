@@ -8,8 +8,6 @@ import (
 	"hash"
 	"hash/adler32"
 	"io"
-
-	"compress/flate"
 )
 
 // A stream is the byte stream of one top-level element: the element itself
@@ -29,8 +27,7 @@ type stream struct {
 	scratch    []byte
 
 	// Compressed elements only.
-	src    *bufio.Reader // the compressed bytes
-	inflat io.ReadCloser
+	inflat *inflater
 	hash   hash.Hash32 // non-nil when the checksum is to be verified
 }
 
@@ -45,30 +42,24 @@ func newPlainStream(r io.ReaderAt, off, n int64, order binary.ByteOrder) *stream
 // element whose tag is at off. The zlib header is parsed here so that the
 // Adler-32 checksum, useless for a variable that is not read to its end, is
 // computed only when verify is set.
-func newZlibStream(r io.ReaderAt, off, n int64, order binary.ByteOrder, inflater io.ReadCloser, verify bool) (*stream, error) {
+func newZlibStream(r io.ReaderAt, off, n int64, order binary.ByteOrder, z *inflater, verify bool) (*stream, error) {
 	s := &stream{order: order, fileOff: off, compressed: true}
-	src := bufio.NewReaderSize(io.NewSectionReader(r, off+8, n), int(min(n, bufSize)))
-	var h [2]byte
-	if _, err := io.ReadFull(src, h[:]); err != nil {
-		return nil, s.errorf("", "reading the zlib header", noEOF(err))
+	z.reset(r, off+8, n)
+	h0, h1 := byte(z.getBits(8)), byte(z.getBits(8))
+	if z.overran() {
+		return nil, s.errorf("", "reading the zlib header", io.ErrUnexpectedEOF)
 	}
-	if h[0]&0x0f != 8 || h[0]>>4 > 7 || (uint16(h[0])<<8|uint16(h[1]))%31 != 0 {
-		return nil, s.errorf("", fmt.Sprintf("bad zlib header %02x %02x", h[0], h[1]), nil)
+	if h0&0x0f != 8 || h0>>4 > 7 || (uint16(h0)<<8|uint16(h1))%31 != 0 {
+		return nil, s.errorf("", fmt.Sprintf("bad zlib header %02x %02x", h0, h1), nil)
 	}
-	if h[1]&0x20 != 0 {
+	if h1&0x20 != 0 {
 		return nil, s.errorf("", "zlib stream needs a preset dictionary", nil)
 	}
-	s.src = src
-	if inflater != nil {
-		inflater.(flate.Resetter).Reset(src, nil)
-		s.inflat = inflater
-	} else {
-		s.inflat = flate.NewReader(src)
-	}
-	var in io.Reader = s.inflat
+	s.inflat = z
+	var in io.Reader = z
 	if verify {
 		s.hash = adler32.New()
-		in = io.TeeReader(s.inflat, s.hash)
+		in = io.TeeReader(z, s.hash)
 	}
 	// Small reads (tags, headers) come from this buffer; large ones bypass it.
 	s.br = bufio.NewReaderSize(in, 4096)
@@ -246,11 +237,11 @@ func (s *stream) finish() error {
 		}
 		return s.errorf("", "reading to the end of the compressed element", err)
 	}
-	var sum [4]byte
-	if _, err := io.ReadFull(s.src, sum[:]); err != nil {
-		return s.errorf("", "reading the zlib checksum", noEOF(err))
+	sum, err := s.inflat.trailer()
+	if err != nil {
+		return s.errorf("", "reading the zlib checksum", err)
 	}
-	if binary.BigEndian.Uint32(sum[:]) != s.hash.Sum32() {
+	if sum != s.hash.Sum32() {
 		return s.errorf("", "zlib checksum mismatch", nil)
 	}
 	return nil
