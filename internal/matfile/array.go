@@ -45,6 +45,7 @@ type Array struct {
 	nkids int  // children of a cell or struct
 	kid   int  // children read so far
 	done  bool // data read or array skipped
+	bare  bool // an empty miMATRIX element: [] with no header and no data
 }
 
 // Path names the array inside its variable, like layers{12}.weights{1}.
@@ -95,7 +96,7 @@ func (s *stream) parseArray(start, end int64, parent *Array, index int) (*Array,
 	s.stack = append(s.stack, a)
 	if start == end {
 		// An empty miMATRIX element stands for [].
-		a.Class, a.Dims, a.done = ClassDouble, []int{0, 0}, true
+		a.Class, a.Dims, a.bare = ClassDouble, []int{0, 0}, true
 		return a, nil
 	}
 	var t tag
@@ -354,6 +355,9 @@ func (a *Array) ReadFloat32s(dst []float32) error {
 	if a.Class == ClassChar {
 		return a.s.errorf(a.path, "char array read as numbers", nil)
 	}
+	if a.bare {
+		return a.Skip() // the empty miMATRIX form has no data element
+	}
 	var t tag
 	if err := a.dataTag(&t); err != nil {
 		return err
@@ -379,6 +383,9 @@ func (a *Array) Float64s() ([]float64, error) {
 		return nil, a.s.errorf(a.path, fmt.Sprintf("%s array read as numbers", a.Class), nil)
 	}
 	dst := make([]float64, a.numel)
+	if a.bare {
+		return dst, a.Skip()
+	}
 	var t tag
 	if err := a.dataTag(&t); err != nil {
 		return nil, err

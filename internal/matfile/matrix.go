@@ -115,11 +115,6 @@ func (a *Array) Decode() (*Matrix, error) {
 		m.Text = t
 		return m, err
 	case a.Class.Numeric():
-		if a.numel == 0 && a.done {
-			// The empty miMATRIX form has no data element.
-			m.Data = []float64{}
-			return m, nil
-		}
 		var err error
 		switch a.Class {
 		case ClassDouble:
@@ -152,6 +147,9 @@ func (a *Array) Decode() (*Matrix, error) {
 }
 
 func decodeData[T number](a *Array) ([]T, error) {
+	if a.bare {
+		return []T{}, a.Skip() // the empty miMATRIX form has no data element
+	}
 	var t tag
 	if err := a.dataTag(&t); err != nil {
 		return nil, err

@@ -3,7 +3,6 @@ package matfile
 import (
 	"bufio"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash"
 	"hash/adler32"
@@ -91,9 +90,6 @@ func (s *stream) read(p []byte) error {
 	s.pos += int64(n)
 	if err != nil {
 		s.err = noEOF(err)
-		if errors.Is(err, io.EOF) {
-			s.err = io.ErrUnexpectedEOF
-		}
 		return s.err
 	}
 	return nil
