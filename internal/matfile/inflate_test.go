@@ -92,7 +92,8 @@ func TestInflateTruncated(t *testing.T) {
 	inputs := inflateInputs()
 	for _, name := range []string{"text", "random", "one", "runs"} {
 		for _, level := range []int{flate.NoCompression, flate.BestSpeed, flate.BestCompression} {
-			comp := deflate(t, inputs[name], level)
+			data := inputs[name]
+			comp := deflate(t, data[:min(len(data), 100_000)], level)
 			step := 1 + len(comp)/300
 			for n := 0; n < len(comp); n += step {
 				_, err := inflateAll(&z, comp[:n], 1<<20)
