@@ -33,28 +33,45 @@ var reluIndex = func() map[string]int {
 	return m
 }()
 
-// network holds VGG-19's weights as constants of one graph.
+// network holds VGG-19's weights in resource variables of one graph.
+// Constants would do, but every executor TensorFlow builds for a distinct
+// run (targets, Eval, Step) keeps its own copy of a graph's constants: with
+// variables the session holds the weights once.
 type network struct {
 	kernel, bias [numConv]tf.Output
 	width        [numConv]int
 	pooling      engine.Pooling
+
+	// init assigns the weights from initFeeds, once, before any other run.
+	init      []*tf.Operation
+	initFeeds map[tf.Output]*tf.Tensor
 }
 
-func newNetwork(s *op.Scope, w *vgg.Weights, pooling engine.Pooling) (*network, error) {
-	n := &network{pooling: pooling}
+func newNetwork(s *op.Scope, w *vgg.Weights, pooling engine.Pooling, id uint64) (*network, error) {
+	n := &network{pooling: pooling, initFeeds: make(map[tf.Output]*tf.Tensor, 2*numConv)}
+	variable := func(s *op.Scope, name string, v []float32, shape ...int64) (tf.Output, error) {
+		t, err := floatTensor(v, shape...)
+		if err != nil {
+			return tf.Output{}, fmt.Errorf("tfbackend: %s: %w", name, err)
+		}
+		s = s.SubScope(name)
+		in := op.Placeholder(s.SubScope("Placeholder"), tf.Float, op.PlaceholderShape(tf.MakeShape(shape...)))
+		h := op.VarHandleOp(s.SubScope("VarHandleOp"), tf.Float, tf.MakeShape(shape...),
+			op.VarHandleOpSharedName(fmt.Sprintf("neuralstyle_%d_%s", id, name)))
+		n.init = append(n.init, op.AssignVariableOp(s.SubScope("AssignVariableOp"), h, in))
+		n.initFeeds[in] = t
+		return op.ReadVariableOp(s.SubScope("ReadVariableOp"), h, tf.Float), nil
+	}
 	for i := 0; i < numConv; i++ {
 		c := &w.Conv[i]
-		ls := s.SubScope(vgg.ConvNames[i])
-		k, err := floatTensor(c.Kernel, 3, 3, int64(c.In), int64(c.Out))
-		if err != nil {
-			return nil, fmt.Errorf("tfbackend: kernel of %s: %w", vgg.ConvNames[i], err)
+		name := vgg.ConvNames[i]
+		var err error
+		if n.kernel[i], err = variable(s, name+"_kernel", c.Kernel, 3, 3, int64(c.In), int64(c.Out)); err != nil {
+			return nil, err
 		}
-		b, err := floatTensor(c.Bias, int64(c.Out))
-		if err != nil {
-			return nil, fmt.Errorf("tfbackend: bias of %s: %w", vgg.ConvNames[i], err)
+		if n.bias[i], err = variable(s, name+"_bias", c.Bias, int64(c.Out)); err != nil {
+			return nil, err
 		}
-		n.kernel[i] = tg.Const(ls.SubScope("kernel"), k)
-		n.bias[i] = tg.Const(ls.SubScope("bias"), b)
 		n.width[i] = c.Out
 	}
 	return n, nil

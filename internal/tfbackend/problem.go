@@ -80,7 +80,8 @@ func newProblem(w *vgg.Weights, spec *engine.Spec) (*problem, error) {
 	}
 	p := &problem{h: spec.Content.H, w: spec.Content.W}
 	root := tg.NewRoot()
-	net, err := newNetwork(root.SubScope("vgg"), w, spec.Pooling)
+	id := graphCount.Add(1)
+	net, err := newNetwork(root.SubScope("vgg"), w, spec.Pooling, id)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +168,7 @@ func newProblem(w *vgg.Weights, spec *engine.Spec) (*problem, error) {
 	}
 	p.grad = grads[0]
 
-	p.buildAdam(root.SubScope("adam"))
+	p.buildAdam(root.SubScope("adam"), id)
 
 	graph, err := root.Finalize()
 	if err != nil {
@@ -177,6 +178,15 @@ func newProblem(w *vgg.Weights, spec *engine.Spec) (*problem, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tfbackend: starting a session: %w", err)
 	}
+
+	if _, err := p.sess.Run(net.initFeeds, nil, net.init); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("tfbackend: loading the weights: %w", err)
+	}
+	// The session has copied the weights: free the feeds' C memory now
+	// rather than whenever the collector happens to run.
+	net.initFeeds = nil
+	runtime.GC()
 
 	// The targets' tensors go straight from these runs' outputs to the
 	// objective's inputs, without a copy in Go.
@@ -217,8 +227,7 @@ func newProblem(w *vgg.Weights, spec *engine.Spec) (*problem, error) {
 // on a variable that takes the image fed to the step, with the gradient of
 // the objective at that image, then the update of the powers of beta1 and
 // beta2 that the optimiser keeps in variables.
-func (p *problem) buildAdam(s *op.Scope) {
-	id := graphCount.Add(1)
+func (p *problem) buildAdam(s *op.Scope, id uint64) {
 	variable := func(name string, shape tf.Shape) tf.Output {
 		return op.VarHandleOp(s.SubScope(name), tf.Float, shape,
 			op.VarHandleOpSharedName(fmt.Sprintf("neuralstyle_%d_%s", id, name)))
