@@ -111,9 +111,15 @@ func (c *convCore) store(s *[blockOut][blockPix]float32, ob, y, x int) {
 	}
 }
 
+// core is one convolution direction for one size.
+type core interface {
+	// exec sets out to the convolution of in.
+	exec(out, in []float32)
+}
+
 // portableConv is the portable Conv: one core per direction.
 type portableConv struct {
-	fwd, bwd *convCore
+	fwd, bwd core
 }
 
 func newPortableConv(wt *ConvWeights, h, w int, sc *scratch) *portableConv {
@@ -121,6 +127,29 @@ func newPortableConv(wt *ConvWeights, h, w int, sc *scratch) *portableConv {
 	if len(wt.Kernel) != 9*ci*co || len(wt.Bias) != co || h < 1 || w < 1 {
 		panic("nn: NewConv: weights do not match their shape")
 	}
+	k := func(ky, kx, i, o int) float32 { return wt.Kernel[((ky*3+kx)*ci+i)*co+o] }
+	fwd := newWinoCore(ci, co, h, w, sc)
+	bwd := newWinoCore(co, ci, h, w, sc)
+	fwd.bias = make([]float32, fwd.nob*winoOut)
+	copy(fwd.bias, wt.Bias)
+	for ky := 0; ky < 3; ky++ {
+		for i := 0; i < ci; i++ {
+			for o := 0; o < co; o++ {
+				fwd.setWeights(ky, i, o, k(ky, 0, i, o), k(ky, 1, i, o), k(ky, 2, i, o))
+				// dIn[i](y, x) gathers dOut[o](y-ky+1, x-kx+1): a
+				// convolution with the taps mirrored and the channel axes
+				// swapped.
+				bwd.setWeights(2-ky, o, i, k(ky, 2, i, o), k(ky, 1, i, o), k(ky, 0, i, o))
+			}
+		}
+	}
+	return &portableConv{fwd: fwd, bwd: bwd}
+}
+
+// newDirectConv is the direct convolution, kept as the reference point of
+// the Winograd one in benchmarks.
+func newDirectConv(wt *ConvWeights, h, w int, sc *scratch) *portableConv {
+	ci, co := wt.In, wt.Out
 	fwd := newConvCore(ci, co, h, w, sc)
 	bwd := newConvCore(co, ci, h, w, sc)
 	fwd.bias = make([]float32, fwd.nob*blockOut)
@@ -131,8 +160,6 @@ func newPortableConv(wt *ConvWeights, h, w int, sc *scratch) *portableConv {
 				for o := 0; o < co; o++ {
 					v := wt.Kernel[((ky*3+kx)*ci+i)*co+o]
 					fwd.setWeight(ky, kx, i, o, v)
-					// dIn[i](y, x) gathers dOut[o](y-ky+1, x-kx+1): a
-					// convolution with the tap mirrored.
 					bwd.setWeight(2-ky, 2-kx, o, i, v)
 				}
 			}

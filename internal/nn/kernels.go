@@ -5,6 +5,7 @@ import "sync"
 // portable is the pure-Go Kernels implementation.
 type portable struct {
 	scratch *scratch
+	direct  bool // direct convolutions instead of Winograd's (for comparison)
 }
 
 // Portable returns the pure-Go kernels, which run on every platform. Convs
@@ -14,9 +15,17 @@ func Portable() Kernels {
 	return &portable{scratch: new(scratch)}
 }
 
-func (*portable) Name() string { return "portable" }
+func (k *portable) Name() string {
+	if k.direct {
+		return "portable-direct"
+	}
+	return "portable"
+}
 
 func (k *portable) NewConv(wt *ConvWeights, h, w int) Conv {
+	if k.direct {
+		return newDirectConv(wt, h, w, k.scratch)
+	}
 	return newPortableConv(wt, h, w, k.scratch)
 }
 

@@ -9,4 +9,8 @@ import (
 
 func TestPortableConforms(t *testing.T) { nntest.TestKernels(t, nn.Portable()) }
 
+func TestPortableDirectConforms(t *testing.T) { nntest.TestKernels(t, nn.PortableDirect()) }
+
 func BenchmarkPortable(b *testing.B) { nntest.BenchmarkKernels(b, nn.Portable()) }
+
+func BenchmarkPortableDirect(b *testing.B) { nntest.BenchmarkKernels(b, nn.PortableDirect()) }
