@@ -13,9 +13,11 @@
 #     libtensorflow_cc.so.2 + libtensorflow_framework.so.2 (a pip wheel's layout);
 #   - otherwise the tensorflow-cpu wheel from PyPI (pinned version and SHA-256), downloaded
 #     once per machine into $NEURALSTYLE_CACHE (default ~/.cache/neuralstyle) with pip, or
-#     with curl when pip is missing, and reduced to the two shared libraries and the C headers.
+#     with curl when pip is missing (NEURALSTYLE_TF_DOWNLOADER=pip|curl chooses), and reduced to the two shared libraries and the C headers.
 # Any failure to get the library stops the script with an error: nothing is skipped.
 set -euo pipefail
+# Failures inside $(...) must stop the script too.
+shopt -s inherit_errexit
 
 TF_VERSION=2.21.0
 # The cp311 manylinux x86_64 wheel; its shared libraries do not depend on the Python version.
@@ -33,16 +35,21 @@ download_wheel() { # $1: destination folder
 	local dst=$1 url
 	mkdir -p "$dst"
 	if [ -f "$dst/$TF_WHEEL" ]; then return; fi
-	if command -v pip >/dev/null 2>&1 || command -v pip3 >/dev/null 2>&1; then
+	local via=${NEURALSTYLE_TF_DOWNLOADER:-}
+	if [ -z "$via" ]; then
+		if command -v pip >/dev/null 2>&1 || command -v pip3 >/dev/null 2>&1; then via=pip; else via=curl; fi
+	fi
+	if [ "$via" = pip ]; then
 		local pip; pip=$(command -v pip || command -v pip3)
 		echo "tf.sh: downloading tensorflow-cpu $TF_VERSION with pip into $dst" >&2
 		"$pip" download --no-deps --only-binary=:all: --platform manylinux_2_27_x86_64 \
 			--python-version 3.11 "tensorflow-cpu==$TF_VERSION" -d "$dst" >&2 ||
 			die "pip download tensorflow-cpu==$TF_VERSION failed"
-	elif command -v curl >/dev/null 2>&1; then
+	elif [ "$via" = curl ] && command -v curl >/dev/null 2>&1; then
 		echo "tf.sh: downloading tensorflow-cpu $TF_VERSION with curl into $dst" >&2
-		url=$(curl -fsSL "https://pypi.org/pypi/tensorflow-cpu/$TF_VERSION/json" |
-			grep -o "https://files.pythonhosted.org/[^\"]*/$TF_WHEEL" | head -n1) ||
+		# The simple index (PEP 503) is what pip reads too.
+		url=$(curl -fsSL "https://pypi.org/simple/tensorflow-cpu/" |
+			grep -o "https://[^\"#]*/$TF_WHEEL" | head -n1) ||
 			die "cannot read the PyPI index of tensorflow-cpu $TF_VERSION"
 		[ -n "$url" ] || die "PyPI lists no $TF_WHEEL"
 		curl -fL --retry 3 -o "$dst/$TF_WHEEL.part" "$url" || die "download of $url failed"
@@ -88,7 +95,6 @@ fetch() {
 	rm -rf "$tmp"
 	# The Go binding links -ltensorflow; in the wheel the C API lives in libtensorflow_cc.
 	ln -sf libtensorflow_cc.so.2 "$root/lib/libtensorflow.so"
-	ln -sf libtensorflow_framework.so.2 "$root/lib/libtensorflow_framework.so"
 	check_root "$root"
 	touch "$root/.complete"
 	echo "$root"
@@ -108,10 +114,12 @@ check_root() { # $1: a TensorFlow root
 
 env_exports() {
 	local root ldflags
-	root=$(fetch)
+	root=$(fetch) || exit 1
 	ldflags="-L$root/lib -Wl,-rpath,$root/lib"
+	# The wheel's libtensorflow_cc leaves TF_NewTensor and friends to
+	# libtensorflow_framework, which the linker does not search on its own.
 	if [ -e "$root/lib/libtensorflow_framework.so.2" ]; then
-		ldflags="$ldflags -ltensorflow_framework"
+		ldflags="$ldflags -l:libtensorflow_framework.so.2"
 	fi
 	echo "export CGO_ENABLED=1"
 	echo "export CGO_CFLAGS='-I$root/include'"
@@ -124,7 +132,7 @@ case "$cmd" in
 fetch) fetch ;;
 env) env_exports ;;
 build)
-	exports=$(env_exports)
+	exports=$(env_exports) || exit 1
 	eval "$exports"
 	out=${1:-bin/neuralstyle-tf}
 	cd "$REPO"
@@ -132,7 +140,7 @@ build)
 	echo "tf.sh: built $out" >&2
 	;;
 test)
-	exports=$(env_exports)
+	exports=$(env_exports) || exit 1
 	eval "$exports"
 	cd "$REPO"
 	"$GO" vet -tags tensorflow ./internal/tfbackend/
@@ -140,7 +148,7 @@ test)
 	"$GO" test -count=1 -tags tensorflow "$@"
 	;;
 bench)
-	exports=$(env_exports)
+	exports=$(env_exports) || exit 1
 	eval "$exports"
 	cd "$REPO"
 	[ $# -gt 0 ] || set -- -run='^$' -bench=. -benchtime=3x ./internal/tfbackend/

@@ -7,6 +7,16 @@
 //
 // The package is compiled only with the build tag "tensorflow", since it
 // needs cgo and the TensorFlow C library; scripts/tf.sh fetches the library
-// and builds or tests with the right flags (make tf, make test-tf). Without
-// the tag the package is empty and the rest of the program stays pure Go.
+// (the tensorflow-cpu wheel from PyPI, once per machine) and builds or tests
+// with the right flags (make tf, make test-tf). Without the tag the package
+// is empty and the rest of the program stays pure Go.
+//
+// For a GPU, point TENSORFLOW_ROOT at a GPU build of the C library (the
+// official libtensorflow-gpu tarball, with include/ and lib/) before make tf;
+// TensorFlow then places the graph on the first GPU by itself, given the
+// CUDA and cuDNN libraries it was built against.
+//
+// TensorFlow logs to stderr: TF_CPP_MIN_LOG_LEVEL=1 in the environment hides
+// most of its INFO lines, though not the oneDNN notice it prints while the
+// library loads.
 package tfbackend
