@@ -52,6 +52,7 @@ func benchIteration(b *testing.B, k nn.Kernels, size int) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := processCPU()
 	for b.Loop() {
 		if _, err := prob.Eval(&x, grad); err != nil {
 			b.Fatal(err)
@@ -59,6 +60,7 @@ func benchIteration(b *testing.B, k nn.Kernels, size int) {
 	}
 	sec := b.Elapsed().Seconds() / float64(b.N)
 	b.ReportMetric(sec, "s/iter")
+	b.ReportMetric((processCPU()-cpu0)/float64(b.N), "cpu-s/iter")
 	b.ReportMetric(convFLOPs(wt, size, size)/sec/1e9, "GFLOP/s")
 }
 

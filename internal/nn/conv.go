@@ -128,22 +128,46 @@ func newPortableConv(wt *ConvWeights, h, w int, sc *scratch) *portableConv {
 		panic("nn: NewConv: weights do not match their shape")
 	}
 	k := func(ky, kx, i, o int) float32 { return wt.Kernel[((ky*3+kx)*ci+i)*co+o] }
-	fwd := newWinoCore(ci, co, h, w, sc)
-	bwd := newWinoCore(co, ci, h, w, sc)
-	fwd.bias = make([]float32, fwd.nob*winoOut)
-	copy(fwd.bias, wt.Bias)
-	for ky := 0; ky < 3; ky++ {
-		for i := 0; i < ci; i++ {
-			for o := 0; o < co; o++ {
-				fwd.setWeights(ky, i, o, k(ky, 0, i, o), k(ky, 1, i, o), k(ky, 2, i, o))
-				// dIn[i](y, x) gathers dOut[o](y-ky+1, x-kx+1): a
-				// convolution with the taps mirrored and the channel axes
-				// swapped.
-				bwd.setWeights(2-ky, o, i, k(ky, 2, i, o), k(ky, 1, i, o), k(ky, 0, i, o))
+	// With few outputs (the backward pass of the first layer, 3 channels),
+	// the input transform costs more than the Winograd kernel saves.
+	newCore := func(ci, co int, bias []float32, set func(ky, kx, i, o int) float32) core {
+		if co < 8 {
+			c := newConvCore(ci, co, h, w, sc)
+			if bias != nil {
+				c.bias = make([]float32, c.nob*blockOut)
+				copy(c.bias, bias)
+			}
+			for ky := 0; ky < 3; ky++ {
+				for kx := 0; kx < 3; kx++ {
+					for i := 0; i < ci; i++ {
+						for o := 0; o < co; o++ {
+							c.setWeight(ky, kx, i, o, set(ky, kx, i, o))
+						}
+					}
+				}
+			}
+			return c
+		}
+		c := newWinoCore(ci, co, h, w, sc)
+		if bias != nil {
+			c.bias = make([]float32, c.nob*winoOut)
+			copy(c.bias, bias)
+		}
+		for ky := 0; ky < 3; ky++ {
+			for i := 0; i < ci; i++ {
+				for o := 0; o < co; o++ {
+					c.setWeights(ky, i, o, set(ky, 0, i, o), set(ky, 1, i, o), set(ky, 2, i, o))
+				}
 			}
 		}
+		return c
 	}
-	return &portableConv{fwd: fwd, bwd: bwd}
+	return &portableConv{
+		fwd: newCore(ci, co, wt.Bias, k),
+		// dIn[i](y, x) gathers dOut[o](y-ky+1, x-kx+1): a convolution with
+		// the taps mirrored and the channel axes swapped.
+		bwd: newCore(co, ci, nil, func(ky, kx, o, i int) float32 { return k(2-ky, 2-kx, i, o) }),
+	}
 }
 
 // newDirectConv is the direct convolution, kept as the reference point of

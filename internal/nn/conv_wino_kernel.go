@@ -2,62 +2,63 @@
 
 package nn
 
-const winoOut = 2
+const (
+	winoOut = 2
+	winoT   = 4
+)
 
-// block computes output channels ob*winoOut.. at pixels (y, 2t..2t+1).
-func (c *winoCore) block(ob, y, t int) {
+// block computes output channels ob*winoOut.. at tiles tb*winoT.. of row y.
+func (c *winoCore) block(ob, y, tb int) {
 	ci, row := c.ci, c.row
 	v, u := c.v, c.u
-	off := (y*c.tiles + t) * ci * 4
-	uo := ob * ci * 24
-	var m00, m01, m02, m03, m10, m11, m12, m13 float32
-	for i := 0; i < ci; i++ {
-		uu := (*[24]float32)(u[uo : uo+24])
-		r0 := (*[4]float32)(v[off+0*row : off+0*row+4])
-		r1 := (*[4]float32)(v[off+1*row : off+1*row+4])
-		r2 := (*[4]float32)(v[off+2*row : off+2*row+4])
-		x := r0[0]
-		m00 += uu[0] * x
-		m10 += uu[1] * x
-		x = r0[1]
-		m01 += uu[2] * x
-		m11 += uu[3] * x
-		x = r0[2]
-		m02 += uu[4] * x
-		m12 += uu[5] * x
-		x = r0[3]
-		m03 += uu[6] * x
-		m13 += uu[7] * x
-		x = r1[0]
-		m00 += uu[8] * x
-		m10 += uu[9] * x
-		x = r1[1]
-		m01 += uu[10] * x
-		m11 += uu[11] * x
-		x = r1[2]
-		m02 += uu[12] * x
-		m12 += uu[13] * x
-		x = r1[3]
-		m03 += uu[14] * x
-		m13 += uu[15] * x
-		x = r2[0]
-		m00 += uu[16] * x
-		m10 += uu[17] * x
-		x = r2[1]
-		m01 += uu[18] * x
-		m11 += uu[19] * x
-		x = r2[2]
-		m02 += uu[20] * x
-		m12 += uu[21] * x
-		x = r2[3]
-		m03 += uu[22] * x
-		m13 += uu[23] * x
-		off += 4
-		uo += 24
+	var m [4][winoOut][winoT]float32
+	for k := 0; k < 4; k++ {
+		off := y*row + (tb*4+k)*ci*winoT
+		uo := (ob*4 + k) * ci * 6
+		var s00, s01, s02, s03, s10, s11, s12, s13 float32
+		for i := 0; i < ci; i++ {
+			uu := (*[6]float32)(u[uo : uo+6])
+			r0 := (*[winoT]float32)(v[off+0*row : off+0*row+winoT])
+			r1 := (*[winoT]float32)(v[off+1*row : off+1*row+winoT])
+			r2 := (*[winoT]float32)(v[off+2*row : off+2*row+winoT])
+			x0, x1, x2, x3 := r0[0], r0[1], r0[2], r0[3]
+			w := uu[0]
+			s00 += w * x0
+			s01 += w * x1
+			s02 += w * x2
+			s03 += w * x3
+			w = uu[1]
+			s10 += w * x0
+			s11 += w * x1
+			s12 += w * x2
+			s13 += w * x3
+			x0, x1, x2, x3 = r1[0], r1[1], r1[2], r1[3]
+			w = uu[2]
+			s00 += w * x0
+			s01 += w * x1
+			s02 += w * x2
+			s03 += w * x3
+			w = uu[3]
+			s10 += w * x0
+			s11 += w * x1
+			s12 += w * x2
+			s13 += w * x3
+			x0, x1, x2, x3 = r2[0], r2[1], r2[2], r2[3]
+			w = uu[4]
+			s00 += w * x0
+			s01 += w * x1
+			s02 += w * x2
+			s03 += w * x3
+			w = uu[5]
+			s10 += w * x0
+			s11 += w * x1
+			s12 += w * x2
+			s13 += w * x3
+			off += winoT
+			uo += 6
+		}
+		m[k][0] = [winoT]float32{s00, s01, s02, s03}
+		m[k][1] = [winoT]float32{s10, s11, s12, s13}
 	}
-	m := [winoOut][4]float32{
-		{m00, m01, m02, m03},
-		{m10, m11, m12, m13},
-	}
-	c.store(&m, ob, y, t)
+	c.store(&m, ob, y, tb)
 }
