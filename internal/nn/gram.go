@@ -2,10 +2,10 @@ package nn
 
 import "sync"
 
-// The Gram kernels work on blocks of 3 rows (Gram) or 4 rows x 3 pixels
-// (GramBackward) with the sums in registers; a block at the edge repeats
-// its last row and drops the copies' results, so no tail code is needed
-// over channels.
+// The Gram kernels work on blocks of 3 x 3 rows (Gram) or 2 rows x 4
+// pixels (GramBackward) with the sums in registers. A Gram block at the
+// edge repeats its last row and drops the copies' results, so that no tail
+// code is needed over channels.
 
 const gramChunk = 1024 // pixels per pass, so that the rows' chunks stay in cache
 
@@ -17,7 +17,8 @@ type gramJob struct {
 type gramBackJob struct {
 	df, s, f []float32
 	c, n     int
-	nab, npc int
+	nap      int // row pairs
+	chunk    int // pixels per part
 }
 
 var (
@@ -87,63 +88,86 @@ func (j *gramJob) run(t int) {
 
 func (k *portable) GramBackward(df, dg, f []float32, c, n int, scale float32) {
 	df, dg, f = df[:c*n], dg[:c*c], f[:c*n]
-	buf := k.scratch.get(c * c)
-	s := buf[:c*c]
-	// s = scale (dg + dg^T) is symmetric, so row b of s is also column b.
-	for a := 0; a < c; a++ {
+	nap := (c + 1) / 2
+	buf := k.scratch.get(nap * 2 * c)
+	s := buf[:nap*2*c]
+	// s = scale (dg + dg^T), packed by pairs of rows: [a/2][b][a%2], an odd
+	// count's last pair padded with zeros.
+	for a := 0; a < 2*nap; a++ {
 		for b := 0; b < c; b++ {
-			s[a*c+b] = scale * (dg[a*c+b] + dg[b*c+a])
+			var v float32
+			if a < c {
+				v = scale * (dg[a*c+b] + dg[b*c+a])
+			}
+			s[(a/2*c+b)*2+a%2] = v
 		}
 	}
 	j := gramBackJobs.Get().(*gramBackJob)
-	*j = gramBackJob{df: df, s: s, f: f, c: c, n: n, nab: (c + 3) / 4, npc: (n + gramChunk - 1) / gramChunk}
-	parallel(j.nab*j.npc, j)
+	// Pixel chunks small enough that the chunk of every row stays in L1
+	// while all the row pairs go by.
+	chunk := min(n, max(4, (16<<10)/(4*c)/4*4))
+	*j = gramBackJob{df: df, s: s, f: f, c: c, n: n, nap: nap, chunk: chunk}
+	parallel((n+chunk-1)/chunk, j)
 	*j = gramBackJob{}
 	gramBackJobs.Put(j)
 	k.scratch.put(buf)
 }
 
-// run computes df for rows block t%nab, pixel chunk t/nab.
+// run computes df for pixel chunk t: a 1x1 convolution by s, 2 rows x 4
+// pixels at a time with the sums in registers.
 func (j *gramBackJob) run(t int) {
 	c, n, s, f, df := j.c, j.n, j.s, j.f, j.df
-	a0 := t % j.nab * 4
-	p0 := t / j.nab * gramChunk
-	p1 := min(n, p0+gramChunk)
-	a := [4]int{a0, min(a0+1, c-1), min(a0+2, c-1), min(a0+3, c-1)}
-	p := p0
-	for ; p+3 <= p1; p += 3 {
-		var s00, s01, s02, s10, s11, s12, s20, s21, s22, s30, s31, s32 float32
-		for b := 0; b < c; b++ {
-			fb := (*[3]float32)(f[b*n+p : b*n+p+3])
-			x0, x1, x2 := fb[0], fb[1], fb[2]
-			sb := s[b*c:]
-			w0, w1, w2, w3 := sb[a[0]], sb[a[1]], sb[a[2]], sb[a[3]]
-			s00 += w0 * x0
-			s01 += w0 * x1
-			s02 += w0 * x2
-			s10 += w1 * x0
-			s11 += w1 * x1
-			s12 += w1 * x2
-			s20 += w2 * x0
-			s21 += w2 * x1
-			s22 += w2 * x2
-			s30 += w3 * x0
-			s31 += w3 * x1
-			s32 += w3 * x2
-		}
-		r := [4][3]float32{{s00, s01, s02}, {s10, s11, s12}, {s20, s21, s22}, {s30, s31, s32}}
-		for da := 0; da < 4 && a0+da < c; da++ {
-			copy(df[(a0+da)*n+p:][:3], r[da][:])
-		}
-	}
-	for ; p < p1; p++ {
-		for da := 0; da < 4 && a0+da < c; da++ {
-			var sum float32
-			row := s[(a0+da)*c:][:c]
-			for b, w := range row {
-				sum += w * f[b*n+p]
+	p0 := t * j.chunk
+	p1 := min(n, p0+j.chunk)
+	for ap := 0; ap < j.nap; ap++ {
+		a0 := 2 * ap
+		sp := s[ap*2*c:][:2*c]
+		odd := a0+1 == c
+		p := p0
+		for ; p+4 <= p1; p += 4 {
+			s00, s01, s02, s03, s10, s11, s12, s13 := gramBack2x4(f, sp, p, n, c)
+			d0 := (*[4]float32)(df[a0*n+p:][:4])
+			d0[0], d0[1], d0[2], d0[3] = s00, s01, s02, s03
+			if !odd {
+				d1 := (*[4]float32)(df[(a0+1)*n+p:][:4])
+				d1[0], d1[1], d1[2], d1[3] = s10, s11, s12, s13
 			}
-			df[(a0+da)*n+p] = sum
+		}
+		for ; p < p1; p++ {
+			var sum0, sum1 float32
+			for b := 0; b < c; b++ {
+				x := f[b*n+p]
+				sum0 += sp[2*b] * x
+				sum1 += sp[2*b+1] * x
+			}
+			df[a0*n+p] = sum0
+			if !odd {
+				df[(a0+1)*n+p] = sum1
+			}
 		}
 	}
+}
+
+// gramBack2x4 returns sum over b of sp[2b+r] f[b*n + p + x] for rows r < 2
+// and pixels x < 4. It is a function of its own so that its loop has the
+// registers to itself.
+func gramBack2x4(f, sp []float32, p, n, c int) (s00, s01, s02, s03, s10, s11, s12, s13 float32) {
+	sp = sp[:2*c]
+	for b := 0; b < c; b++ {
+		fb := (*[4]float32)(f[p : p+4])
+		sb := (*[2]float32)(sp[2*b : 2*b+2])
+		x0, x1, x2, x3 := fb[0], fb[1], fb[2], fb[3]
+		w := sb[0]
+		s00 += w * x0
+		s01 += w * x1
+		s02 += w * x2
+		s03 += w * x3
+		w = sb[1]
+		s10 += w * x0
+		s11 += w * x1
+		s12 += w * x2
+		s13 += w * x3
+		p += n
+	}
+	return
 }
