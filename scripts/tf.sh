@@ -12,8 +12,8 @@
 #     libtensorflow.so.2 (the official libtensorflow tarball, CPU or GPU build) or
 #     libtensorflow_cc.so.2 + libtensorflow_framework.so.2 (a pip wheel's layout);
 #   - otherwise the tensorflow-cpu wheel from PyPI (pinned version and SHA-256), downloaded
-#     once per machine into $NEURALSTYLE_CACHE (default ~/.cache/neuralstyle) with pip, or
-#     with curl when pip is missing (NEURALSTYLE_TF_DOWNLOADER=pip|curl chooses), and reduced to the two shared libraries and the C headers.
+#     once per machine into $NEURALSTYLE_CACHE (default ~/.cache/neuralstyle) with pip, and
+#     reduced to the two shared libraries and the C headers.
 # Any failure to get the library stops the script with an error: nothing is skipped.
 set -euo pipefail
 # Failures inside $(...) must stop the script too.
@@ -32,31 +32,17 @@ die() { echo "tf.sh: $*" >&2; exit 1; }
 cache_dir() { echo "${NEURALSTYLE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/neuralstyle}/tf"; }
 
 download_wheel() { # $1: destination folder
-	local dst=$1 url
+	local dst=$1
 	mkdir -p "$dst"
 	if [ -f "$dst/$TF_WHEEL" ]; then return; fi
-	local via=${NEURALSTYLE_TF_DOWNLOADER:-}
-	if [ -z "$via" ]; then
-		if command -v pip >/dev/null 2>&1 || command -v pip3 >/dev/null 2>&1; then via=pip; else via=curl; fi
-	fi
-	if [ "$via" = pip ]; then
-		local pip; pip=$(command -v pip || command -v pip3)
-		echo "tf.sh: downloading tensorflow-cpu $TF_VERSION with pip into $dst" >&2
-		"$pip" download --no-deps --only-binary=:all: --platform manylinux_2_27_x86_64 \
-			--python-version 3.11 "tensorflow-cpu==$TF_VERSION" -d "$dst" >&2 ||
-			die "pip download tensorflow-cpu==$TF_VERSION failed"
-	elif [ "$via" = curl ] && command -v curl >/dev/null 2>&1; then
-		echo "tf.sh: downloading tensorflow-cpu $TF_VERSION with curl into $dst" >&2
-		# The simple index (PEP 503) is what pip reads too.
-		url=$(curl -fsSL "https://pypi.org/simple/tensorflow-cpu/" |
-			grep -o "https://[^\"#]*/$TF_WHEEL" | head -n1) ||
-			die "cannot read the PyPI index of tensorflow-cpu $TF_VERSION"
-		[ -n "$url" ] || die "PyPI lists no $TF_WHEEL"
-		curl -fL --retry 3 -o "$dst/$TF_WHEEL.part" "$url" || die "download of $url failed"
-		mv "$dst/$TF_WHEEL.part" "$dst/$TF_WHEEL"
-	else
-		die "neither pip nor curl is available to download tensorflow-cpu; set TENSORFLOW_ROOT"
-	fi
+	local pip
+	pip=$(command -v pip || command -v pip3 || true)
+	if [ -z "$pip" ] && python3 -m pip --version >/dev/null 2>&1; then pip="python3 -m pip"; fi
+	[ -n "$pip" ] || die "pip is needed to download tensorflow-cpu $TF_VERSION (apt-get install python3-pip), or set TENSORFLOW_ROOT"
+	echo "tf.sh: downloading tensorflow-cpu $TF_VERSION with pip into $dst" >&2
+	$pip download --no-deps --only-binary=:all: --platform manylinux_2_27_x86_64 \
+		--python-version 3.11 "tensorflow-cpu==$TF_VERSION" -d "$dst" >&2 ||
+		die "pip download tensorflow-cpu==$TF_VERSION failed"
 	[ -f "$dst/$TF_WHEEL" ] || die "expected $dst/$TF_WHEEL after the download"
 }
 
