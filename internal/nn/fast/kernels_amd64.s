@@ -550,6 +550,7 @@ zconv8x3t9_store:
 	VMOVUPS Z22, K2, (R10)
 	VMOVUPS Z23, K3, (R11)
 zconv8x3t9_done:
+	VZEROUPPER
 	RET
 
 // func zconv8x3t1(a *convArgs)
@@ -818,6 +819,7 @@ zconv8x3t1_store:
 	VMOVUPS Z22, K2, (R10)
 	VMOVUPS Z23, K3, (R11)
 zconv8x3t1_done:
+	VZEROUPPER
 	RET
 
 // func zconv6x4t9(a *convArgs)
@@ -1357,6 +1359,7 @@ zconv6x4t9_store:
 	VMOVUPS Z22, K3, (R11)
 	VMOVUPS Z23, K4, (R12)
 zconv6x4t9_done:
+	VZEROUPPER
 	RET
 
 // func zconv6x4t1(a *convArgs)
@@ -1624,6 +1627,7 @@ zconv6x4t1_store:
 	VMOVUPS Z22, K3, (R11)
 	VMOVUPS Z23, K4, (R12)
 zconv6x4t1_done:
+	VZEROUPPER
 	RET
 
 // func zconv8x2t9(a *convArgs)
@@ -2035,6 +2039,7 @@ zconv8x2t9_store:
 	VMOVUPS Z14, K1, (R9)
 	VMOVUPS Z15, K2, (R10)
 zconv8x2t9_done:
+	VZEROUPPER
 	RET
 
 // func zconv8x2t1(a *convArgs)
@@ -2238,6 +2243,7 @@ zconv8x2t1_store:
 	VMOVUPS Z14, K1, (R9)
 	VMOVUPS Z15, K2, (R10)
 zconv8x2t1_done:
+	VZEROUPPER
 	RET
 
 // func zconv12x2t9(a *convArgs)
@@ -2821,6 +2827,7 @@ zconv12x2t9_store:
 	VMOVUPS Z22, K1, (R9)
 	VMOVUPS Z23, K2, (R10)
 zconv12x2t9_done:
+	VZEROUPPER
 	RET
 
 // func zconv12x2t1(a *convArgs)
@@ -3100,6 +3107,7 @@ zconv12x2t1_store:
 	VMOVUPS Z22, K1, (R9)
 	VMOVUPS Z23, K2, (R10)
 zconv12x2t1_done:
+	VZEROUPPER
 	RET
 
 // func zconv4x6t9(a *convArgs)
@@ -3647,6 +3655,7 @@ zconv4x6t9_store:
 	VMOVUPS Z22, K5, (R13)
 	VMOVUPS Z23, K6, (DI)
 zconv4x6t9_done:
+	VZEROUPPER
 	RET
 
 // func zconv4x6t1(a *convArgs)
@@ -3922,6 +3931,7 @@ zconv4x6t1_store:
 	VMOVUPS Z22, K5, (R13)
 	VMOVUPS Z23, K6, (DI)
 zconv4x6t1_done:
+	VZEROUPPER
 	RET
 
 // func yconv4x3t9(a *convArgs)
@@ -5054,6 +5064,7 @@ zgram4x4_reduce:
 	VSHUFPS $0x88, Z8, Z0, Z0
 	VADDPS Z20, Z0, Z0
 	VMOVUPS Z0, 40(AX)
+	VZEROUPPER
 	RET
 
 // func ygram2x4(a *gramArgs)
