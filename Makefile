@@ -14,11 +14,17 @@ build:
 # parsers and a smoke run of the built binary.
 test: vet unit fuzz smoke
 
+# The portable build (-tags purego) and another architecture must stay clean too.
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags purego ./...
+	GOARCH=arm64 $(GO) vet ./...
 
+# Every package, then the engine and the command again on the portable Go
+# kernels (the default build picks the assembly ones where the CPU has them).
 unit:
 	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -tags purego ./internal/native ./cmd/neuralstyle
 
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzRead$$' -fuzztime=$(FUZZTIME) ./internal/matfile
