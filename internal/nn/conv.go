@@ -2,14 +2,18 @@ package nn
 
 //go:generate go run gen_conv.go
 
-// The portable convolution is direct: the input is copied once into a
-// zero-padded buffer, and a micro-kernel (conv_kernel.go) computes a few
-// output channels x a few neighbouring pixels of one row at a time, its sums
-// kept in registers,
+// The portable convolutions. Backward to the input is the same convolution
+// of the output gradient with the kernel mirrored and its channel axes
+// swapped, so each Conv holds two cores of one kind: Winograd's
+// (conv_wino.go) for most layers, which does 4 multiply-adds where the
+// direct one does 6, and the direct one (below) where there are few output
+// channels.
+//
+// The direct core copies the input once into a zero-padded buffer, and its
+// micro-kernel (conv_kernel.go) computes a few output channels x a few
+// neighbouring pixels of one row at a time, its sums kept in registers,
 // looping over the input channels and the 9 taps with the weights packed in
-// the order it reads them. Backward to the input is the same convolution of
-// the padded output gradient with the kernel flipped and its channel axes
-// swapped.
+// the order it reads them.
 
 // convCore is one direct convolution (either direction) for one size.
 type convCore struct {

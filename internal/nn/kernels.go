@@ -9,8 +9,10 @@ type portable struct {
 }
 
 // Portable returns the pure-Go kernels, which run on every platform. Convs
-// made by one Portable value share its scratch buffers, so that a network
-// holds one padded input of its largest layer rather than one per layer.
+// made by one Portable value share its scratch buffers (the padded or
+// transformed input of a call), so that a network holds one such buffer,
+// the size of its largest layer's, rather than one per layer. One Conv
+// serves one call at a time; different Convs may run concurrently.
 func Portable() Kernels {
 	return &portable{scratch: new(scratch)}
 }
