@@ -1,7 +1,5 @@
 package nn
 
-import "sync"
-
 // The Gram kernels work on blocks of 3 x 3 rows (Gram) or 2 rows x 4
 // pixels (GramBackward) with the sums in registers. A Gram block at the
 // edge repeats its last row and drops the copies' results, so that no tail
@@ -22,17 +20,17 @@ type gramBackJob struct {
 }
 
 var (
-	gramJobs     = sync.Pool{New: func() any { return new(gramJob) }}
-	gramBackJobs = sync.Pool{New: func() any { return new(gramBackJob) }}
+	gramJobs     freeList[gramJob]
+	gramBackJobs freeList[gramBackJob]
 )
 
 func (k *portable) Gram(g, f []float32, c, n int, scale float32) {
 	g, f = g[:c*c], f[:c*n]
-	j := gramJobs.Get().(*gramJob)
+	j := gramJobs.get()
 	*j = gramJob{g: g, f: f, c: c, n: n, nb: (c + 2) / 3}
 	parallel(j.nb, j)
 	*j = gramJob{}
-	gramJobs.Put(j)
+	gramJobs.put(j)
 	for a := 0; a < c; a++ {
 		for b := a; b < c; b++ {
 			v := g[a*c+b] * scale
@@ -102,14 +100,14 @@ func (k *portable) GramBackward(df, dg, f []float32, c, n int, scale float32) {
 			s[(a/2*c+b)*2+a%2] = v
 		}
 	}
-	j := gramBackJobs.Get().(*gramBackJob)
+	j := gramBackJobs.get()
 	// Pixel chunks small enough that the chunk of every row stays in L1
 	// while all the row pairs go by.
 	chunk := min(n, max(4, (16<<10)/(4*c)/4*4))
 	*j = gramBackJob{df: df, s: s, f: f, c: c, n: n, nap: nap, chunk: chunk}
 	parallel((n+chunk-1)/chunk, j)
 	*j = gramBackJob{}
-	gramBackJobs.Put(j)
+	gramBackJobs.put(j)
 	k.scratch.put(buf)
 }
 

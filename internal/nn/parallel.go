@@ -10,8 +10,8 @@ import (
 type task interface{ run(t int) }
 
 // batch hands the parts of one task to the workers. Batches come from a
-// sync.Pool and tasks are pointers held by their owners, so that a parallel
-// call allocates nothing in the steady state.
+// free list and tasks are pointers held by their owners or free lists too,
+// so that a parallel call allocates nothing in the steady state.
 type batch struct {
 	t    task
 	n    int64
@@ -30,7 +30,7 @@ func (b *batch) work() {
 }
 
 var (
-	batches   = sync.Pool{New: func() any { return new(batch) }}
+	batches   freeList[batch]
 	startOnce sync.Once
 	queue     chan *batch
 )
@@ -61,7 +61,7 @@ func parallel(n int, t task) {
 			go worker()
 		}
 	})
-	b := batches.Get().(*batch)
+	b := batches.get()
 	b.t, b.n = t, int64(n)
 	b.next.Store(0)
 	b.wg.Add(workers - 1)
@@ -71,5 +71,31 @@ func parallel(n int, t task) {
 	b.work()
 	b.wg.Wait()
 	b.t = nil
-	batches.Put(b)
+	batches.put(b)
+}
+
+// freeList recycles values. Unlike a sync.Pool it keeps them across garbage
+// collections (and under the race detector), so the steady state allocates
+// nothing; it holds at most as many values as were ever in use at once.
+type freeList[T any] struct {
+	mu    sync.Mutex
+	items []*T
+}
+
+func (f *freeList[T]) get() *T {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if n := len(f.items); n > 0 {
+		x := f.items[n-1]
+		f.items[n-1] = nil
+		f.items = f.items[:n-1]
+		return x
+	}
+	return new(T)
+}
+
+func (f *freeList[T]) put(x *T) {
+	f.mu.Lock()
+	f.items = append(f.items, x)
+	f.mu.Unlock()
 }

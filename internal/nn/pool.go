@@ -1,7 +1,5 @@
 package nn
 
-import "sync"
-
 // Pooling is 2x2 with stride 2 and TensorFlow's SAME padding: an h x w
 // plane pools to ceil(h/2) x ceil(w/2), the last window of an odd size
 // holding the one cell inside the image (max ignores the outside, average
@@ -31,11 +29,11 @@ type poolJob struct {
 	numTasks int
 }
 
-var poolJobs = sync.Pool{New: func() any { return new(poolJob) }}
+var poolJobs freeList[poolJob]
 
 func runPool(op poolOp, full, pooled []float32, arg []uint8, c, h, w int) {
 	oh, ow := PoolSize(h), PoolSize(w)
-	j := poolJobs.Get().(*poolJob)
+	j := poolJobs.get()
 	*j = poolJob{op: op, in: full[:c*h*w], out: pooled[:c*oh*ow], c: c, h: h, w: w, oh: oh, ow: ow}
 	if arg != nil {
 		j.arg = arg[:c*oh*ow]
@@ -44,7 +42,7 @@ func runPool(op poolOp, full, pooled []float32, arg []uint8, c, h, w int) {
 	j.numTasks = (c + j.perTask - 1) / j.perTask
 	parallel(j.numTasks, j)
 	*j = poolJob{}
-	poolJobs.Put(j)
+	poolJobs.put(j)
 }
 
 // MaxPool sets out (c x ceil(h/2) x ceil(w/2)) to the maxima of the windows
