@@ -1,32 +1,39 @@
 package nn
 
-// winoCore is a convolution by Winograd's minimal filtering F(2,3) along
-// the rows (and direct along the columns): two neighbouring outputs of one
-// kernel row, y0 = g0 d0 + g1 d1 + g2 d2 and y1 = g0 d1 + g1 d2 + g2 d3, are
+// winoCore is a convolution by Winograd's minimal filtering F(4,3) along
+// the rows (and direct along the columns). Four neighbouring outputs of one
+// kernel row g, y_j = g0 d_j + g1 d_j+1 + g2 d_j+2 for j < 4, come from 6
+// products m_k = U_k V_k of the transformed kernel row U = G g and the
+// transformed inputs V = B^T d (d the tile's 6 inputs), as y = A^T m:
 //
-//	y0 = m0 + m1 + m2,  y1 = m1 - m2 - m3,
-//	m0 = (d0 - d2) g0,  m1 = (d1 + d2) (g0 + g1 + g2) / 2,
-//	m2 = (d2 - d1) (g0 - g1 + g2) / 2,  m3 = (d1 - d3) g2,
+//	V0 = 4d0 - 5d2 + d4          U0 = g0/4
+//	V1 = -4d1 - 4d2 + d3 + d4    U1 = -(g0 + g1 + g2)/6
+//	V2 = 4d1 - 4d2 - d3 + d4     U2 = -(g0 - g1 + g2)/6
+//	V3 = -2d1 - d2 + 2d3 + d4    U3 = g0/24 + g1/12 + g2/6
+//	V4 = 2d1 - d2 - 2d3 + d4     U4 = g0/24 - g1/12 + g2/6
+//	V5 = 4d1 - 5d3 + d5          U5 = g2
 //
-// 4 multiplications instead of 6. The m's are linear in the input, so
+//	y0 = m0 + m1 + m2 + m3 + m4,   y1 = m1 - m2 + 2m3 - 2m4,
+//	y2 = m1 + m2 + 4m3 + 4m4,      y3 = m1 - m2 + 8m3 - 8m4 + m5,
+//
+// 6 multiplications instead of 12. The m's are linear in the input, so
 // they are summed over input channels and kernel rows before the output
-// transform: 4 multiply-adds per input channel, kernel row and pair of
-// pixels, against 6 for the direct kernel. The input is transformed once per
-// call (d's to the 4 transformed values of each tile), the weights once per
-// Conv. Each of the 4 components is a sum of products of its own, so the
-// micro-kernel computes them one after the other for a block of output
-// channels x tiles, reusing each loaded value across the block as the direct
-// kernel does. The transformed input is laid out
+// transform: 1.5 multiply-adds per input channel, kernel row and pixel,
+// against 3 for the direct kernel. The input is transformed once per call,
+// the weights once per Conv. Each component is a sum of products of its
+// own, so the micro-kernel computes them one after the other for a block of
+// output channels x tiles, reusing each loaded value across the block as the
+// direct kernel does. The transformed input is laid out
 // [padded row][tile block][component][channel][tile], so that the inner loop
 // over input channels reads three contiguous streams, and the rows of a tile
 // block stay in cache while the output channels go by.
 type winoCore struct {
 	ci, co, h, w int
 	nob          int       // output-channel blocks of winoOut
-	tiles        int       // tiles of 2 pixels per row: ceil(w/2)
+	tiles        int       // tiles of winoM pixels per row
 	ntb          int       // tile blocks of winoT
-	row          int       // transformed row length: ntb*4*ci*winoT
-	u            []float32 // transformed weights: [nob][4][ci][3 (ky)][winoOut]
+	row          int       // transformed row length: ntb*winoK*ci*winoT
+	u            []float32 // transformed weights: [nob][winoK][ci][3 (ky)][winoOut]
 	bias         []float32 // nob*winoOut values, or nil for no bias and no ReLU
 	scratch      *scratch
 
@@ -41,16 +48,16 @@ type winoCore struct {
 func newWinoCore(ci, co, h, w int, sc *scratch) *winoCore {
 	c := &winoCore{ci: ci, co: co, h: h, w: w, scratch: sc}
 	c.nob = (co + winoOut - 1) / winoOut
-	c.tiles = (w + 1) / 2
+	c.tiles = (w + winoM - 1) / winoM
 	c.ntb = (c.tiles + winoT - 1) / winoT
-	c.row = c.ntb * 4 * ci * winoT
-	c.u = make([]float32, c.nob*4*ci*3*winoOut)
+	c.row = c.ntb * winoK * ci * winoT
+	c.u = make([]float32, c.nob*winoK*ci*3*winoOut)
 	c.xf.c = c
 	// Output channels go in groups whose weights stay in L2 while the
 	// tiles go by (the tiles' inputs stay in L1 while the group's output
 	// channels go by); rows are split so that there are parts enough for
 	// the cores to share evenly.
-	c.obPer = max(1, min(c.nob, (128<<10)/(4*ci*3*winoOut*4)))
+	c.obPer = max(1, min(c.nob, (128<<10)/(winoK*ci*3*winoOut*4)))
 	c.obGroups = (c.nob + c.obPer - 1) / c.obPer
 	c.rowChunks = min(h, max(1, 16/c.obGroups))
 	c.rowsPer = (h + c.rowChunks - 1) / c.rowChunks
@@ -61,13 +68,12 @@ func newWinoCore(ci, co, h, w int, sc *scratch) *winoCore {
 // setWeights sets the kernel row ky (taps g0, g1, g2) from input channel i
 // to output channel o.
 func (c *winoCore) setWeights(ky, i, o int, g0, g1, g2 float32) {
-	at := func(k int) *float32 {
-		return &c.u[(((o/winoOut*4+k)*c.ci+i)*3+ky)*winoOut+o%winoOut]
+	// In float64, so that each transformed weight is rounded once.
+	a, b, d := float64(g0), float64(g1), float64(g2)
+	u := [winoK]float64{a / 4, -(a + b + d) / 6, -(a - b + d) / 6, a/24 + b/12 + d/6, a/24 - b/12 + d/6, d}
+	for k, v := range u {
+		c.u[(((o/winoOut*winoK+k)*c.ci+i)*3+ky)*winoOut+o%winoOut] = float32(v)
 	}
-	*at(0) = g0
-	*at(1) = (g0 + g1 + g2) / 2
-	*at(2) = (g0 - g1 + g2) / 2
-	*at(3) = g2
 }
 
 // winoTransform is the input transform's parallel task: one padded row
@@ -84,26 +90,29 @@ func (x *winoTransform) run(yy int) {
 	}
 	for i := 0; i < ci; i++ {
 		src := c.in[(i*h+yy-1)*w:][:w]
-		// Tile t reads padded columns 2t..2t+3, image columns 2t-1..2t+2;
+		// Tile t reads padded columns 4t..4t+5, image columns 4t-1..4t+4;
 		// the tiles that fill the last block are zero.
 		for t := 0; t < c.ntb*winoT; t++ {
-			x0 := 2*t - 1
-			var d0, d1, d2, d3 float32
-			if x0 >= 0 && x0+3 < w {
-				s := (*[4]float32)(src[x0 : x0+4])
-				d0, d1, d2, d3 = s[0], s[1], s[2], s[3]
+			x0 := winoM*t - 1
+			var d [6]float32
+			if x0 >= 0 && x0+6 <= w {
+				d = *(*[6]float32)(src[x0 : x0+6])
 			} else {
-				get := func(x int) float32 {
-					if x < 0 || x >= w {
-						return 0
+				for j := range d {
+					if x := x0 + j; x >= 0 && x < w {
+						d[j] = src[x]
 					}
-					return src[x]
 				}
-				d0, d1, d2, d3 = get(x0), get(x0+1), get(x0+2), get(x0+3)
 			}
-			at := ((t/winoT*4)*ci+i)*winoT + t%winoT
+			at := ((t/winoT*winoK)*ci+i)*winoT + t%winoT
 			step := ci * winoT // from one component to the next
-			dst[at], dst[at+step], dst[at+2*step], dst[at+3*step] = d0-d2, d1+d2, d2-d1, d1-d3
+			o := dst[at : at+5*step+1]
+			o[0] = 4*d[0] - 5*d[2] + d[4]
+			o[step] = -4*d[1] - 4*d[2] + d[3] + d[4]
+			o[2*step] = 4*d[1] - 4*d[2] - d[3] + d[4]
+			o[3*step] = -2*d[1] - d[2] + 2*d[3] + d[4]
+			o[4*step] = 2*d[1] - d[2] - 2*d[3] + d[4]
+			o[5*step] = 4*d[1] - 5*d[3] + d[5]
 		}
 	}
 }
@@ -136,32 +145,38 @@ func (c *winoCore) run(t int) {
 
 // store applies the output transform (and the bias and ReLU) to a block's
 // sums m[component][channel][tile].
-func (c *winoCore) store(m *[4][winoOut][winoT]float32, ob, y, tb int) {
+func (c *winoCore) store(m *[winoK][winoOut][winoT]float32, ob, y, tb int) {
 	hw, w := c.h*c.w, c.w
 	for o := 0; o < winoOut; o++ {
 		oc := ob*winoOut + o
 		if oc >= c.co {
 			return
 		}
-		var b float32
-		if c.bias != nil {
-			b = c.bias[oc]
-		}
 		dst := c.out[oc*hw+y*w:][:w]
 		for t := 0; t < winoT; t++ {
-			x := 2 * (tb*winoT + t)
+			x := winoM * (tb*winoT + t)
 			if x >= w {
 				break
 			}
-			y0 := m[0][o][t] + m[1][o][t] + m[2][o][t]
-			y1 := m[1][o][t] - m[2][o][t] - m[3][o][t]
+			m0, m1, m2, m3, m4, m5 := m[0][o][t], m[1][o][t], m[2][o][t], m[3][o][t], m[4][o][t], m[5][o][t]
+			y := [winoM]float32{
+				m0 + m1 + m2 + m3 + m4,
+				m1 - m2 + 2*m3 - 2*m4,
+				m1 + m2 + 4*m3 + 4*m4,
+				m1 - m2 + 8*m3 - 8*m4 + m5,
+			}
 			if c.bias != nil {
-				y0, y1 = max(0, y0+b), max(0, y1+b)
+				b := c.bias[oc]
+				for j := range y {
+					y[j] = max(0, y[j]+b)
+				}
 			}
-			dst[x] = y0
-			if x+1 < w {
-				dst[x+1] = y1
-			}
+			copy(dst[x:min(w, x+winoM)], y[:])
 		}
 	}
 }
+
+const (
+	winoM = 4         // outputs per tile
+	winoK = winoM + 2 // transformed components per tile
+)

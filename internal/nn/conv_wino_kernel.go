@@ -11,10 +11,10 @@ const (
 func (c *winoCore) block(ob, y, tb int) {
 	ci, row := c.ci, c.row
 	v, u := c.v, c.u
-	var m [4][winoOut][winoT]float32
-	for k := 0; k < 4; k++ {
-		off := y*row + (tb*4+k)*ci*winoT
-		uo := (ob*4 + k) * ci * 6
+	var m [winoK][winoOut][winoT]float32
+	for k := 0; k < winoK; k++ {
+		off := y*row + (tb*winoK+k)*ci*winoT
+		uo := (ob*winoK + k) * ci * 6
 		var s00, s01, s02, s03, s10, s11, s12, s13 float32
 		for i := 0; i < ci; i++ {
 			uu := (*[6]float32)(u[uo : uo+6])

@@ -7,9 +7,9 @@
 //     and one weight fit the 15 float registers Go's amd64 ABI leaves free
 //     (2 x 4 measured best; larger blocks spill);
 //
-//   - conv_wino_kernel.go, the Winograd F(2,3) one: for each of the 4
-//     transformed components in turn, winoOut output channels x winoT
-//     tiles of 2 pixels, the sums, the block's weights and one input in
+//   - conv_wino_kernel.go, the Winograd F(4,3) one: for each of the
+//     winoK transformed components in turn, winoOut output channels x
+//     winoT tiles, the sums, the block's weights and one input in
 //     registers, unrolled over the 3 kernel rows.
 //
 // Run it with go generate.
@@ -126,10 +126,10 @@ func wino() {
 	p("func (c *winoCore) block(ob, y, tb int) {")
 	p("ci, row := c.ci, c.row")
 	p("v, u := c.v, c.u")
-	p("var m [4][winoOut][winoT]float32")
-	p("for k := 0; k < 4; k++ {")
-	p("off := y*row + (tb*4+k)*ci*winoT")
-	p("uo := (ob*4 + k) * ci * %d", n)
+	p("var m [winoK][winoOut][winoT]float32")
+	p("for k := 0; k < winoK; k++ {")
+	p("off := y*row + (tb*winoK+k)*ci*winoT")
+	p("uo := (ob*winoK + k) * ci * %d", n)
 	p("var %s float32", strings.Join(accs, ", "))
 	p("for i := 0; i < ci; i++ {")
 	p("uu := (*[%d]float32)(u[uo : uo+%d])", n, n)
