@@ -137,6 +137,9 @@ func (e *nativeEngine) NewProblem(spec *engine.Spec) (engine.Problem, error) {
 		p.grams[j] = make([]float32, c*c)
 		p.dGrams[j] = make([]float32, c*c)
 	}
+	// Keep the weights, not the caller's images or slices.
+	p.spec.Content, p.spec.Styles = engine.Image{}, nil
+	p.spec.StyleBlendWeights = append([]float64(nil), spec.StyleBlendWeights...)
 	return p, nil
 }
 
