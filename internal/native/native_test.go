@@ -306,3 +306,25 @@ func TestEvalAllocs(t *testing.T) {
 		t.Errorf("Eval: %v allocations per call, want 0", a)
 	}
 }
+
+// TestDepth checks that the network stops at relu5_1 when relu5_2's
+// content weight is zero, and goes to relu5_2 otherwise.
+func TestDepth(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	wt := randomWeights(rng, [5]int{4, 6, 8, 10, 12})
+	for _, c := range []struct {
+		content, blend float64
+		want           vgg.Layer
+	}{{5, 1, 12}, {0, 0.3, 12}, {5, 0.3, 13}, {5, 0, 13}} {
+		spec := tinySpec(rng, engine.MaxPool, c.blend)
+		spec.ContentWeight = c.content
+		prob, err := New(wt, nn.Portable()).NewProblem(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := prob.(*problem).net.Last(); got != c.want {
+			t.Errorf("content weight %g, blend %g: network through %s, want %s", c.content, c.blend, vgg.ConvNames[got], vgg.ConvNames[c.want])
+		}
+		prob.Close()
+	}
+}
