@@ -3,9 +3,11 @@
 // step) on the native engine with random full-size weights, and runs the
 // PyTorch anchor (scripts/torch/bench_torch.py --channels-last) beside it
 // when /usr/bin/python3 has torch. Each measurement runs in a child process
-// so that its peak resident memory is its own.
+// so that its peak resident memory is its own. With -load it times loading
+// a VGG-19 .mat file instead.
 //
 //	go run ./internal/tools/nsbench -sizes 256,512 -iters 3
+//	go run ./internal/tools/nsbench -load imagenet-vgg-verydeep-19.mat
 package main
 
 import (
@@ -47,7 +49,20 @@ func main() {
 	torch := flag.String("torch", "auto", "run the PyTorch anchor: auto, yes or no")
 	threads := flag.Int("threads", runtime.GOMAXPROCS(0), "threads for PyTorch")
 	child := flag.Int("child", 0, "internal: measure this size in this process")
+	load := flag.String("load", "", "instead: time vgg.Load of this .mat file and report its peak memory")
 	flag.Parse()
+	if *load != "" {
+		t0 := time.Now()
+		if _, err := vgg.Load(*load); err != nil {
+			fmt.Fprintln(os.Stderr, "nsbench:", err)
+			os.Exit(1)
+		}
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		fmt.Printf("load %s: %.3f s, peak RSS %.0f MB, CPU %.3f s\n", *load, time.Since(t0).Seconds(),
+			float64(ru.Maxrss)/1024, time.Duration(ru.Utime.Nano()+ru.Stime.Nano()).Seconds())
+		return
+	}
 	if *child > 0 {
 		r, err := measure(*child, *iters, *kernels)
 		if err != nil {
