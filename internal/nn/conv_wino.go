@@ -57,9 +57,12 @@ func newWinoCore(ci, co, h, w int, sc *scratch) *winoCore {
 	// tiles go by (the tiles' inputs stay in L1 while the group's output
 	// channels go by); rows are split so that there are parts enough for
 	// the cores to share evenly.
-	c.obPer = max(1, min(c.nob, (128<<10)/(winoK*ci*3*winoOut*4)))
+	maxPer := max(1, (128<<10)/(winoK*ci*3*winoOut*4))
+	c.obGroups = (c.nob + maxPer - 1) / maxPer
+	c.obPer = (c.nob + c.obGroups - 1) / c.obGroups // groups of even size
 	c.obGroups = (c.nob + c.obPer - 1) / c.obPer
-	c.rowChunks = min(h, max(1, 16/c.obGroups))
+	// Many parts, so that the last ones to finish leave little idle time.
+	c.rowChunks = min(h, max(1, 64/c.obGroups))
 	c.rowsPer = (h + c.rowChunks - 1) / c.rowChunks
 	c.rowChunks = (h + c.rowsPer - 1) / c.rowsPer
 	return c
