@@ -408,7 +408,7 @@ func TestLoadSkipsFC(t *testing.T) {
 	n := newLdNet(ldWidths, [3][4]int{{7, 7, 12, 4096}, {1, 1, 4096, 256}, {1, 1, 256, 100}})
 	n.gen = func(layer int) func([]float32, int) {
 		return func(dst []float32, first int) {
-			x := uint32(first*2654435761 + layer)
+			x := uint32(first)*2654435761 + uint32(layer)
 			for i := range dst { // poorly compressible
 				x ^= x << 13
 				x ^= x >> 17

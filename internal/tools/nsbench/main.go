@@ -25,7 +25,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/neuralstyle/neuralstyle/internal/engine"
@@ -57,10 +56,8 @@ func main() {
 			fmt.Fprintln(os.Stderr, "nsbench:", err)
 			os.Exit(1)
 		}
-		var ru syscall.Rusage
-		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-		fmt.Printf("load %s: %.3f s, peak RSS %.0f MB, CPU %.3f s\n", *load, time.Since(t0).Seconds(),
-			float64(ru.Maxrss)/1024, time.Duration(ru.Utime.Nano()+ru.Stime.Nano()).Seconds())
+		peak, cpu := usage()
+		fmt.Printf("load %s: %.3f s, peak RSS %.0f MB, CPU %.3f s\n", *load, time.Since(t0).Seconds(), peak, cpu)
 		return
 	}
 	if *child > 0 {
@@ -153,11 +150,12 @@ func measure(size, iters int, which string) (*result, error) {
 	}
 	sort.Float64s(times)
 	sec := times[len(times)/2]
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	peak, _ := usage()
 	return &result{Size: size, Kernels: k.Name(), SecIter: sec, GFLOPs: flops(wt, size) / sec / 1e9,
-		PeakMB: float64(ru.Maxrss) / 1024}, nil
+		PeakMB: peak}, nil
 }
+
+const runtimeGOOS = runtime.GOOS
 
 // adamStep is TF1's Adam with the reference's defaults, as the iteration
 // the PyTorch anchor times includes it.
