@@ -21,6 +21,7 @@ type reporter struct {
 	last      engine.Losses
 	haveLoss  bool
 	width     int
+	drawn     time.Time // when the bar was last drawn
 }
 
 func newReporter(stdout, stderr io.Writer, _ stylize.Options) *reporter {
@@ -81,17 +82,23 @@ func (r *reporter) report(ev stylize.Event) {
 	}
 }
 
-// bar redraws the one-line progress display on stderr.
+// bar redraws the one-line progress display on stderr, at most ten times a
+// second so that fast iterations do not flood the terminal.
 func (r *reporter) bar(ev stylize.Event) {
+	final := ev.Kind != stylize.EventIteration
+	if !final && ev.Iteration > 1 && time.Since(r.drawn) < 100*time.Millisecond {
+		return
+	}
+	r.drawn = time.Now()
 	done := ev.Iteration - 1
-	if ev.Kind != stylize.EventIteration {
+	if final {
 		done = ev.Iteration
 	}
 	filled := r.width * done / max(ev.Iterations, 1)
 	var b strings.Builder
 	fmt.Fprintf(&b, "\r\033[K[%s%s] %d/%d  %s elapsed",
 		strings.Repeat("#", filled), strings.Repeat(".", r.width-filled), ev.Iteration, ev.Iterations, hms(ev.Elapsed))
-	if ev.Iteration > 1 && ev.Kind == stylize.EventIteration {
+	if ev.Iteration > 1 && !final {
 		fmt.Fprintf(&b, ", ETA %s", hms(ev.Remaining))
 	}
 	if r.haveLoss {

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -157,8 +158,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return err
 		}
 		var report func(stylize.Event)
+		var rep *reporter
 		if !c.quiet {
-			report = newReporter(stdout, stderr, opts).report
+			rep = newReporter(stdout, stderr, opts)
+			report = rep.report
 		}
 		opts.Progress = func(ev stylize.Event) {
 			if report != nil {
@@ -169,9 +172,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 		}
 		res, err := stylize.Run(ctx, opts)
-		if errors.Is(err, stylize.ErrInterrupted) && res != nil && !c.quiet {
+		switch {
+		case errors.Is(err, stylize.ErrInterrupted) && res != nil && !c.quiet:
 			fmt.Fprintf(stderr, "neuralstyle: interrupted after %d of %d iterations; wrote the best image so far to %s\n",
 				res.Steps, iterationsOf(opts), res.Output)
+		case err == nil && rep != nil && rep.live:
+			// The reference's plain output ends with the losses; on a
+			// terminal, say where the result went.
+			fmt.Fprintf(stderr, "neuralstyle: wrote %s (%d iterations in %s)\n", res.Output, res.Steps, hms(time.Since(rep.started)))
 		}
 		return err
 	})
