@@ -65,3 +65,14 @@ func BenchmarkBlocking(b *testing.B) {
 		}
 	}
 }
+
+// TestPackedGram runs the conformance suite with GramBackward packing F's
+// tiles at every size (the default packs only from 129 rows on, above the
+// suite's shapes).
+func TestPackedGram(t *testing.T) {
+	for _, k := range Variants() {
+		v := *k.(*kernels).v
+		v.gemmPackRows = 1
+		t.Run(k.Name(), func(t *testing.T) { nntest.TestKernels(t, newKernels(&v)) })
+	}
+}

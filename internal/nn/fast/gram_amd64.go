@@ -122,78 +122,89 @@ func (k *kernels) GramBackward(df, dg, f []float32, c, n int, scale float32) {
 	defer k.mu.Unlock()
 	nb := (c + C - 1) / C
 	k.gemmW = grow(k.gemmW, nb*c*C)
-	w := k.gemmW
-	for i := 0; i < nb*C; i++ {
-		for jj := 0; jj < c; jj++ {
-			var x float32
-			if i < c {
-				x = scale * (dg[i*c+jj] + dg[jj*c+i])
-			}
-			w[((i/C)*c+jj)*C+i%C] = x
-		}
-	}
 	j := &k.gb
-	j.df, j.f, j.c, j.n, j.nb = df, f, c, n, nb
-	j.full = n / L
-	j.tailN = n % L
-	if j.tailN != 0 {
-		k.tail = grow(k.tail, c*L)
-		for r := 0; r < c; r++ {
-			t := k.tail[r*L : (r+1)*L]
-			clear(t)
-			copy(t, f[r*n+j.full*L:(r+1)*n])
-		}
+	j.df, j.dg, j.f, j.c, j.n, j.nb, j.scale = df, dg, f, c, n, nb, scale
+	for i := range k.packs {
+		k.packs[i] = grow(k.packs[i], c*v.convP*L)
 	}
+	// Two passes: the packing of W (column reads of dg, as slow as a small
+	// product) is split over the workers too.
+	j.packW = true
 	workers().do(j, &k.wg)
-	j.df, j.f = nil, nil
+	j.packW = false
+	workers().do(j, &k.wg)
+	j.df, j.dg, j.f = nil, nil, nil
 }
 
 // gemmJob computes df = W F over tiles of convP vectors of F's columns.
+// With many rows, each tile's columns are first copied to the worker's
+// contiguous pack buffer: F's rows are a power of two apart on VGG's sizes,
+// and the tile's c row pieces would otherwise all fall in the same few L1
+// sets.
 type gemmJob struct {
-	k           *kernels
-	args        []convArgs
-	df, f       []float32
-	c, n, nb    int
-	full, tailN int // full vectors per row, lanes of the partial one
+	k         *kernels
+	args      []convArgs
+	df, dg, f []float32
+	c, n, nb  int
+	scale     float32
+	packW     bool // the pass that packs W = scale (dg + dg^T)
 }
 
 func (j *gemmJob) run(part, nparts int) {
 	k := j.k
 	v := k.v
 	C, P, L := v.convC, v.convP, v.lanes
+	if j.packW {
+		c, w, dg := j.c, k.gemmW, j.dg
+		for b := j.nb * part / nparts; b < j.nb*(part+1)/nparts; b++ {
+			for i := b * C; i < b*C+C; i++ {
+				for jj := 0; jj < c; jj++ {
+					var x float32
+					if i < c {
+						x = j.scale * (dg[i*c+jj] + dg[jj*c+i])
+					}
+					w[(b*c+jj)*C+i%C] = x
+				}
+			}
+		}
+		return
+	}
 	a := &j.args[part]
-	a.out = unsafe.Pointer(&j.df[0])
+	pk := k.packs[part][:j.c*P*L]
 	a.bias = unsafe.Pointer(&zeros[0])
 	a.nIn = int64(j.c)
 	a.outChan = int64(j.n * 4)
 	a.flags = 0
-	nt := (j.full + P - 1) / P
-	if j.tailN != 0 {
-		nt++ // the last tile reads the copied tail
-	}
+	tw := P * L // columns per tile
+	nt := (j.n + tw - 1) / tw
+	pack := j.c >= v.gemmPackRows
 	lo, hi := nt*part/nparts, nt*(part+1)/nparts
 	for t := lo; t < hi; t++ {
-		if j.tailN != 0 && t == nt-1 {
-			a.in = unsafe.Pointer(&k.tail[0])
-			a.inChan = int64(L * 4)
-			for p := 0; p < P; p++ {
-				a.inOff[p] = 0
-				a.outOff[p] = int64(j.full * L * 4)
-				a.mask[p] = v.mask(0)
+		x0 := t * tw
+		nx := min(tw, j.n-x0)
+		if pack || nx < tw {
+			// The last, partial tile is always copied, so that the kernel
+			// never reads past the end of F.
+			for r := 0; r < j.c; r++ {
+				d := pk[r*tw : (r+1)*tw]
+				copy(d, j.f[r*j.n+x0:r*j.n+x0+nx])
+				clear(d[nx:])
 			}
-			a.mask[0] = v.mask(j.tailN)
+			a.in = unsafe.Pointer(&pk[0])
+			a.inChan = int64(tw * 4)
+			for p := 0; p < P; p++ {
+				a.inOff[p] = int64(p * L * 4)
+			}
 		} else {
 			a.in = unsafe.Pointer(&j.f[0])
 			a.inChan = int64(j.n * 4)
 			for p := 0; p < P; p++ {
-				vi, n := t*P+p, L
-				if vi >= j.full {
-					vi, n = j.full-1, 0
-				}
-				a.inOff[p] = int64(vi * L * 4)
-				a.outOff[p] = a.inOff[p]
-				a.mask[p] = v.mask(n)
+				a.inOff[p] = int64((x0 + p*L) * 4)
 			}
+		}
+		for p := 0; p < P; p++ {
+			a.outOff[p] = int64((x0 + min(p*L, nx-1)) * 4)
+			a.mask[p] = v.mask(min(L, max(0, nx-p*L)))
 		}
 		for b := 0; b < j.nb; b++ {
 			a.w = unsafe.Pointer(&k.gemmW[b*j.c*C])
