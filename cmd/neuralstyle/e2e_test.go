@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"image"
 	_ "image/jpeg"
@@ -17,43 +16,15 @@ import (
 	"testing"
 
 	"github.com/neuralstyle/neuralstyle/internal/stylize"
+	"github.com/neuralstyle/neuralstyle/internal/vgg/vggtest"
 )
 
 const tiny = "../../testdata/vgg19-tiny"
 
-type vectorCase struct {
-	Name                string               `json:"name"`
-	Network             string               `json:"network"`
-	Pooling             string               `json:"pooling"`
-	Styles              []string             `json:"styles"`
-	StyleBlendWeights   []float64            `json:"style_blend_weights"`
-	ContentWeight       float64              `json:"content_weight"`
-	ContentWeightBlend  float64              `json:"content_weight_blend"`
-	StyleWeight         float64              `json:"style_weight"`
-	StyleLayerWeightExp float64              `json:"style_layer_weight_exp"`
-	TVWeight            float64              `json:"tv_weight"`
-	LearningRate        float64              `json:"learning_rate"`
-	Beta1               float64              `json:"beta1"`
-	Beta2               float64              `json:"beta2"`
-	Epsilon             float64              `json:"epsilon"`
-	Iterations          int                  `json:"iterations"`
-	LossHistory         []map[string]float64 `json:"loss_history"`
-	FinalImage          struct {
-		Shape []int     `json:"shape"`
-		Data  []float64 `json:"data"`
-	} `json:"final_image"`
-}
-
-func loadCases(t *testing.T) []vectorCase {
+func loadCases(t *testing.T) []vggtest.Case {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(tiny, "vectors.json"))
+	v, err := vggtest.LoadVectors(tiny)
 	if err != nil {
-		t.Fatal(err)
-	}
-	var v struct {
-		Cases []vectorCase `json:"cases"`
-	}
-	if err := json.Unmarshal(data, &v); err != nil {
 		t.Fatal(err)
 	}
 	if len(v.Cases) != 3 {

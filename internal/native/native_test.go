@@ -9,28 +9,9 @@ import (
 
 	"github.com/neuralstyle/neuralstyle/internal/engine"
 	"github.com/neuralstyle/neuralstyle/internal/nn"
-	"github.com/neuralstyle/neuralstyle/internal/nn/nntest"
 	"github.com/neuralstyle/neuralstyle/internal/vgg"
+	"github.com/neuralstyle/neuralstyle/internal/vgg/vggtest"
 )
-
-// randomWeights returns VGG-19-shaped weights with the given block widths.
-func randomWeights(rng *rand.Rand, widths [5]int) *vgg.Weights {
-	wt := &vgg.Weights{MeanPixel: [3]float32{123.68, 116.779, 103.939}}
-	perBlock := [5]int{2, 2, 4, 4, 4}
-	in, i := 3, 0
-	for b, n := range perBlock {
-		for j := 0; j < n; j++ {
-			wt.Conv[i] = *nntest.RandomConv(rng, in, widths[b])
-			in = widths[b]
-			i++
-		}
-	}
-	return wt
-}
-
-func randomImage(rng *rand.Rand, h, w int) engine.Image {
-	return engine.Image{H: h, W: w, Pix: nntest.RandomSlice(rng, h*w*3, 40)}
-}
 
 // ref64 is the whole objective in float64: the network (HWC input), the
 // losses as nsref.Problem.losses computes them.
@@ -174,8 +155,8 @@ func (r *ref64) losses(x []float64) engine.Losses {
 
 func tinySpec(rng *rand.Rand, pooling engine.Pooling, blend float64) *engine.Spec {
 	return &engine.Spec{
-		Content:             randomImage(rng, 13, 11),
-		Styles:              []engine.Image{randomImage(rng, 9, 14), randomImage(rng, 13, 11)},
+		Content:             vggtest.RandomImage(rng, 13, 11),
+		Styles:              []engine.Image{vggtest.RandomImage(rng, 9, 14), vggtest.RandomImage(rng, 13, 11)},
 		Pooling:             pooling,
 		ContentWeight:       5,
 		ContentLayerWeights: [2]float64{blend, 1 - blend},
@@ -190,7 +171,7 @@ func tinySpec(rng *rand.Rand, pooling engine.Pooling, blend float64) *engine.Spe
 // reference and its gradient against central differences of it.
 func TestEvalFiniteDifferences(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	wt := randomWeights(rng, [5]int{4, 6, 8, 10, 12})
+	wt := vggtest.RandomWeights(rng, vggtest.TinyWidths)
 	// Each term alone too, so that a small term's error is not hidden by a
 	// large one's gradient.
 	for _, tc := range []struct {
@@ -215,7 +196,7 @@ func TestEvalFiniteDifferences(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer prob.Close()
-			x := randomImage(rng, spec.Content.H, spec.Content.W)
+			x := vggtest.RandomImage(rng, spec.Content.H, spec.Content.W)
 			grad := make([]float32, len(x.Pix))
 			got, err := prob.Eval(&x, grad)
 			if err != nil {
@@ -260,7 +241,7 @@ func TestEvalFiniteDifferences(t *testing.T) {
 
 func TestProblemErrors(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	wt := randomWeights(rng, [5]int{4, 6, 8, 10, 12})
+	wt := vggtest.RandomWeights(rng, vggtest.TinyWidths)
 	e := New(wt, nn.Portable())
 	good := tinySpec(rng, engine.MaxPool, 1)
 	bad := []func(s *engine.Spec){
@@ -281,7 +262,7 @@ func TestProblemErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := randomImage(rng, 5, 5)
+	x := vggtest.RandomImage(rng, 5, 5)
 	if _, err := prob.Eval(&x, nil); !errors.Is(err, ErrBadSpec) {
 		t.Errorf("Eval on a wrong size: %v", err)
 	}
@@ -294,12 +275,12 @@ func TestProblemErrors(t *testing.T) {
 
 func TestEvalAllocs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	wt := randomWeights(rng, [5]int{8, 16, 16, 32, 32})
+	wt := vggtest.RandomWeights(rng, [5]int{8, 16, 16, 32, 32})
 	prob, err := New(wt, nn.Portable()).NewProblem(tinySpec(rng, engine.MaxPool, 0.5))
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := randomImage(rng, 13, 11)
+	x := vggtest.RandomImage(rng, 13, 11)
 	grad := make([]float32, len(x.Pix))
 	prob.Eval(&x, grad)
 	if a := testing.AllocsPerRun(5, func() { prob.Eval(&x, grad) }); a > 0 {
@@ -311,7 +292,7 @@ func TestEvalAllocs(t *testing.T) {
 // content weight is zero, and goes to relu5_2 otherwise.
 func TestDepth(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	wt := randomWeights(rng, [5]int{4, 6, 8, 10, 12})
+	wt := vggtest.RandomWeights(rng, vggtest.TinyWidths)
 	for _, c := range []struct {
 		content, blend float64
 		want           vgg.Layer

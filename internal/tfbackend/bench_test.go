@@ -8,26 +8,15 @@ import (
 	"testing"
 
 	"github.com/neuralstyle/neuralstyle/internal/engine"
+	"github.com/neuralstyle/neuralstyle/internal/vgg/vggtest"
 )
-
-// vggWidths are the real VGG-19's block widths.
-var vggWidths = [5]int{64, 128, 256, 512, 512}
 
 // benchProblem builds the problem the native engine's benchmarks use:
 // full-size random weights, one style, content and style of size x size.
 func benchProblem(b *testing.B, size int) (*problem, engine.Image) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	wt := randomWeights(rng, vggWidths)
-	spec := &engine.Spec{
-		Content:             randomImage(rng, size, size),
-		Styles:              []engine.Image{randomImage(rng, size, size)},
-		ContentWeight:       5,
-		ContentLayerWeights: [2]float64{0.5, 0.5},
-		StyleWeight:         500,
-		StyleBlendWeights:   []float64{1},
-		StyleLayerWeights:   [5]float64{0.2, 0.2, 0.2, 0.2, 0.2},
-		TVWeight:            100,
-	}
+	wt := vggtest.RandomWeights(rng, vggtest.FullWidths)
+	spec := vggtest.BenchSpec(rng, size)
 	e, err := New(wt)
 	if err != nil {
 		b.Fatal(err)
@@ -37,7 +26,7 @@ func benchProblem(b *testing.B, size int) (*problem, engine.Image) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { p.Close() })
-	return p.(*problem), randomImage(rng, size, size)
+	return p.(*problem), vggtest.RandomImage(rng, size, size)
 }
 
 // BenchmarkStep measures one iteration of the loop as this backend runs it:

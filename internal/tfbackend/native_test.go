@@ -9,28 +9,8 @@ import (
 
 	"github.com/neuralstyle/neuralstyle/internal/engine"
 	"github.com/neuralstyle/neuralstyle/internal/native"
-	"github.com/neuralstyle/neuralstyle/internal/nn/nntest"
-	"github.com/neuralstyle/neuralstyle/internal/vgg"
+	"github.com/neuralstyle/neuralstyle/internal/vgg/vggtest"
 )
-
-// randomWeights returns VGG-19-shaped weights with the given block widths.
-func randomWeights(rng *rand.Rand, widths [5]int) *vgg.Weights {
-	wt := &vgg.Weights{MeanPixel: [3]float32{123.68, 116.779, 103.939}}
-	perBlock := [5]int{2, 2, 4, 4, 4}
-	in, i := 3, 0
-	for b, n := range perBlock {
-		for j := 0; j < n; j++ {
-			wt.Conv[i] = *nntest.RandomConv(rng, in, widths[b])
-			in = widths[b]
-			i++
-		}
-	}
-	return wt
-}
-
-func randomImage(rng *rand.Rand, h, w int) engine.Image {
-	return engine.Image{H: h, W: w, Pix: nntest.RandomSlice(rng, h*w*3, 40)}
-}
 
 // TestMatchesNative evaluates the same objectives with this engine and the
 // native one: odd sizes (uneven pooling windows), both poolings, several
@@ -51,7 +31,7 @@ func TestMatchesNative(t *testing.T) {
 		{engine.MaxPool, 30, 34, 0, 0.5, 1},
 	}
 	rng := rand.New(rand.NewPCG(7, 11))
-	w := randomWeights(rng, [5]int{8, 16, 24, 32, 40})
+	w := vggtest.RandomWeights(rng, [5]int{8, 16, 24, 32, 40})
 	tfe, err := New(w)
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +40,7 @@ func TestMatchesNative(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(fmt.Sprintf("%v/%dx%d/cw%g/b%g/%dstyles", tc.pooling, tc.h, tc.w, tc.contentWeight, tc.blend, tc.styles), func(t *testing.T) {
 			spec := &engine.Spec{
-				Content:             randomImage(rng, tc.h, tc.w),
+				Content:             vggtest.RandomImage(rng, tc.h, tc.w),
 				Pooling:             tc.pooling,
 				ContentWeight:       tc.contentWeight,
 				ContentLayerWeights: [2]float64{tc.blend, 1 - tc.blend},
@@ -69,7 +49,7 @@ func TestMatchesNative(t *testing.T) {
 				TVWeight:            100,
 			}
 			for i := 0; i < tc.styles; i++ {
-				spec.Styles = append(spec.Styles, randomImage(rng, tc.h-3+5*i, tc.w+4-3*i))
+				spec.Styles = append(spec.Styles, vggtest.RandomImage(rng, tc.h-3+5*i, tc.w+4-3*i))
 				spec.StyleBlendWeights = append(spec.StyleBlendWeights, float64(i+1)/float64(tc.styles*(tc.styles+1)/2))
 			}
 			tp, err := tfe.NewProblem(spec)
@@ -83,7 +63,7 @@ func TestMatchesNative(t *testing.T) {
 			}
 			defer np.Close()
 			for k := 0; k < 2; k++ {
-				x := randomImage(rng, tc.h, tc.w)
+				x := vggtest.RandomImage(rng, tc.h, tc.w)
 				tg, ng := make([]float32, len(x.Pix)), make([]float32, len(x.Pix))
 				tl, err := tp.Eval(&x, tg)
 				if err != nil {
@@ -96,9 +76,9 @@ func TestMatchesNative(t *testing.T) {
 				if tc.contentWeight == 0 && (tl.Content != 0 || nl.Content != 0) {
 					t.Errorf("content loss %g (tensorflow), %g (native) with a zero content weight", tl.Content, nl.Content)
 				}
-				want := losses{nl.Content, nl.Style, nl.TV, nl.Total}
+				want := vggtest.Losses{"content": nl.Content, "style": nl.Style, "tv": nl.TV, "total": nl.Total}
 				if tc.contentWeight == 0 {
-					want.Content = 1 // lossesClose divides by it; checked above
+					want["content"] = 1 // lossesClose divides by it; checked above
 					tl.Content = 1
 				}
 				lossesClose(t, fmt.Sprintf("image %d", k), tl, want, tolEval)

@@ -3,13 +3,9 @@
 package tfbackend
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
-	_ "image/png"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -17,6 +13,7 @@ import (
 
 	"github.com/neuralstyle/neuralstyle/internal/engine"
 	"github.com/neuralstyle/neuralstyle/internal/vgg"
+	"github.com/neuralstyle/neuralstyle/internal/vgg/vggtest"
 )
 
 const fixture = "../../testdata/vgg19-tiny"
@@ -29,60 +26,13 @@ const (
 	tolHistory = 1e-3
 )
 
-type array struct {
-	Shape []int     `json:"shape"`
-	Data  []float64 `json:"data"`
-}
-
-type losses struct {
-	Content, Style, TV, Total float64
-}
-
-type testCase struct {
-	Name                string             `json:"name"`
-	Network             string             `json:"network"`
-	Content             string             `json:"content"`
-	Initial             string             `json:"initial"`
-	Styles              []string           `json:"styles"`
-	Pooling             string             `json:"pooling"`
-	ContentWeight       float64            `json:"content_weight"`
-	ContentWeightBlend  float64            `json:"content_weight_blend"`
-	StyleWeight         float64            `json:"style_weight"`
-	StyleLayerWeightExp float64            `json:"style_layer_weight_exp"`
-	StyleBlendWeights   []float64          `json:"style_blend_weights"`
-	TVWeight            float64            `json:"tv_weight"`
-	LearningRate        float64            `json:"learning_rate"`
-	Beta1               float64            `json:"beta1"`
-	Beta2               float64            `json:"beta2"`
-	Epsilon             float64            `json:"epsilon"`
-	Iterations          int                `json:"iterations"`
-	ContentFeatures     map[string]array   `json:"content_features"`
-	StyleGrams          []map[string]array `json:"style_grams"`
-	InitialLosses       losses             `json:"initial_losses"`
-	InitialGradient     array              `json:"initial_gradient"`
-	LossHistory         []losses           `json:"loss_history"`
-	FinalImage          array              `json:"final_image"`
-}
-
-type vectors struct {
-	Cases     []testCase           `json:"cases"`
-	MeanPixel map[string][]float64 `json:"mean_pixel"`
-}
-
-func loadVectors(t testing.TB) *vectors {
+func loadVectors(t testing.TB) *vggtest.Vectors {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(fixture, "vectors.json"))
+	v, err := vggtest.LoadVectors(fixture)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var v vectors
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatal(err)
-	}
-	if len(v.Cases) == 0 {
-		t.Fatal("vectors.json has no cases")
-	}
-	return &v
+	return v
 }
 
 var weightsCache = map[string]*vgg.Weights{}
@@ -100,77 +50,30 @@ func loadWeights(t testing.TB, name string) *vgg.Weights {
 	return w
 }
 
-// loadImage reads an 8-bit RGB PNG of the fixture and subtracts the mean
-// pixel, in float32 as the reference does.
-func loadImage(t testing.TB, name string, mean [3]float32) engine.Image {
+// loadImage reads a case image of v less the mean pixel.
+func loadImage(t testing.TB, v *vggtest.Vectors, name string, mean [3]float32) engine.Image {
 	t.Helper()
-	f, err := os.Open(filepath.Join(fixture, name))
+	im, err := v.Image(name, mean)
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	b := img.Bounds()
-	im := engine.Image{H: b.Dy(), W: b.Dx(), Pix: make([]float32, 0, b.Dx()*b.Dy()*3)}
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			r, g, bb, _ := img.At(x, y).RGBA()
-			im.Pix = append(im.Pix, float32(r>>8)-mean[0], float32(g>>8)-mean[1], float32(bb>>8)-mean[2])
-		}
 	}
 	return im
 }
 
 // specOf resolves a case's weights as the reference does.
-func specOf(t testing.TB, c *testCase, mean [3]float32) *engine.Spec {
+func specOf(t testing.TB, v *vggtest.Vectors, c *vggtest.Case, mean [3]float32) *engine.Spec {
 	t.Helper()
-	s := &engine.Spec{
-		Content:             loadImage(t, c.Content, mean),
-		ContentWeight:       c.ContentWeight,
-		ContentLayerWeights: [2]float64{c.ContentWeightBlend, 1 - c.ContentWeightBlend},
-		StyleWeight:         c.StyleWeight,
-		TVWeight:            c.TVWeight,
-	}
-	if c.Pooling == "avg" {
-		s.Pooling = engine.AvgPool
-	}
-	for _, name := range c.Styles {
-		s.Styles = append(s.Styles, loadImage(t, name, mean))
-	}
-	blend := c.StyleBlendWeights
-	if blend == nil {
-		for range c.Styles {
-			blend = append(blend, 1/float64(len(c.Styles)))
-		}
-	} else {
-		sum := 0.0
-		for _, w := range blend {
-			sum += w
-		}
-		for i := range blend {
-			blend[i] /= sum
-		}
-	}
-	s.StyleBlendWeights = blend
-	lw, sum := 1.0, 0.0
-	for i := range s.StyleLayerWeights {
-		s.StyleLayerWeights[i] = lw
-		sum += lw
-		lw *= c.StyleLayerWeightExp
-	}
-	for i := range s.StyleLayerWeights {
-		s.StyleLayerWeights[i] /= sum
+	s, err := v.Spec(c, mean)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return s
 }
 
-func newCaseProblem(t testing.TB, c *testCase) (*problem, *vgg.Weights, *engine.Spec) {
+func newCaseProblem(t testing.TB, v *vggtest.Vectors, c *vggtest.Case) (*problem, *vgg.Weights, *engine.Spec) {
 	t.Helper()
 	w := loadWeights(t, c.Network)
-	spec := specOf(t, c, w.MeanPixel)
+	spec := specOf(t, v, c, w.MeanPixel)
 	e, err := New(w)
 	if err != nil {
 		t.Fatal(err)
@@ -210,12 +113,12 @@ func closeTo(t testing.TB, what string, got []float32, want []float64, tol float
 	}
 }
 
-func lossesClose(t testing.TB, what string, got engine.Losses, want losses, tol float64) {
+func lossesClose(t testing.TB, what string, got engine.Losses, want vggtest.Losses, tol float64) {
 	t.Helper()
 	for _, l := range []struct {
 		name      string
 		got, want float64
-	}{{"content", got.Content, want.Content}, {"style", got.Style, want.Style}, {"tv", got.TV, want.TV}, {"total", got.Total, want.Total}} {
+	}{{"content", got.Content, want["content"]}, {"style", got.Style, want["style"]}, {"tv", got.TV, want["tv"]}, {"total", got.Total, want["total"]}} {
 		if rel := math.Abs(l.got-l.want) / math.Abs(l.want); !(rel <= tol) {
 			t.Errorf("%s %s loss = %.9g, want %.9g (relative %.3g, tolerance %g)", what, l.name, l.got, l.want, rel, tol)
 		}
@@ -247,7 +150,7 @@ func TestFeaturesAndGrams(t *testing.T) {
 	for i := range v.Cases {
 		c := &v.Cases[i]
 		t.Run(c.Name+"/"+c.Network, func(t *testing.T) {
-			p, _, spec := newCaseProblem(t, c)
+			p, _, spec := newCaseProblem(t, v, c)
 			if len(c.ContentFeatures) == 0 || len(c.StyleGrams) != len(spec.Styles) {
 				t.Fatalf("case has %d feature maps and %d style Gram sets for %d styles", len(c.ContentFeatures), len(c.StyleGrams), len(spec.Styles))
 			}
@@ -278,8 +181,8 @@ func TestInitialLossesAndGradient(t *testing.T) {
 	for i := range v.Cases {
 		c := &v.Cases[i]
 		t.Run(c.Name+"/"+c.Network, func(t *testing.T) {
-			p, w, _ := newCaseProblem(t, c)
-			x := loadImage(t, c.Initial, w.MeanPixel)
+			p, w, _ := newCaseProblem(t, v, c)
+			x := loadImage(t, v, c.Initial, w.MeanPixel)
 			grad := make([]float32, len(x.Pix))
 			l, err := p.Eval(&x, grad)
 			if err != nil {
@@ -304,11 +207,11 @@ func TestAdamHistory(t *testing.T) {
 	for i := range v.Cases {
 		c := &v.Cases[i]
 		t.Run(c.Name+"/"+c.Network, func(t *testing.T) {
-			p, w, _ := newCaseProblem(t, c)
+			p, w, _ := newCaseProblem(t, v, c)
 			if len(c.LossHistory) != c.Iterations || c.Iterations == 0 {
 				t.Fatalf("%d losses recorded for %d iterations", len(c.LossHistory), c.Iterations)
 			}
-			x := loadImage(t, c.Initial, w.MeanPixel)
+			x := loadImage(t, v, c.Initial, w.MeanPixel)
 			opt := engine.Adam{LearningRate: c.LearningRate, Beta1: c.Beta1, Beta2: c.Beta2, Epsilon: c.Epsilon}
 			for it := 0; it < c.Iterations; it++ {
 				if err := p.Step(&x, opt); err != nil {
@@ -336,8 +239,8 @@ func TestAdamHistory(t *testing.T) {
 func TestStepMatchesEvalAdam(t *testing.T) {
 	v := loadVectors(t)
 	c := &v.Cases[0]
-	p, w, _ := newCaseProblem(t, c)
-	x := loadImage(t, c.Initial, w.MeanPixel)
+	p, w, _ := newCaseProblem(t, v, c)
+	x := loadImage(t, v, c.Initial, w.MeanPixel)
 	y := engine.Image{H: x.H, W: x.W, Pix: append([]float32(nil), x.Pix...)}
 	opt := engine.Adam{LearningRate: c.LearningRate, Beta1: c.Beta1, Beta2: c.Beta2, Epsilon: c.Epsilon}
 	m := make([]float32, len(y.Pix))
@@ -370,8 +273,8 @@ func TestStepMatchesEvalAdam(t *testing.T) {
 
 func TestClosed(t *testing.T) {
 	v := loadVectors(t)
-	p, w, _ := newCaseProblem(t, &v.Cases[0])
-	x := loadImage(t, v.Cases[0].Initial, w.MeanPixel)
+	p, w, _ := newCaseProblem(t, v, &v.Cases[0])
+	x := loadImage(t, v, v.Cases[0].Initial, w.MeanPixel)
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -421,13 +324,13 @@ func TestBadInputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := specOf(t, &v.Cases[0], good.MeanPixel)
+	spec := specOf(t, v, &v.Cases[0], good.MeanPixel)
 	spec.StyleBlendWeights = append(spec.StyleBlendWeights, 0)
 	var se *SpecError
 	if _, err := e.NewProblem(spec); !errors.As(err, &se) {
 		t.Errorf("NewProblem with more blend weights than styles: %v, want a SpecError", err)
 	}
-	spec = specOf(t, &v.Cases[0], good.MeanPixel)
+	spec = specOf(t, v, &v.Cases[0], good.MeanPixel)
 	spec.Content.Pix = spec.Content.Pix[3:]
 	if _, err := e.NewProblem(spec); !errors.As(err, &se) {
 		t.Errorf("NewProblem with a short content image: %v, want a SpecError", err)

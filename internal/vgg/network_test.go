@@ -1,4 +1,4 @@
-package vgg
+package vgg_test
 
 import (
 	"fmt"
@@ -10,34 +10,17 @@ import (
 	"github.com/neuralstyle/neuralstyle/internal/engine"
 	"github.com/neuralstyle/neuralstyle/internal/nn"
 	"github.com/neuralstyle/neuralstyle/internal/nn/nntest"
+	"github.com/neuralstyle/neuralstyle/internal/vgg"
+	"github.com/neuralstyle/neuralstyle/internal/vgg/vggtest"
 )
-
-// tinyWidths are the fixture network's widths, all different so that a
-// swapped axis cannot pass.
-var tinyWidths = [5]int{4, 6, 8, 10, 12}
-
-// RandomWeights returns VGG-19-shaped weights with the given block widths.
-func randomWeights(rng *rand.Rand, widths [5]int) *Weights {
-	wt := &Weights{MeanPixel: [3]float32{123.68, 116.779, 103.939}}
-	perBlock := [5]int{2, 2, 4, 4, 4}
-	in, i := 3, 0
-	for b, n := range perBlock {
-		for j := 0; j < n; j++ {
-			wt.Conv[i] = *nntest.RandomConv(rng, in, widths[b])
-			in = widths[b]
-			i++
-		}
-	}
-	return wt
-}
 
 // ref64 is a float64 reference network: it returns the post-ReLU outputs
 // of layers 0..last.
-func ref64(wt *Weights, img []float64, h, w int, pooling engine.Pooling, last Layer) [][]float64 {
+func ref64(wt *vgg.Weights, img []float64, h, w int, pooling engine.Pooling, last vgg.Layer) [][]float64 {
 	var acts [][]float64
 	in, c := img, 3
 	for i := 0; i <= int(last); i++ {
-		if poolsBefore(i) {
+		if i == 2 || i == 4 || i == 8 || i == 12 { // pool1..pool4
 			in, h, w = pool64(in, c, h, w, pooling), (h+1)/2, (w+1)/2
 		}
 		cw := &wt.Conv[i]
@@ -93,15 +76,15 @@ func pool64(in []float64, c, h, w int, pooling engine.Pooling) []float64 {
 func relErr32(got []float32, want []float64) float64 { return nntest.RelErr(got, want) }
 
 var (
-	lossTaps  = []Layer{0, 2, 4, 8, 9, 12, 13}
-	styleTaps = []Layer{0, 2, 4, 8, 12}
-	allTaps   = []Layer{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}
+	lossTaps  = []vgg.Layer{0, 2, 4, 8, 9, 12, 13}
+	styleTaps = []vgg.Layer{0, 2, 4, 8, 12}
+	allTaps   = []vgg.Layer{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}
 )
 
 var netCases = []struct {
 	h, w    int
 	pooling engine.Pooling
-	taps    []Layer
+	taps    []vgg.Layer
 }{
 	{11, 13, engine.MaxPool, lossTaps},
 	{11, 13, engine.AvgPool, lossTaps},
@@ -109,18 +92,18 @@ var netCases = []struct {
 	{5, 3, engine.AvgPool, styleTaps},
 	{1, 1, engine.MaxPool, allTaps},
 	{11, 13, engine.AvgPool, allTaps},
-	{11, 13, engine.MaxPool, []Layer{13}},
-	{7, 9, engine.MaxPool, []Layer{5, 3}},
+	{11, 13, engine.MaxPool, []vgg.Layer{13}},
+	{7, 9, engine.MaxPool, []vgg.Layer{5, 3}},
 }
 
-func last(taps []Layer) Layer { return slices.Max(taps) }
+func last(taps []vgg.Layer) vgg.Layer { return slices.Max(taps) }
 
 func TestNetworkForward(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	wt := randomWeights(rng, tinyWidths)
+	wt := vggtest.RandomWeights(rng, vggtest.TinyWidths)
 	for _, tc := range netCases {
 		t.Run(fmt.Sprintf("%dx%d/%v/%v", tc.h, tc.w, tc.pooling, tc.taps), func(t *testing.T) {
-			net, err := NewNetwork(wt, nn.Portable(), tc.h, tc.w, tc.pooling, tc.taps)
+			net, err := vgg.NewNetwork(wt, nn.Portable(), tc.h, tc.w, tc.pooling, tc.taps)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -133,7 +116,7 @@ func TestNetworkForward(t *testing.T) {
 			want := ref64(wt, img64, tc.h, tc.w, tc.pooling, last(tc.taps))
 			for _, l := range tc.taps {
 				if e := relErr32(net.Features(l), want[l]); e > 1e-5 {
-					t.Errorf("%s: relative error %g", ConvNames[l], e)
+					t.Errorf("%s: relative error %g", vgg.ConvNames[l], e)
 				}
 			}
 		})
@@ -142,9 +125,9 @@ func TestNetworkForward(t *testing.T) {
 
 // linearTap adds fixed random gradients r_l at some layers: the loss is
 // sum_l r_l . act_l.
-type linearTap struct{ r map[Layer][]float32 }
+type linearTap struct{ r map[vgg.Layer][]float32 }
 
-func (lt *linearTap) AddGrad(l Layer, g, scratch []float32) {
+func (lt *linearTap) AddGrad(l vgg.Layer, g, scratch []float32) {
 	clear(scratch) // scratch is the tap's to use
 	if r, ok := lt.r[l]; ok {
 		for i := range g {
@@ -167,14 +150,14 @@ func (lt *linearTap) loss(acts [][]float64) float64 {
 // float64 reference network.
 func TestNetworkBackward(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	wt := randomWeights(rng, tinyWidths)
+	wt := vggtest.RandomWeights(rng, vggtest.TinyWidths)
 	for _, tc := range netCases {
 		t.Run(fmt.Sprintf("%dx%d/%v/%v", tc.h, tc.w, tc.pooling, tc.taps), func(t *testing.T) {
-			net, err := NewNetwork(wt, nn.Portable(), tc.h, tc.w, tc.pooling, tc.taps)
+			net, err := vgg.NewNetwork(wt, nn.Portable(), tc.h, tc.w, tc.pooling, tc.taps)
 			if err != nil {
 				t.Fatal(err)
 			}
-			tap := &linearTap{r: map[Layer][]float32{}}
+			tap := &linearTap{r: map[vgg.Layer][]float32{}}
 			for _, l := range tc.taps {
 				c, h, w := net.Shape(l)
 				tap.r[l] = nntest.RandomSlice(rng, c*h*w, 1)
@@ -219,23 +202,23 @@ func TestNetworkBackward(t *testing.T) {
 
 func TestNewNetworkErrors(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	wt := randomWeights(rng, tinyWidths)
+	wt := vggtest.RandomWeights(rng, vggtest.TinyWidths)
 	bad := *wt
 	bad.Conv[3] = *nntest.RandomConv(rng, 5, 6)
 	cases := []struct {
 		name string
-		wt   *Weights
+		wt   *vgg.Weights
 		h, w int
-		taps []Layer
+		taps []vgg.Layer
 	}{
 		{"empty image", wt, 0, 5, lossTaps},
-		{"layer out of range", wt, 5, 5, []Layer{16}},
-		{"negative layer", wt, 5, 5, []Layer{-1, 3}},
+		{"layer out of range", wt, 5, 5, []vgg.Layer{16}},
+		{"negative layer", wt, 5, 5, []vgg.Layer{-1, 3}},
 		{"no taps", wt, 5, 5, nil},
 		{"mismatched weights", &bad, 5, 5, lossTaps},
 	}
 	for _, c := range cases {
-		if _, err := NewNetwork(c.wt, nn.Portable(), c.h, c.w, engine.MaxPool, c.taps); err == nil {
+		if _, err := vgg.NewNetwork(c.wt, nn.Portable(), c.h, c.w, engine.MaxPool, c.taps); err == nil {
 			t.Errorf("%s: no error", c.name)
 		}
 	}
@@ -244,10 +227,10 @@ func TestNewNetworkErrors(t *testing.T) {
 func TestLayerIndex(t *testing.T) {
 	for _, c := range []struct {
 		name string
-		want Layer
+		want vgg.Layer
 		ok   bool
 	}{{"relu1_1", 0, true}, {"conv4_2", 9, true}, {"relu5_2", 13, true}, {"relu5_4", 15, true}, {"pool1", 0, false}, {"relu6_1", 0, false}} {
-		got, err := LayerIndex(c.name)
+		got, err := vgg.LayerIndex(c.name)
 		if (err == nil) != c.ok || got != c.want {
 			t.Errorf("LayerIndex(%q) = %d, %v", c.name, got, err)
 		}

@@ -1,96 +1,43 @@
-package vgg
+package vgg_test
 
 import (
-	"encoding/json"
 	"fmt"
-	"image"
-	"image/png"
 	"math"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/neuralstyle/neuralstyle/internal/engine"
 	"github.com/neuralstyle/neuralstyle/internal/nn"
+	"github.com/neuralstyle/neuralstyle/internal/vgg"
+	"github.com/neuralstyle/neuralstyle/internal/vgg/vggtest"
 )
 
 const vecDir = "../../testdata/vgg19-tiny"
 
-type vecArray struct {
-	Shape []int     `json:"shape"`
-	Data  []float64 `json:"data"`
-}
-
-type vecCase struct {
-	Network         string                `json:"network"`
-	Name            string                `json:"name"`
-	Pooling         string                `json:"pooling"`
-	Content         string                `json:"content"`
-	Styles          []string              `json:"styles"`
-	ContentFeatures map[string]vecArray   `json:"content_features"`
-	StyleGrams      []map[string]vecArray `json:"style_grams"`
-}
-
-type vectors struct {
-	MeanPixel map[string][3]float32 `json:"mean_pixel"`
-	Cases     []vecCase             `json:"cases"`
-}
-
-func readVectors(t *testing.T) *vectors {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(vecDir, "vectors.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v vectors
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatal(err)
-	}
-	if len(v.Cases) == 0 {
-		t.Fatal("vectors.json has no cases")
-	}
-	return &v
-}
-
-// readCHW decodes a PNG and returns it preprocessed (minus mean), 3 x h x w.
-func readCHW(t *testing.T, name string, mean [3]float32) ([]float32, int, int) {
-	t.Helper()
-	f, err := os.Open(filepath.Join(vecDir, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	b := img.Bounds()
-	h, w := b.Dy(), b.Dx()
-	out := make([]float32, 3*h*w)
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			var px [3]uint8
-			switch m := img.(type) {
-			case *image.RGBA:
-				c := m.RGBAAt(b.Min.X+x, b.Min.Y+y)
-				px = [3]uint8{c.R, c.G, c.B}
-			case *image.NRGBA:
-				c := m.NRGBAAt(b.Min.X+x, b.Min.Y+y)
-				px = [3]uint8{c.R, c.G, c.B}
-			default:
-				t.Fatalf("%s: unexpected image type %T", name, img)
-			}
-			for c := 0; c < 3; c++ {
-				out[(c*h+y)*w+x] = float32(px[c]) - mean[c]
-			}
+// chw is im (HWC, as the vectors' images load) as the network takes it.
+func chw(im engine.Image) []float32 {
+	out := make([]float32, len(im.Pix))
+	for p := 0; p < im.H*im.W; p++ {
+		for c := 0; c < 3; c++ {
+			out[c*im.H*im.W+p] = im.Pix[p*3+c]
 		}
 	}
-	return out, h, w
+	return out
+}
+
+// readCHW reads a case image of the vectors preprocessed (minus mean), 3 x h x w.
+func readCHW(t *testing.T, v *vggtest.Vectors, name string, mean [3]float32) ([]float32, int, int) {
+	t.Helper()
+	im, err := v.Image(name, mean)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return chw(im), im.H, im.W
 }
 
 // relErrHWC compares a CHW tensor with an HWC reference, relative to the
 // reference's largest magnitude.
-func relErrHWC(t *testing.T, got []float32, c, h, w int, want vecArray) float64 {
+func relErrHWC(t *testing.T, got []float32, c, h, w int, want vggtest.Array) float64 {
 	t.Helper()
 	if fmt.Sprint(want.Shape) != fmt.Sprint([]int{h, w, c}) {
 		t.Fatalf("shape %v, want %v", []int{h, w, c}, want.Shape)
@@ -118,11 +65,14 @@ func relErr(got []float32, want []float64) float64 {
 // TestVectors checks the content features and style Grams of the
 // reference (nsref.py) for both network files and both poolings.
 func TestVectors(t *testing.T) {
-	v := readVectors(t)
+	v, err := vggtest.LoadVectors(vecDir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	k := nn.Portable()
 	for _, tc := range v.Cases {
 		t.Run(tc.Network+"/"+tc.Name, func(t *testing.T) {
-			wt, err := Load(filepath.Join(vecDir, tc.Network))
+			wt, err := vgg.Load(filepath.Join(vecDir, tc.Network))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -134,8 +84,8 @@ func TestVectors(t *testing.T) {
 			if tc.Pooling == "avg" {
 				pooling = engine.AvgPool
 			}
-			img, h, w := readCHW(t, tc.Content, mean)
-			net, err := NewNetwork(wt, k, h, w, pooling, []Layer{0, 4, 9, 12, 13})
+			img, h, w := readCHW(t, v, tc.Content, mean)
+			net, err := vgg.NewNetwork(wt, k, h, w, pooling, []vgg.Layer{0, 4, 9, 12, 13})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -144,7 +94,7 @@ func TestVectors(t *testing.T) {
 				t.Fatalf("%d content features, want 5", len(tc.ContentFeatures))
 			}
 			for name, want := range tc.ContentFeatures {
-				l, err := LayerIndex(name)
+				l, err := vgg.LayerIndex(name)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -158,8 +108,8 @@ func TestVectors(t *testing.T) {
 				t.Fatalf("%d style Gram sets for %d styles", len(tc.StyleGrams), len(tc.Styles))
 			}
 			for i, s := range tc.Styles {
-				img, h, w := readCHW(t, s, mean)
-				snet, err := NewNetwork(wt, k, h, w, pooling, []Layer{0, 2, 4, 8, 12})
+				img, h, w := readCHW(t, v, s, mean)
+				snet, err := vgg.NewNetwork(wt, k, h, w, pooling, []vgg.Layer{0, 2, 4, 8, 12})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -169,7 +119,7 @@ func TestVectors(t *testing.T) {
 					if !ok {
 						t.Fatalf("style %d: no %s Gram", i, name)
 					}
-					l, _ := LayerIndex(name)
+					l, _ := vgg.LayerIndex(name)
 					c, lh, lw := snet.Shape(l)
 					g := make([]float32, c*c)
 					k.Gram(g, snet.Features(l), c, lh*lw, float32(1/float64(c*lh*lw)))

@@ -27,10 +27,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/neuralstyle/neuralstyle/internal/engine"
 	"github.com/neuralstyle/neuralstyle/internal/native"
 	"github.com/neuralstyle/neuralstyle/internal/nn"
 	"github.com/neuralstyle/neuralstyle/internal/vgg"
+	"github.com/neuralstyle/neuralstyle/internal/vgg/vggtest"
 )
 
 type result struct {
@@ -113,26 +113,20 @@ func measure(size, iters int, which string) (*result, error) {
 	if which == "portable" {
 		k = nn.Portable()
 	}
+	// Random weights and images: the time of an iteration does not depend
+	// on the values (nor do they differ in kind from the PyTorch anchor's).
 	rng := rand.New(rand.NewPCG(1, 2))
-	wt := randomWeights(rng)
-	spec := &engine.Spec{
-		Content:             randomImage(rng, size),
-		Styles:              []engine.Image{randomImage(rng, size)},
-		ContentWeight:       5,
-		ContentLayerWeights: [2]float64{1, 0},
-		StyleWeight:         500,
-		StyleBlendWeights:   []float64{1},
-		StyleLayerWeights:   [5]float64{0.2, 0.2, 0.2, 0.2, 0.2},
-		TVWeight:            100,
-	}
+	wt := vggtest.RandomWeights(rng, vggtest.FullWidths)
+	spec := vggtest.BenchSpec(rng, size)
+	spec.ContentLayerWeights = [2]float64{1, 0} // the reference's default blend, as the anchor runs
 	prob, err := native.New(wt, k).NewProblem(spec)
 	if err != nil {
 		return nil, err
 	}
 	defer prob.Close()
-	x := randomImage(rng, size)
+	x := vggtest.RandomImage(rng, size, size)
 	for i := range x.Pix {
-		x.Pix[i] *= 0.256 / 128
+		x.Pix[i] *= 0.256 / 40 // normal(0, 0.256), as the anchor's initial image
 	}
 	grad := make([]float32, len(x.Pix))
 	m := make([]float32, len(x.Pix))
@@ -151,7 +145,7 @@ func measure(size, iters int, which string) (*result, error) {
 	sort.Float64s(times)
 	sec := times[len(times)/2]
 	peak, _ := usage()
-	return &result{Size: size, Kernels: k.Name(), SecIter: sec, GFLOPs: flops(wt, size) / sec / 1e9,
+	return &result{Size: size, Kernels: k.Name(), SecIter: sec, GFLOPs: vggtest.IterationFLOPs(wt, size, size) / sec / 1e9,
 		PeakMB: peak}, nil
 }
 
@@ -167,49 +161,6 @@ func adamStep(x, g, m, v []float32, t int) {
 		v[i] += (g[i]*g[i] - v[i]) * (1 - b2)
 		x[i] -= m[i] * lrT / (float32(math.Sqrt(float64(v[i]))) + eps)
 	}
-}
-
-// flops counts 2 FLOPs per multiply-add of the convolutions through
-// relu5_2, forward and backward to the input.
-func flops(wt *vgg.Weights, size int) float64 {
-	h, w := size, size
-	var f float64
-	for i := 0; i <= 13; i++ {
-		if i == 2 || i == 4 || i == 8 || i == 12 {
-			h, w = nn.PoolSize(h), nn.PoolSize(w)
-		}
-		f += 2 * 2 * 9 * float64(wt.Conv[i].In*wt.Conv[i].Out*h*w)
-	}
-	return f
-}
-
-func randomWeights(rng *rand.Rand) *vgg.Weights {
-	widths := [5]int{64, 128, 256, 512, 512}
-	per := [5]int{2, 2, 4, 4, 4}
-	wt := &vgg.Weights{MeanPixel: [3]float32{123.68, 116.779, 103.939}}
-	in, li := 3, 0
-	for b := range widths {
-		for j := 0; j < per[b]; j++ {
-			out := widths[b]
-			std := math.Sqrt(2 / float64(9*in))
-			k := make([]float32, 9*in*out)
-			for i := range k {
-				k[i] = float32(rng.NormFloat64() * std)
-			}
-			wt.Conv[li] = nn.ConvWeights{In: in, Out: out, Kernel: k, Bias: make([]float32, out)}
-			in = out
-			li++
-		}
-	}
-	return wt
-}
-
-func randomImage(rng *rand.Rand, size int) engine.Image {
-	img := engine.Image{H: size, W: size, Pix: make([]float32, size*size*3)}
-	for i := range img.Pix {
-		img.Pix[i] = float32(rng.Float64()*255 - 128)
-	}
-	return img
 }
 
 func torchAvailable(mode string) string {
