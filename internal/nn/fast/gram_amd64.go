@@ -30,26 +30,52 @@ func (k *kernels) Gram(g, f []float32, c, n int, scale float32) {
 	kc := gramChunkBytes / (4 * c)
 	kc = max(256, kc-kc%v.lanes)
 	j.kc = kc
+	j.scale = scale
 	workers().do(j, &k.wg)
-	for i := 0; i < c; i++ {
-		for jj := i; jj < c; jj++ {
-			x := g[i*c+jj] * scale
-			g[i*c+jj] = x
-			g[jj*c+i] = x
-		}
-	}
+	// The scaling and mirroring run on all workers too, in square tiles:
+	// done serially row by row, the column writes took longer than the
+	// products at 512 rows.
+	j.mirror = true
+	workers().do(j, &k.wg)
+	j.mirror = false
 	j.g, j.f = nil, nil
 }
 
+// mirrorTile is the side of the square tiles that Gram scales and mirrors.
+const mirrorTile = 16
+
+// mirrorPart scales the upper triangle and copies it to the lower one, on
+// the tile rows of this part.
+func (j *gramJob) mirrorPart(part, nparts int) {
+	c, g, T := j.c, j.g, mirrorTile
+	for i0 := part * T; i0 < c; i0 += nparts * T {
+		for j0 := i0; j0 < c; j0 += T {
+			for i := i0; i < min(i0+T, c); i++ {
+				for jj := max(i, j0); jj < min(j0+T, c); jj++ {
+					x := g[i*c+jj] * j.scale
+					g[i*c+jj] = x
+					g[jj*c+i] = x
+				}
+			}
+		}
+	}
+}
+
 type gramJob struct {
-	k    *kernels
-	args []gramArgs
-	g, f []float32
-	c, n int
-	kc   int
+	k      *kernels
+	args   []gramArgs
+	g, f   []float32
+	c, n   int
+	kc     int
+	scale  float32
+	mirror bool // the pass that scales and mirrors g
 }
 
 func (j *gramJob) run(part, nparts int) {
+	if j.mirror {
+		j.mirrorPart(part, nparts)
+		return
+	}
 	v := j.k.v
 	R, S, L := v.gramR, v.gramS, v.lanes
 	c, n, g := j.c, j.n, j.g
