@@ -4,6 +4,7 @@ package fast
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -74,5 +75,33 @@ func TestPackedGram(t *testing.T) {
 		v := *k.(*kernels).v
 		v.gemmPackRows = 1
 		t.Run(k.Name(), func(t *testing.T) { nntest.TestKernels(t, newKernels(&v)) })
+	}
+}
+
+// TestGramChunks checks Gram on a shape the conformance suite leaves out:
+// many rows (not a multiple of the block) and several column chunks, the
+// last one partial.
+func TestGramChunks(t *testing.T) {
+	const c, n = 203, 2100
+	rng := rand.New(rand.NewPCG(5, 6))
+	f := nntest.RandomSlice(rng, c*n, 1)
+	want := make([]float32, c*c)
+	gramGo(want, f, c, n, 0.5)
+	for _, k := range Variants() {
+		t.Run(k.Name(), func(t *testing.T) {
+			kk := k.(*kernels)
+			v := *kk.v
+			v.gramChunkCols = 512 // several chunks at this size
+			k2 := newKernels(&v)
+			for _, k := range []*kernels{kk, k2} {
+				g := make([]float32, c*c)
+				k.Gram(g, f, c, n, 0.5)
+				for i := range g {
+					if d := math.Abs(float64(g[i] - want[i])); d > 1e-4*(1+math.Abs(float64(want[i]))) {
+						t.Fatalf("g[%d][%d] = %g, want %g", i/c, i%c, g[i], want[i])
+					}
+				}
+			}
+		})
 	}
 }

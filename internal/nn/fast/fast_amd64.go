@@ -65,7 +65,10 @@ type variant struct {
 	// The Gram kernel computes gramR x gramS dot products.
 	gramR, gramS int
 	gram         func(*gramArgs)
-	gramPerm     []int
+	// gramChunkCols, if positive, overrides the columns per Gram chunk
+	// (tests).
+	gramChunkCols int
+	gramPerm      []int
 }
 
 // mask returns the store mask for the first n lanes.
