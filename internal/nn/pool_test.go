@@ -145,7 +145,8 @@ func TestPoolAllocs(t *testing.T) {
 
 func TestReLUBackwardMask(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 3))
-	for _, n := range []int{1, 63, 64, 65, 1000} {
+	// 3*2^15+37 spans several of the parallel tasks, the last one partial.
+	for _, n := range []int{1, 63, 64, 65, 1000, 3<<15 + 37} {
 		act := nntest.RandomSlice(rng, n, 1)
 		for i := range act {
 			act[i] = max(0, act[i])
@@ -156,6 +157,11 @@ func TestReLUBackwardMask(t *testing.T) {
 		d := nntest.RandomSlice(rng, n, 1)
 		want := append([]float32(nil), d...)
 		nn.ReLUBackward(want, act)
+		for i := range want {
+			if def := map[bool]float32{true: d[i], false: 0}[act[i] > 0]; want[i] != def {
+				t.Fatalf("n=%d: ReLUBackward gives d[%d] = %g, want %g", n, i, want[i], def)
+			}
+		}
 		mask := make([]uint64, (n+63)/64)
 		for i := range mask {
 			mask[i] = 0xdeadbeef // overwritten
