@@ -80,13 +80,13 @@ func (l *loop) run(ctx context.Context, x *engine.Image) (*loopResult, error) {
 		l.emit(Event{Kind: EventInitialLosses, Iterations: l.iterations, Losses: ls})
 	}
 	start := time.Now()
-	var times []time.Duration
+	var times recent
 	for i := 0; i < l.iterations; i++ {
 		iterStart := time.Now()
 		ev := Event{Kind: EventIteration, Iteration: i + 1, Iterations: l.iterations}
 		if i > 0 {
 			ev.Elapsed = time.Since(start)
-			ev.Remaining = meanLast(times, 10) * time.Duration(l.iterations-i)
+			ev.Remaining = times.mean() * time.Duration(l.iterations-i)
 		}
 		l.emit(ev)
 
@@ -131,7 +131,7 @@ func (l *loop) run(ctx context.Context, x *engine.Image) (*loopResult, error) {
 				}
 			}
 		}
-		times = append(times, time.Since(iterStart))
+		times.add(time.Since(iterStart))
 		if stopping && !last {
 			res.interrupted = true
 			l.emit(Event{Kind: EventInterrupted, Iteration: i + 1, Iterations: l.iterations, Itr: i})
@@ -141,16 +141,26 @@ func (l *loop) run(ctx context.Context, x *engine.Image) (*loopResult, error) {
 	return res, nil
 }
 
-func meanLast(ts []time.Duration, k int) time.Duration {
-	if len(ts) > k {
-		ts = ts[len(ts)-k:]
-	}
-	if len(ts) == 0 {
+// recent keeps the last iterations' durations: the reference estimates
+// the time left from the mean of the last ten.
+type recent struct {
+	d [10]time.Duration
+	n int // durations added so far
+}
+
+func (r *recent) add(d time.Duration) {
+	r.d[r.n%len(r.d)] = d
+	r.n++
+}
+
+func (r *recent) mean() time.Duration {
+	k := min(r.n, len(r.d))
+	if k == 0 {
 		return 0
 	}
 	var sum time.Duration
-	for _, t := range ts {
-		sum += t
+	for _, d := range r.d[:k] {
+		sum += d
 	}
-	return sum / time.Duration(len(ts))
+	return sum / time.Duration(k)
 }

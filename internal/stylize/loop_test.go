@@ -5,6 +5,7 @@ import (
 	"math"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/neuralstyle/neuralstyle/internal/engine"
 )
@@ -184,5 +185,19 @@ func TestStyleLayerWeights(t *testing.T) {
 		if math.Abs(w[i]-want[i]) > 1e-15 {
 			t.Errorf("w[%d] = %v, want %v", i, w[i], want[i])
 		}
+	}
+}
+
+func TestRecentMean(t *testing.T) {
+	var r recent
+	if r.mean() != 0 {
+		t.Errorf("empty mean %v", r.mean())
+	}
+	for i := 1; i <= 15; i++ {
+		r.add(time.Duration(i) * time.Second)
+	}
+	// the last ten: 6..15 seconds
+	if got, want := r.mean(), 10500*time.Millisecond; got != want {
+		t.Errorf("mean of the last ten = %v, want %v", got, want)
 	}
 }
