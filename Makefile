@@ -28,8 +28,11 @@ unit:
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -tags purego ./internal/native ./cmd/neuralstyle
 
+# A short run of each parser's fuzz test (the seeds alone also run in unit).
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzRead$$' -fuzztime=$(FUZZTIME) ./internal/matfile
+	$(GO) test -run='^$$' -fuzz='^FuzzInflate$$' -fuzztime=$(FUZZTIME) ./internal/matfile
+	$(GO) test -run='^$$' -fuzz='^FuzzRead$$' -fuzztime=$(FUZZTIME) ./internal/imageio
 
 smoke: build
 	./scripts/smoke.sh $(BIN)/neuralstyle
