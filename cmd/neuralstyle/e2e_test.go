@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/neuralstyle/neuralstyle/internal/imageio"
 	"github.com/neuralstyle/neuralstyle/internal/stylize"
 	"github.com/neuralstyle/neuralstyle/internal/vgg/vggtest"
 )
@@ -428,5 +429,55 @@ func TestPyG(t *testing.T) {
 		if got := pyG(v); got != want {
 			t.Errorf("pyG(%v) = %q, want %q", v, got, want)
 		}
+	}
+}
+
+// TestPreserveColorsKeepsChroma: with --preserve-colors the output carries
+// the content's Cb and Cr, up to the conversions' rounding, wherever the
+// recombined colour is in gamut (elsewhere the RGB clip shifts it).
+func TestPreserveColorsKeepsChroma(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.png")
+	if code, _, stderr := runCLI(t, baseArgs(dir, "--preserve-colors", "--quiet", "--iterations", "5")...); code != 0 {
+		t.Fatal(stderr)
+	}
+	got, err := imageio.Read(out, imageio.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	content, err := imageio.Read(filepath.Join(tiny, "content.png"), imageio.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gy, cy := imageio.RGBToYCbCr(got), imageio.RGBToYCbCr(content)
+	worst, checked := 0.0, 0
+	for i := 0; i < len(gy.Pix); i += 3 {
+		if clipped := func() bool {
+			for c := 0; c < 3; c++ {
+				if v := got.Pix[i+c]; v == 0 || v == 255 {
+					return true
+				}
+			}
+			return false
+		}(); clipped {
+			continue
+		}
+		checked++
+		for c := 1; c <= 2; c++ {
+			worst = math.Max(worst, math.Abs(float64(gy.Pix[i+c]-cy.Pix[i+c])))
+		}
+	}
+	if worst > 2 || checked < len(gy.Pix)/3/2 {
+		t.Errorf("output chroma differs from the content's by up to %v levels (%d in-gamut pixels of %d)", worst, checked, len(gy.Pix)/3)
+	}
+	// and the luma is the stylised image's, not the content's
+	same := 0
+	for i := 0; i < len(gy.Pix); i += 3 {
+		if gy.Pix[i] == cy.Pix[i] {
+			same++
+		}
+	}
+	if same == len(gy.Pix)/3 {
+		t.Error("output luma equals the content's: nothing was stylised")
 	}
 }
