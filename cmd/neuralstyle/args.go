@@ -37,7 +37,7 @@ func normalizeArgs(fs *pflag.FlagSet, args []string) []string {
 			list = ""
 			if listFlags[name] {
 				list = name
-				if !hasValue && i+1 < len(args) {
+				if !hasValue && i+1 < len(args) && isValue(args[i+1]) {
 					// the first value belongs to the flag as written
 					out = append(out, a, args[i+1])
 					i++
@@ -47,7 +47,7 @@ func normalizeArgs(fs *pflag.FlagSet, args []string) []string {
 			out = append(out, a)
 			continue
 		}
-		if list != "" && (!strings.HasPrefix(a, "-") || numberRE.MatchString(a)) {
+		if list != "" && isValue(a) {
 			out = append(out, "--"+list, a)
 			continue
 		}
@@ -55,6 +55,12 @@ func normalizeArgs(fs *pflag.FlagSet, args []string) []string {
 		out = append(out, a)
 	}
 	return out
+}
+
+// isValue tells a list value from the next flag: anything that does not
+// start with "-", or a negative number.
+func isValue(a string) bool {
+	return !strings.HasPrefix(a, "-") || numberRE.MatchString(a)
 }
 
 func expandPrefix(names []string, name string) string {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"io"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -22,10 +24,25 @@ func TestNormalizeArgs(t *testing.T) {
 		// ambiguous prefixes are left for the parser to report
 		{[]string{"--style", "x"}, []string{"--style", "x"}},
 		{[]string{"--content-weight", "5"}, []string{"--content-weight", "5"}},
+		// a flag right after a list flag is not one of its values
+		{[]string{"--styles", "--output", "x"}, []string{"--styles", "--output", "x"}},
 	}
 	for _, tt := range tests {
 		if got := normalizeArgs(cmd.Flags(), tt.in); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("normalizeArgs(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+func TestSplitFileList(t *testing.T) {
+	dir := t.TempDir()
+	comma := filepath.Join(dir, "sty,le.png")
+	if err := os.WriteFile(comma, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := splitFileList([]string{"a.jpg,b.jpg", comma, `q"x.png`, "c.jpg"})
+	want := []string{"a.jpg", "b.jpg", comma, `q"x.png`, "c.jpg"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("splitFileList = %q, want %q", got, want)
 	}
 }

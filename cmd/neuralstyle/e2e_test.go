@@ -481,3 +481,22 @@ func TestPreserveColorsKeepsChroma(t *testing.T) {
 		t.Error("output luma equals the content's: nothing was stylised")
 	}
 }
+
+// TestInterruptBeforeStart: a Ctrl-C before the optimisation starts writes
+// nothing, not even with --overwrite over an existing output.
+func TestInterruptBeforeStart(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.png")
+	if err := os.WriteFile(out, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stdout, stderr bytes.Buffer
+	if code := run(ctx, baseArgs(dir, "--overwrite", "--quiet"), &stdout, &stderr); code != exitInterrupt {
+		t.Fatalf("exit %d, want %d: %s", code, exitInterrupt, stderr.String())
+	}
+	if data, _ := os.ReadFile(out); string(data) != "keep me" {
+		t.Error("an interrupt before the optimisation replaced the output")
+	}
+}

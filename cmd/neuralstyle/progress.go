@@ -12,8 +12,8 @@ import (
 	"github.com/neuralstyle/neuralstyle/internal/stylize"
 )
 
-// reporter shows a run's progress: a live bar on a terminal, or the
-// reference's plain lines for scripts and logs.
+// reporter shows a run's progress: a live bar on a terminal (stderr), or
+// the reference's plain lines (stdout) for scripts and logs.
 type reporter struct {
 	out, errw io.Writer
 	live      bool
@@ -25,7 +25,9 @@ type reporter struct {
 }
 
 func newReporter(stdout, stderr io.Writer, _ stylize.Options) *reporter {
-	return &reporter{out: stdout, errw: stderr, live: isTerminal(stderr), width: 30}
+	// The bar replaces the plain lines only when both streams are terminals:
+	// "neuralstyle ... > log" must still log what the reference prints.
+	return &reporter{out: stdout, errw: stderr, live: isTerminal(stdout) && isTerminal(stderr), width: 30}
 }
 
 func isTerminal(w io.Writer) bool {

@@ -66,7 +66,7 @@ same numbers out. It needs the VGG-19 weights, imagenet-vgg-verydeep-19.mat.`,
 	f.SortFlags = false
 	o := &c.opts
 	f.StringVar(&o.Content, "content", "", "content image (required)")
-	f.StringSliceVar(&o.Styles, "styles", nil, "one or more style images (required): --styles a.jpg b.jpg")
+	f.StringArrayVar(&o.Styles, "styles", nil, "one or more style images (required): --styles a.jpg b.jpg")
 	f.StringVar(&o.Output, "output", "", "output image; the format follows the extension (required)")
 	f.IntVar(&o.Iterations, "iterations", stylize.DefaultIterations, "optimisation steps")
 	f.IntVar(&o.PrintIterations, "print-iterations", 0, "print the losses every N iterations (and at the last)")
@@ -102,6 +102,7 @@ same numbers out. It needs the VGG-19 weights, imagenet-vgg-verydeep-19.mat.`,
 // options turns the parsed flags into stylize.Options.
 func (c *cli) options(cmd *cobra.Command) stylize.Options {
 	o := c.opts
+	o.Styles = splitFileList(c.opts.Styles)
 	o.ContentWeightBlend = stylize.Float(c.contentWeightBlend)
 	o.ContentWeight = stylize.Float(c.contentWeight)
 	o.StyleWeight = stylize.Float(c.styleWeight)
@@ -121,6 +122,24 @@ func (c *cli) options(cmd *cobra.Command) stylize.Options {
 
 // testHookEvent, when set by a test, sees every event of a run.
 var testHookEvent func(stylize.Event)
+
+// splitFileList splits comma lists of files ("a.jpg,b.jpg"), except a value
+// that names an existing file, whose name may hold a comma.
+func splitFileList(values []string) []string {
+	var out []string
+	for _, v := range values {
+		if _, err := os.Stat(v); err == nil || !strings.Contains(v, ",") {
+			out = append(out, v)
+			continue
+		}
+		for _, part := range strings.Split(v, ",") {
+			if part != "" {
+				out = append(out, part)
+			}
+		}
+	}
+	return out
+}
 
 // Main runs the command with args and returns its exit status.
 func Main(args []string, stdout, stderr io.Writer) int {
@@ -176,6 +195,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		case errors.Is(err, stylize.ErrInterrupted) && res != nil && !c.quiet:
 			fmt.Fprintf(stderr, "neuralstyle: interrupted after %d of %d iterations; wrote the best image so far to %s\n",
 				res.Steps, iterationsOf(opts), res.Output)
+		case errors.Is(err, stylize.ErrInterrupted) && res == nil && !c.quiet:
+			fmt.Fprintln(stderr, "neuralstyle: interrupted before the optimisation started; nothing was written")
 		case err == nil && rep != nil && rep.live:
 			// The reference's plain output ends with the losses; on a
 			// terminal, say where the result went.

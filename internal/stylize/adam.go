@@ -37,10 +37,13 @@ func (a *adam) step(x, g []float32) {
 	lrT := a.lr * float32(math.Sqrt(float64(1-a.beta2Power))) / (1 - a.beta1Power)
 	oneMinusB1, oneMinusB2 := 1-a.beta1, 1-a.beta2
 	m, v := a.m, a.v
+	// The explicit float32 conversions round every product as TensorFlow's
+	// kernel does: without them Go may fuse multiply-adds (arm64,
+	// GOAMD64=v3) and the results would depend on the build target.
 	for i, gi := range g {
-		m[i] += (gi - m[i]) * oneMinusB1
-		v[i] += (gi*gi - v[i]) * oneMinusB2
-		x[i] -= m[i] * lrT / (float32(math.Sqrt(float64(v[i]))) + a.eps)
+		m[i] += float32((gi - m[i]) * oneMinusB1)
+		v[i] += float32((float32(gi*gi) - v[i]) * oneMinusB2)
+		x[i] -= float32(m[i]*lrT) / (float32(math.Sqrt(float64(v[i]))) + a.eps)
 	}
 	a.beta1Power *= a.beta1
 	a.beta2Power *= a.beta2

@@ -32,6 +32,7 @@ func CheckpointName(format string, itr int) (string, error) {
 // "{}", "{0}", with an optional integer format spec, and "{{" / "}}".
 func pyFormat(format string, v int) (string, error) {
 	var b strings.Builder
+	auto := 0 // automatic fields: str.format has one value for the first
 	for i := 0; i < len(format); i++ {
 		c := format[i]
 		switch {
@@ -52,6 +53,11 @@ func pyFormat(format string, v int) (string, error) {
 			name, spec, _ := strings.Cut(field, ":")
 			if name != "" && name != "0" {
 				return "", fmt.Errorf("checkpoint output %q: field {%s} is not the iteration (use {} or {0})", format, field)
+			}
+			if name == "" {
+				if auto++; auto > 1 {
+					return "", fmt.Errorf("checkpoint output %q: only one {} placeholder is allowed (use {0} to repeat it)", format)
+				}
 			}
 			s, err := pyFormatInt(v, spec)
 			if err != nil {
@@ -137,7 +143,7 @@ func abs(v int) int {
 	return v
 }
 
-var percentRE = regexp.MustCompile(`%([-+ #0]*)(\d*)([dius%])`)
+var percentRE = regexp.MustCompile(`%([-+ #0]*)(\d*)(\.\d+)?([dius%])`)
 
 // percentFormat implements Python's "fmt % itr" for the conversions a file
 // name can use with one integer: %d, %i, %u and %s with flags and width, and
@@ -147,15 +153,15 @@ func percentFormat(format string, v int) (string, error) {
 	var bad error
 	out := percentRE.ReplaceAllStringFunc(format, func(s string) string {
 		m := percentRE.FindStringSubmatch(s)
-		if m[3] == "%" {
+		if m[4] == "%" {
 			return "%"
 		}
 		used++
 		flags := strings.ReplaceAll(m[1], "#", "")
-		if m[3] == "s" {
-			return fmt.Sprintf("%"+strings.ReplaceAll(flags, "0", "")+m[2]+"s", strconv.Itoa(v))
+		if m[4] == "s" {
+			return fmt.Sprintf("%"+strings.ReplaceAll(flags, "0", "")+m[2]+m[3]+"s", strconv.Itoa(v))
 		}
-		return fmt.Sprintf("%"+flags+m[2]+"d", v)
+		return fmt.Sprintf("%"+flags+m[2]+m[3]+"d", v)
 	})
 	// Anything left that starts with % is a conversion we do not support.
 	rest := percentRE.ReplaceAllString(format, "")

@@ -23,6 +23,8 @@ func TestCheckpointName(t *testing.T) {
 		{"out_%5d.jpg", 7, "out_    7.jpg"},
 		{"out_%-3d.jpg", 7, "out_7  .jpg"},
 		{"out_%i.jpg", 7, "out_7.jpg"},
+		{"out_%.5d.jpg", 7, "out_00007.jpg"},
+		{"out_{0}_{0}.jpg", 7, "out_7_7.jpg"},
 		{"out_%s.jpg", 7, "out_7.jpg"},
 		{"100%%_%d.jpg", 7, "100%_7.jpg"},
 		{"dir/{:03}/x.jpg", 0, "dir/000/x.jpg"},
@@ -48,6 +50,7 @@ func TestCheckpointNameInvalid(t *testing.T) {
 		"out_%d_%d.jpg",   // two values
 		"out_%f.jpg",      // float conversion
 		"out_{:05}}x.jpg", // stray brace
+		"out_{}{}.jpg",    // str.format has one value for two automatic fields
 	} {
 		if got, err := CheckpointName(format, 1); err == nil {
 			t.Errorf("CheckpointName(%q) = %q, want an error", format, got)

@@ -19,10 +19,29 @@ func writeProgressText(path string, recs []Record) error {
 	var b bytes.Buffer
 	b.WriteString("# itr content style tv total\n")
 	for _, r := range recs {
-		fmt.Fprintf(&b, "%.18e %.18e %.18e %.18e %.18e\n",
-			float64(r.Itr), r.Losses.Content, r.Losses.Style, r.Losses.TV, r.Losses.Total)
+		for i, v := range [5]float64{float64(r.Itr), r.Losses.Content, r.Losses.Style, r.Losses.TV, r.Losses.Total} {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteString(savetxtFloat(v))
+		}
+		b.WriteByte('\n')
 	}
 	return writeFileAtomic(path, b.Bytes())
+}
+
+// savetxtFloat formats v as numpy's savetxt does with its default '%.18e',
+// non-finite values included ("nan", "inf", "-inf").
+func savetxtFloat(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "nan"
+	case math.IsInf(v, 1):
+		return "inf"
+	case math.IsInf(v, -1):
+		return "-inf"
+	}
+	return fmt.Sprintf("%.18e", v)
 }
 
 // writeProgressPlot draws the recorded losses on a log scale, one line per

@@ -71,8 +71,7 @@ type Result struct {
 	Steps       int            // optimisation steps taken
 	Interrupted bool           // cancelled before the last step
 	Files       []string       // every file written, checkpoints and progress included
-	Best        engine.Losses  // unused placeholder for API stability
-	_           struct{}       // prevent unkeyed literals
+	BestLoss    float64        // the total loss of the image written
 }
 
 // Run performs the whole job: it checks the options and the output, reads
@@ -150,6 +149,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		initial = content
 	}
 
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("before the optimisation started, nothing written: %w", ErrInterrupted)
+	}
 	weights, err := vgg.Load(r.network)
 	if err != nil {
 		return nil, err
@@ -188,10 +190,15 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	res.Seed = seed
 	x := initialImage(initial, mean, content.W, content.H, blend, seed)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("before the optimisation started, nothing written: %w", ErrInterrupted)
+	}
 
-	// postprocess turns the best image into what is written.
+	// postprocess turns the best image into what is written, in one buffer
+	// for the whole run.
+	out := imageio.New(content.W, content.H)
 	postprocess := func(best *engine.Image) *imageio.Image {
-		img := unprocess(best, mean)
+		img := unprocess(out, best, mean)
 		if r.PreserveColors {
 			img = imageio.PreserveColors(content, img)
 		}
@@ -235,7 +242,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res.Steps, res.Interrupted = lr.steps, lr.interrupted
+	res.Steps, res.Interrupted, res.BestLoss = lr.steps, lr.interrupted, lr.bestLoss
 	if lr.interrupted || last == nil {
 		last = postprocess(lr.best)
 	}
@@ -314,9 +321,8 @@ func preprocess(img *imageio.Image, mean [3]float32) engine.Image {
 	return out
 }
 
-// unprocess adds the mean pixel back.
-func unprocess(img *engine.Image, mean [3]float32) *imageio.Image {
-	out := imageio.New(img.W, img.H)
+// unprocess sets out to img with the mean pixel added back.
+func unprocess(out *imageio.Image, img *engine.Image, mean [3]float32) *imageio.Image {
 	for i, v := range img.Pix {
 		out.Pix[i] = v + mean[i%3]
 	}
@@ -336,7 +342,9 @@ func initialImage(initial *imageio.Image, mean [3]float32, w, h int, blend float
 			x.Pix[i] = noise
 			continue
 		}
-		x.Pix[i] = (initial.Pix[i]-mean[i%3])*keep + noise*share
+		// Explicit conversions keep each product rounded to float32, as
+		// TensorFlow computes it, where Go could fuse a multiply-add.
+		x.Pix[i] = float32((initial.Pix[i]-mean[i%3])*keep) + float32(noise*share)
 	}
 	return x
 }
