@@ -80,46 +80,108 @@ func (j *poolJob) run(t int) {
 		}
 		for oy := 0; oy < oh; oy++ {
 			y0 := 2 * oy
-			ny := min(2, h-y0)
-			for ox := 0; ox < ow; ox++ {
-				x0 := 2 * ox
-				nx := min(2, w-x0)
-				o := oy*ow + ox
-				switch j.op {
-				case opMaxFwd:
-					best, bi := full[y0*w+x0], uint8(0)
-					for dy := 0; dy < ny; dy++ {
-						for dx := 0; dx < nx; dx++ {
-							if v := full[(y0+dy)*w+x0+dx]; v > best {
-								best, bi = v, uint8(dy*2+dx)
-							}
-						}
-					}
-					pooled[o], arg[o] = best, bi
-				case opMaxBwd:
-					for dy := 0; dy < ny; dy++ {
-						for dx := 0; dx < nx; dx++ {
-							full[(y0+dy)*w+x0+dx] = 0
-						}
-					}
-					a := int(arg[o])
-					full[(y0+a/2)*w+x0+a%2] = pooled[o]
-				case opAvgFwd:
-					var s float32
-					for dy := 0; dy < ny; dy++ {
-						for dx := 0; dx < nx; dx++ {
-							s += full[(y0+dy)*w+x0+dx]
-						}
-					}
-					pooled[o] = s / float32(ny*nx)
-				case opAvgBwd:
-					g := pooled[o] / float32(ny*nx)
-					for dy := 0; dy < ny; dy++ {
-						for dx := 0; dx < nx; dx++ {
-							full[(y0+dy)*w+x0+dx] = g
-						}
-					}
+			ox := 0
+			if y0+1 < h {
+				// Whole 2x2 windows, the bulk of the work, without the
+				// general loop's bounds and branches.
+				ox = j.rowPairs(full[y0*w:][:2*w], pooled[oy*ow:][:ow], arg, oy*ow, w)
+			}
+			for ; ox < ow; ox++ {
+				j.window(full, pooled, arg, oy, ox)
+			}
+		}
+	}
+}
+
+// rowPairs pools the whole windows of rows y0 and y0+1 (rows holds both)
+// into out, returning how many windows it did; arg is indexed from o0.
+func (j *poolJob) rowPairs(rows, out []float32, arg []uint8, o0, w int) int {
+	r0, r1 := rows[:w], rows[w:2*w]
+	n := w / 2
+	switch j.op {
+	case opMaxFwd:
+		a := arg[o0:][:n]
+		for ox := range a {
+			// the first maximum in row-major order, as the general loop
+			best, bi := r0[2*ox], uint8(0)
+			if v := r0[2*ox+1]; v > best {
+				best, bi = v, 1
+			}
+			if v := r1[2*ox]; v > best {
+				best, bi = v, 2
+			}
+			if v := r1[2*ox+1]; v > best {
+				best, bi = v, 3
+			}
+			out[ox], a[ox] = best, bi
+		}
+	case opMaxBwd:
+		a := arg[o0:][:n]
+		for ox, k := range a {
+			g := out[ox]
+			r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1] = 0, 0, 0, 0
+			switch k {
+			case 0:
+				r0[2*ox] = g
+			case 1:
+				r0[2*ox+1] = g
+			case 2:
+				r1[2*ox] = g
+			default:
+				r1[2*ox+1] = g
+			}
+		}
+	case opAvgFwd:
+		for ox := range out[:n] {
+			out[ox] = (r0[2*ox] + r0[2*ox+1] + r1[2*ox] + r1[2*ox+1]) / 4
+		}
+	case opAvgBwd:
+		for ox := range out[:n] {
+			g := out[ox] / 4
+			r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1] = g, g, g, g
+		}
+	}
+	return n
+}
+
+// window pools one window of any size (the edges of odd sizes).
+func (j *poolJob) window(full, pooled []float32, arg []uint8, oy, ox int) {
+	h, w, ow := j.h, j.w, j.ow
+	y0, x0 := 2*oy, 2*ox
+	ny, nx := min(2, h-y0), min(2, w-x0)
+	o := oy*ow + ox
+	switch j.op {
+	case opMaxFwd:
+		best, bi := full[y0*w+x0], uint8(0)
+		for dy := 0; dy < ny; dy++ {
+			for dx := 0; dx < nx; dx++ {
+				if v := full[(y0+dy)*w+x0+dx]; v > best {
+					best, bi = v, uint8(dy*2+dx)
 				}
+			}
+		}
+		pooled[o], arg[o] = best, bi
+	case opMaxBwd:
+		for dy := 0; dy < ny; dy++ {
+			for dx := 0; dx < nx; dx++ {
+				full[(y0+dy)*w+x0+dx] = 0
+			}
+		}
+		a := int(arg[o])
+		full[(y0+a/2)*w+x0+a%2] = pooled[o]
+	case opAvgFwd:
+		var s float32
+		for dy := 0; dy < ny; dy++ {
+			for dx := 0; dx < nx; dx++ {
+				s += full[(y0+dy)*w+x0+dx]
+			}
+		}
+		pooled[o] = s / float32(ny*nx)
+	case opAvgBwd:
+		g := pooled[o] / float32(ny*nx)
+		for dy := 0; dy < ny; dy++ {
+			for dx := 0; dx < nx; dx++ {
+				full[(y0+dy)*w+x0+dx] = g
 			}
 		}
 	}

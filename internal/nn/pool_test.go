@@ -175,3 +175,25 @@ func TestReLUBackwardMask(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxPoolTies: on ties the first maximum in row-major order wins, in
+// whole windows and in the clipped ones at odd edges alike.
+func TestMaxPoolTies(t *testing.T) {
+	const c, h, w = 2, 5, 7
+	in := make([]float32, c*h*w)
+	for i := range in {
+		in[i] = 1.5
+	}
+	oh, ow := nn.PoolSize(h), nn.PoolSize(w)
+	out := make([]float32, c*oh*ow)
+	arg := make([]uint8, len(out))
+	for i := range arg {
+		arg[i] = 9
+	}
+	nn.MaxPool(out, arg, in, c, h, w)
+	for i, a := range arg {
+		if a != 0 || out[i] != 1.5 {
+			t.Fatalf("window %d: max %v at %d, want 1.5 at 0", i, out[i], a)
+		}
+	}
+}
