@@ -1,5 +1,7 @@
 package nn
 
+import "math"
+
 // Pooling is 2x2 with stride 2 and TensorFlow's SAME padding: an h x w
 // plane pools to ceil(h/2) x ceil(w/2), the last window of an odd size
 // holding the one cell inside the image (max ignores the outside, average
@@ -242,14 +244,20 @@ func runGate(op gateOp, d, act []float32, mask []uint64) {
 }
 
 func (j *gateJob) run(t int) {
+	// The activations' signs are random, so branches would mispredict half
+	// the time: each gate selects bits instead (the compiler turns these
+	// if-assignments into conditional moves), with the same comparisons.
 	lo, hi := t*gateChunk, min((t+1)*gateChunk, j.n)
 	switch j.op {
 	case gateReLU:
 		d, act := j.d[lo:hi], j.act[lo:hi]
+		act = act[:len(d)]
 		for i, a := range act {
+			u := math.Float32bits(d[i])
 			if a <= 0 {
-				d[i] = 0
+				u = 0
 			}
+			d[i] = math.Float32frombits(u)
 		}
 	case gateMask:
 		act := j.act[lo:hi]
@@ -258,9 +266,11 @@ func (j *gateJob) run(t int) {
 			chunk := act[w*64 : min(len(act), w*64+64)]
 			var m uint64
 			for b, a := range chunk {
+				var bit uint64
 				if a > 0 {
-					m |= 1 << b
+					bit = 1
 				}
+				m |= bit << uint(b)
 			}
 			mask[w] = m
 		}
@@ -273,9 +283,9 @@ func (j *gateJob) run(t int) {
 			}
 			chunk := d[w*64 : min(len(d), w*64+64)]
 			for b := range chunk {
-				if m&(1<<b) == 0 {
-					chunk[b] = 0
-				}
+				// all ones where bit b is set, zero where it is not
+				keep := uint32(-int32((m >> uint(b)) & 1))
+				chunk[b] = math.Float32frombits(math.Float32bits(chunk[b]) & keep)
 			}
 		}
 	}
