@@ -54,7 +54,7 @@ func Read(path string, opts ReadOptions) (*Image, error) {
 	}
 
 	br := bufio.NewReaderSize(f, 64<<10)
-	cfg, format, err := image.DecodeConfig(br)
+	cfg, format, err := decodeConfig(br)
 	if err != nil {
 		return nil, fail(decodeCause(err, f, "", st.Size()))
 	}
@@ -91,6 +91,17 @@ func Read(path string, opts ReadOptions) (*Image, error) {
 	}
 	img := fromImage(m, cfg.Width, cfg.Height)
 	return orient(img, readOrientation(f, st.Size(), format)), nil
+}
+
+// decodeConfig is image.DecodeConfig, turning a decoder panic on hostile
+// input into an error as decode does.
+func decodeConfig(r io.Reader) (cfg image.Config, format string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("decoder failed: %v", p)
+		}
+	}()
+	return image.DecodeConfig(r)
 }
 
 // decode is image.Decode, turning a decoder panic on hostile input into an error.
