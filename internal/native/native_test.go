@@ -9,6 +9,7 @@ import (
 
 	"github.com/neuralstyle/neuralstyle/internal/engine"
 	"github.com/neuralstyle/neuralstyle/internal/nn"
+	"github.com/neuralstyle/neuralstyle/internal/nn/nntest"
 	"github.com/neuralstyle/neuralstyle/internal/vgg"
 	"github.com/neuralstyle/neuralstyle/internal/vgg/vggtest"
 )
@@ -20,109 +21,50 @@ type ref64 struct {
 	spec *engine.Spec
 }
 
-type tensor struct {
-	d       []float64
-	c, h, w int // CHW
-}
+type tensor = vggtest.Tensor64
 
-func (r *ref64) forward(img []float64, h, w int, last int) []tensor {
-	in := tensor{make([]float64, len(img)), 3, h, w}
+// forward runs the reference network on an HWC image.
+func (r *ref64) forward(img []float64, h, w int, last vgg.Layer) []tensor {
+	chw := make([]float64, len(img))
 	for p := 0; p < h*w; p++ {
 		for c := 0; c < 3; c++ {
-			in.d[c*h*w+p] = img[3*p+c]
+			chw[c*h*w+p] = img[3*p+c]
 		}
 	}
-	var acts []tensor
-	for i := 0; i <= last; i++ {
-		if i == 2 || i == 4 || i == 8 || i == 12 {
-			oh, ow := (in.h+1)/2, (in.w+1)/2
-			out := tensor{make([]float64, in.c*oh*ow), in.c, oh, ow}
-			for ch := 0; ch < in.c; ch++ {
-				for oy := 0; oy < oh; oy++ {
-					for ox := 0; ox < ow; ox++ {
-						best, sum, n := math.Inf(-1), 0.0, 0
-						for y := 2 * oy; y < min(in.h, 2*oy+2); y++ {
-							for x := 2 * ox; x < min(in.w, 2*ox+2); x++ {
-								v := in.d[(ch*in.h+y)*in.w+x]
-								best, sum, n = math.Max(best, v), sum+v, n+1
-							}
-						}
-						if r.spec.Pooling == engine.AvgPool {
-							best = sum / float64(n)
-						}
-						out.d[(ch*oh+oy)*ow+ox] = best
-					}
-				}
-			}
-			in = out
-		}
-		cw := &r.wt.Conv[i]
-		h, w := in.h, in.w
-		out := tensor{make([]float64, cw.Out*h*w), cw.Out, h, w}
-		for o := 0; o < cw.Out; o++ {
-			for y := 0; y < h; y++ {
-				for x := 0; x < w; x++ {
-					s := float64(cw.Bias[o])
-					for ky := 0; ky < 3; ky++ {
-						for kx := 0; kx < 3; kx++ {
-							sy, sx := y+ky-1, x+kx-1
-							if sy < 0 || sy >= h || sx < 0 || sx >= w {
-								continue
-							}
-							for c := 0; c < in.c; c++ {
-								s += float64(cw.Kernel[((ky*3+kx)*in.c+c)*cw.Out+o]) * in.d[(c*h+sy)*w+sx]
-							}
-						}
-					}
-					out.d[(o*h+y)*w+x] = math.Max(0, s)
-				}
-			}
-		}
-		acts = append(acts, out)
-		in = out
-	}
-	return acts
+	return vggtest.Forward64(r.wt, chw, h, w, r.spec.Pooling, last)
 }
 
 func gram64(t tensor) []float64 {
-	n := t.h * t.w
-	g := make([]float64, t.c*t.c)
-	for a := 0; a < t.c; a++ {
-		for b := 0; b < t.c; b++ {
+	n := t.H * t.W
+	g := make([]float64, t.C*t.C)
+	for a := 0; a < t.C; a++ {
+		for b := 0; b < t.C; b++ {
 			var s float64
 			for p := 0; p < n; p++ {
-				s += t.d[a*n+p] * t.d[b*n+p]
+				s += t.D[a*n+p] * t.D[b*n+p]
 			}
-			g[a*t.c+b] = s / float64(t.c*n)
+			g[a*t.C+b] = s / float64(t.C*n)
 		}
 	}
 	return g
 }
 
-func f64(s []float32) []float64 {
-	d := make([]float64, len(s))
-	for i, v := range s {
-		d[i] = float64(v)
-	}
-	return d
-}
-
 func (r *ref64) losses(x []float64) engine.Losses {
 	sp := r.spec
 	h, w := sp.Content.H, sp.Content.W
-	cont := r.forward(f64(sp.Content.Pix), h, w, 13)
+	cont := r.forward(nntest.To64(sp.Content.Pix), h, w, 13)
 	net := r.forward(x, h, w, 13)
 	var l engine.Losses
 	for j, li := range contentLayers {
 		var s float64
-		for i, v := range net[li].d {
-			d := v - cont[li].d[i]
+		for i, v := range net[li].D {
+			d := v - cont[li].D[i]
 			s += d * d
 		}
-		l.Content += sp.ContentLayerWeights[j] * sp.ContentWeight * s / float64(len(net[li].d))
+		l.Content += sp.ContentLayerWeights[j] * sp.ContentWeight * s / float64(len(net[li].D))
 	}
 	for i, st := range sp.Styles {
-		sf := r.forward(f64(st.Pix), st.H, st.W, 12)
+		sf := r.forward(nntest.To64(st.Pix), st.H, st.W, 12)
 		var sl float64
 		for j, li := range styleLayers {
 			a, g := gram64(sf[li]), gram64(net[li])
@@ -203,7 +145,7 @@ func TestEvalFiniteDifferences(t *testing.T) {
 				t.Fatal(err)
 			}
 			ref := &ref64{wt, spec}
-			x64 := f64(x.Pix)
+			x64 := nntest.To64(x.Pix)
 			want := ref.losses(x64)
 			for _, c := range []struct {
 				name      string

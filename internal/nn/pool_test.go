@@ -10,31 +10,9 @@ import (
 	"github.com/neuralstyle/neuralstyle/internal/nn/nntest"
 )
 
-// refPool is the float64 reference: TF SAME 2x2/2 pooling, windows clipped
-// to the image.
+// refPool is the float64 reference on float32 input.
 func refPool(in []float32, c, h, w int, avg bool) []float64 {
-	oh, ow := (h+1)/2, (w+1)/2
-	out := make([]float64, c*oh*ow)
-	for ch := 0; ch < c; ch++ {
-		for oy := 0; oy < oh; oy++ {
-			for ox := 0; ox < ow; ox++ {
-				best, sum, n := math.Inf(-1), 0.0, 0
-				for y := 2 * oy; y < min(h, 2*oy+2); y++ {
-					for x := 2 * ox; x < min(w, 2*ox+2); x++ {
-						v := float64(in[(ch*h+y)*w+x])
-						best = math.Max(best, v)
-						sum += v
-						n++
-					}
-				}
-				if avg {
-					best = sum / float64(n)
-				}
-				out[(ch*oh+oy)*ow+ox] = best
-			}
-		}
-	}
-	return out
+	return nntest.RefPool64(nntest.To64(in), c, h, w, avg)
 }
 
 func dot64(a []float64, b []float32) float64 {

@@ -14,63 +14,14 @@ import (
 	"github.com/neuralstyle/neuralstyle/internal/vgg/vggtest"
 )
 
-// ref64 is a float64 reference network: it returns the post-ReLU outputs
-// of layers 0..last.
+// ref64 returns the reference network's post-ReLU outputs of layers
+// 0..last.
 func ref64(wt *vgg.Weights, img []float64, h, w int, pooling engine.Pooling, last vgg.Layer) [][]float64 {
 	var acts [][]float64
-	in, c := img, 3
-	for i := 0; i <= int(last); i++ {
-		if i == 2 || i == 4 || i == 8 || i == 12 { // pool1..pool4
-			in, h, w = pool64(in, c, h, w, pooling), (h+1)/2, (w+1)/2
-		}
-		cw := &wt.Conv[i]
-		out := make([]float64, cw.Out*h*w)
-		for o := 0; o < cw.Out; o++ {
-			for y := 0; y < h; y++ {
-				for x := 0; x < w; x++ {
-					s := float64(cw.Bias[o])
-					for ky := 0; ky < 3; ky++ {
-						for kx := 0; kx < 3; kx++ {
-							sy, sx := y+ky-1, x+kx-1
-							if sy < 0 || sy >= h || sx < 0 || sx >= w {
-								continue
-							}
-							for ci := 0; ci < c; ci++ {
-								s += float64(cw.Kernel[((ky*3+kx)*c+ci)*cw.Out+o]) * in[(ci*h+sy)*w+sx]
-							}
-						}
-					}
-					out[(o*h+y)*w+x] = math.Max(0, s)
-				}
-			}
-		}
-		acts = append(acts, out)
-		in, c = out, cw.Out
+	for _, t := range vggtest.Forward64(wt, img, h, w, pooling, last) {
+		acts = append(acts, t.D)
 	}
 	return acts
-}
-
-func pool64(in []float64, c, h, w int, pooling engine.Pooling) []float64 {
-	oh, ow := (h+1)/2, (w+1)/2
-	out := make([]float64, c*oh*ow)
-	for ch := 0; ch < c; ch++ {
-		for oy := 0; oy < oh; oy++ {
-			for ox := 0; ox < ow; ox++ {
-				best, sum, n := math.Inf(-1), 0.0, 0
-				for y := 2 * oy; y < min(h, 2*oy+2); y++ {
-					for x := 2 * ox; x < min(w, 2*ox+2); x++ {
-						v := in[(ch*h+y)*w+x]
-						best, sum, n = math.Max(best, v), sum+v, n+1
-					}
-				}
-				if pooling == engine.AvgPool {
-					best = sum / float64(n)
-				}
-				out[(ch*oh+oy)*ow+ox] = best
-			}
-		}
-	}
-	return out
 }
 
 func relErr32(got []float32, want []float64) float64 { return nntest.RelErr(got, want) }
@@ -108,10 +59,7 @@ func TestNetworkForward(t *testing.T) {
 				t.Fatal(err)
 			}
 			img := nntest.RandomSlice(rng, 3*tc.h*tc.w, 50)
-			img64 := make([]float64, len(img))
-			for i, v := range img {
-				img64[i] = float64(v)
-			}
+			img64 := nntest.To64(img)
 			net.Forward(img)
 			want := ref64(wt, img64, tc.h, tc.w, tc.pooling, last(tc.taps))
 			for _, l := range tc.taps {
@@ -163,10 +111,7 @@ func TestNetworkBackward(t *testing.T) {
 				tap.r[l] = nntest.RandomSlice(rng, c*h*w, 1)
 			}
 			img := nntest.RandomSlice(rng, 3*tc.h*tc.w, 50)
-			img64 := make([]float64, len(img))
-			for i, v := range img {
-				img64[i] = float64(v)
-			}
+			img64 := nntest.To64(img)
 			net.Forward(img)
 			grad := make([]float32, len(img))
 			net.Backward(grad, tap)

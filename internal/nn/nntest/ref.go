@@ -38,16 +38,11 @@ func RandomSlice(rng *rand.Rand, n int, std float64) []float32 {
 	return s
 }
 
-// RefConvLinear returns conv(in) + bias (no ReLU) in float64; in is
-// wt.In x h x w (CHW), the result wt.Out x h x w.
-func RefConvLinear(wt *nn.ConvWeights, in []float32, h, w int) []float64 {
+// eachTap calls f for every multiply-add of a 3x3 SAME convolution of
+// h x w planes: output index, input index and kernel weight. Forward and
+// backward references are the same sum read in two directions.
+func eachTap(wt *nn.ConvWeights, h, w int, f func(out, in int, k float64)) {
 	ci, co := wt.In, wt.Out
-	out := make([]float64, co*h*w)
-	for o := 0; o < co; o++ {
-		for p := 0; p < h*w; p++ {
-			out[o*h*w+p] = float64(wt.Bias[o])
-		}
-	}
 	for ky := 0; ky < 3; ky++ {
 		for kx := 0; kx < 3; kx++ {
 			for i := 0; i < ci; i++ {
@@ -63,14 +58,31 @@ func RefConvLinear(wt *nn.ConvWeights, in []float32, h, w int) []float64 {
 							if sx < 0 || sx >= w {
 								continue
 							}
-							out[(o*h+y)*w+x] += k * float64(in[(i*h+sy)*w+sx])
+							f((o*h+y)*w+x, (i*h+sy)*w+sx, k)
 						}
 					}
 				}
 			}
 		}
 	}
+}
+
+// RefConv64 returns conv(in) + bias (no ReLU) in float64; in is
+// wt.In x h x w (CHW), the result wt.Out x h x w.
+func RefConv64(wt *nn.ConvWeights, in []float64, h, w int) []float64 {
+	out := make([]float64, wt.Out*h*w)
+	for o := 0; o < wt.Out; o++ {
+		for p := 0; p < h*w; p++ {
+			out[o*h*w+p] = float64(wt.Bias[o])
+		}
+	}
+	eachTap(wt, h, w, func(oi, ii int, k float64) { out[oi] += k * in[ii] })
 	return out
+}
+
+// RefConvLinear is RefConv64 on a float32 input.
+func RefConvLinear(wt *nn.ConvWeights, in []float32, h, w int) []float64 {
+	return RefConv64(wt, To64(in), h, w)
 }
 
 // RefConvForward returns max(0, conv(in) + bias) in float64.
@@ -85,31 +97,43 @@ func RefConvForward(wt *nn.ConvWeights, in []float32, h, w int) []float64 {
 // RefConvBackwardInput returns the gradient with respect to the input of
 // the linear convolution, given dOut (wt.Out x h x w), in float64.
 func RefConvBackwardInput(wt *nn.ConvWeights, dOut []float32, h, w int) []float64 {
-	ci, co := wt.In, wt.Out
-	dIn := make([]float64, ci*h*w)
-	for ky := 0; ky < 3; ky++ {
-		for kx := 0; kx < 3; kx++ {
-			for i := 0; i < ci; i++ {
-				for o := 0; o < co; o++ {
-					k := float64(wt.Kernel[((ky*3+kx)*ci+i)*co+o])
-					for y := 0; y < h; y++ {
-						sy := y + ky - 1
-						if sy < 0 || sy >= h {
-							continue
-						}
-						for x := 0; x < w; x++ {
-							sx := x + kx - 1
-							if sx < 0 || sx >= w {
-								continue
-							}
-							dIn[(i*h+sy)*w+sx] += k * float64(dOut[(o*h+y)*w+x])
-						}
+	dIn := make([]float64, wt.In*h*w)
+	eachTap(wt, h, w, func(oi, ii int, k float64) { dIn[ii] += k * float64(dOut[oi]) })
+	return dIn
+}
+
+// RefPool64 is TF SAME 2x2/2 pooling in float64: windows clipped to the
+// image, max ignoring the outside, avg over the cells inside.
+func RefPool64(in []float64, c, h, w int, avg bool) []float64 {
+	oh, ow := (h+1)/2, (w+1)/2
+	out := make([]float64, c*oh*ow)
+	for ch := 0; ch < c; ch++ {
+		for oy := 0; oy < oh; oy++ {
+			for ox := 0; ox < ow; ox++ {
+				best, sum, n := math.Inf(-1), 0.0, 0
+				for y := 2 * oy; y < min(h, 2*oy+2); y++ {
+					for x := 2 * ox; x < min(w, 2*ox+2); x++ {
+						v := in[(ch*h+y)*w+x]
+						best, sum, n = math.Max(best, v), sum+v, n+1
 					}
 				}
+				if avg {
+					best = sum / float64(n)
+				}
+				out[(ch*oh+oy)*ow+ox] = best
 			}
 		}
 	}
-	return dIn
+	return out
+}
+
+// To64 widens s to float64.
+func To64(s []float32) []float64 {
+	d := make([]float64, len(s))
+	for i, v := range s {
+		d[i] = float64(v)
+	}
+	return d
 }
 
 // RefGram returns scale * F F^T (c x c), F the c x n matrix f, in float64.

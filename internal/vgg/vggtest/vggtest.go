@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -247,4 +248,30 @@ func IterationFLOPs(wt *vgg.Weights, h, w int) float64 {
 		f += 2 * 2 * 9 * float64(wt.Conv[i].In*wt.Conv[i].Out) * float64(h*w)
 	}
 	return f
+}
+
+// Tensor64 is a float64 C x H x W activation of the reference network.
+type Tensor64 struct {
+	D       []float64
+	C, H, W int
+}
+
+// Forward64 is the float64 reference network: it returns the post-ReLU
+// outputs of conv layers 0..last for img (3 x h x w, CHW, preprocessed),
+// pooling before conv2_1, conv3_1, conv4_1 and conv5_1.
+func Forward64(wt *vgg.Weights, img []float64, h, w int, pooling engine.Pooling, last vgg.Layer) []Tensor64 {
+	in := Tensor64{img, 3, h, w}
+	acts := make([]Tensor64, 0, last+1)
+	for i := 0; i <= int(last); i++ {
+		if i == 2 || i == 4 || i == 8 || i == 12 { // pool1..pool4
+			in = Tensor64{nntest.RefPool64(in.D, in.C, in.H, in.W, pooling == engine.AvgPool), in.C, (in.H + 1) / 2, (in.W + 1) / 2}
+		}
+		out := nntest.RefConv64(&wt.Conv[i], in.D, in.H, in.W)
+		for j, v := range out {
+			out[j] = math.Max(0, v)
+		}
+		in = Tensor64{out, wt.Conv[i].Out, in.H, in.W}
+		acts = append(acts, in)
+	}
+	return acts
 }
