@@ -9,25 +9,16 @@ import (
 	"github.com/neuralstyle/neuralstyle/internal/nn/nntest"
 )
 
-// layers are VGG-19's distinct convolution shapes at a 256x256 input
-// (size s) and a few at 512x512.
-var layers = []struct {
-	name      string
-	ci, co, s int
-}{
-	{"conv1_1", 3, 64, 256},
-	{"conv1_2", 64, 64, 256},
-	{"conv2_1", 64, 128, 128},
-	{"conv2_2", 128, 128, 128},
-	{"conv3_1", 128, 256, 64},
-	{"conv3_2", 256, 256, 64},
-	{"conv4_1", 256, 512, 32},
-	{"conv4_2", 512, 512, 32},
-	{"conv5_1", 512, 512, 16},
-	{"conv1_2@512", 64, 64, 512},
-	{"conv3_2@512", 256, 256, 128},
-	{"conv4_2@512", 512, 512, 64},
-}
+// layers are VGG-19's distinct convolution shapes at a 256x256 input and a
+// few at 512x512.
+var layers = append(append([]nntest.LayerShape(nil), nntest.VGGLayers...),
+	nntest.LayerShape{Name: "conv1_2@512", In: 64, Out: 64, Size: 512},
+	nntest.LayerShape{Name: "conv3_2@512", In: 256, Out: 256, Size: 128},
+	nntest.LayerShape{Name: "conv4_2@512", In: 512, Out: 512, Size: 64},
+)
+
+// gramShapes are the Gram matrices' (channels, pixels) at 256x256.
+var gramShapes = [][2]int{{64, 256 * 256}, {128, 128 * 128}, {256, 64 * 64}, {512, 32 * 32}, {512, 16 * 16}}
 
 // best returns the shortest of reps timings of f: the machine is shared,
 // and the fastest run is the one least disturbed.
@@ -45,43 +36,45 @@ func best(reps int, f func()) time.Duration {
 // reps is the number of timed calls per measurement.
 const reps = 8
 
-// BenchmarkBest reports, per variant and layer, the GFLOP/s of the fastest
-// of several calls (metric fwd and bwd), which is steadier than the mean on
-// a loaded machine.
-func BenchmarkBest(b *testing.B) {
+// benchShapes reports, per variant, layer and Gram shape, the GFLOP rate
+// (metrics fwd<unit> and bwd<unit>) of the fastest of several calls, timed
+// by seconds: wall time (BenchmarkBest) or process CPU time (BenchmarkCPU).
+func benchShapes(b *testing.B, seconds func(reps int, f func()) float64, unit string) {
 	rng := rand.New(rand.NewPCG(9, 10))
+	report := func(b *testing.B, flops float64, fwd, bwd func()) {
+		var tf, tb float64
+		for b.Loop() {
+			tf, tb = seconds(reps, fwd), seconds(reps, bwd)
+		}
+		b.ReportMetric(flops/tf/1e9, "fwd"+unit)
+		b.ReportMetric(flops/tb/1e9, "bwd"+unit)
+	}
 	for _, k := range Variants() {
 		for _, l := range layers {
-			b.Run(fmt.Sprintf("%s/%s", k.Name(), l.name), func(b *testing.B) {
-				n := l.s * l.s
-				conv := k.NewConv(nntest.RandomConv(rng, l.ci, l.co), l.s, l.s)
-				in := nntest.RandomSlice(rng, l.ci*n, 1)
-				out := make([]float32, l.co*n)
-				flops := 2 * 9 * float64(l.ci*l.co) * float64(n)
-				var fwd, bwd time.Duration
-				for b.Loop() {
-					fwd = best(reps, func() { conv.Forward(out, in) })
-					bwd = best(reps, func() { conv.BackwardInput(in, out) })
-				}
-				b.ReportMetric(flops/fwd.Seconds()/1e9, "fwdGFLOP/s")
-				b.ReportMetric(flops/bwd.Seconds()/1e9, "bwdGFLOP/s")
+			b.Run(fmt.Sprintf("%s/%s", k.Name(), l.Name), func(b *testing.B) {
+				n := l.Size * l.Size
+				conv := k.NewConv(nntest.RandomConv(rng, l.In, l.Out), l.Size, l.Size)
+				in := nntest.RandomSlice(rng, l.In*n, 1)
+				out := make([]float32, l.Out*n)
+				report(b, 2*9*float64(l.In*l.Out)*float64(n),
+					func() { conv.Forward(out, in) }, func() { conv.BackwardInput(in, out) })
 			})
 		}
-		for _, s := range [][2]int{{64, 256 * 256}, {128, 128 * 128}, {256, 64 * 64}, {512, 32 * 32}, {512, 16 * 16}} {
+		for _, s := range gramShapes {
 			c, n := s[0], s[1]
 			b.Run(fmt.Sprintf("%s/gram%dx%d", k.Name(), c, n), func(b *testing.B) {
 				f := nntest.RandomSlice(rng, c*n, 1)
 				g := make([]float32, c*c)
 				df := make([]float32, c*n)
-				flops := 2 * float64(c*c) * float64(n)
-				var fwd, bwd time.Duration
-				for b.Loop() {
-					fwd = best(reps, func() { k.Gram(g, f, c, n, 1) })
-					bwd = best(reps, func() { k.GramBackward(df, g, f, c, n, 1) })
-				}
-				b.ReportMetric(flops/fwd.Seconds()/1e9, "fwdGFLOP/s")
-				b.ReportMetric(flops/bwd.Seconds()/1e9, "bwdGFLOP/s")
+				report(b, 2*float64(c*c)*float64(n),
+					func() { k.Gram(g, f, c, n, 1) }, func() { k.GramBackward(df, g, f, c, n, 1) })
 			})
 		}
 	}
+}
+
+// BenchmarkBest reports the GFLOP/s of the fastest of several calls by wall
+// time, which is steadier than the mean on a loaded machine.
+func BenchmarkBest(b *testing.B) {
+	benchShapes(b, func(reps int, f func()) float64 { return best(reps, f).Seconds() }, "GFLOP/s")
 }

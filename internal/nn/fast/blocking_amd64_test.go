@@ -37,32 +37,26 @@ func BenchmarkBlocking(b *testing.B) {
 	if !hasAVX512() {
 		b.Skip("no AVX-512")
 	}
-	kerns := []struct {
-		c, p int
-		f    func(*convArgs)
-	}{{6, 4, zconv6x4t9}}
 	rng := rand.New(rand.NewPCG(11, 12))
 	for _, l := range layers[1:] {
-		n := l.s * l.s
-		wt := nntest.RandomConv(rng, l.ci, l.co)
-		in := nntest.RandomSlice(rng, l.ci*n, 1)
-		out := make([]float32, l.co*n)
-		flops := 2 * 9 * float64(l.ci*l.co) * float64(n)
-		for _, kc := range kerns {
-			for _, gc := range [][3]int{{1, 0, 1 << 20}, {4, 0, 1 << 20}, {4, 64, 1 << 20}, {4, 0, 256 << 10}, {4, 0, 4 << 20}, {4, 0, 1 << 40}} {
-				g, ch, bb := gc[0], gc[1], gc[2]
-				v := *avx512Variant
-				v.convC, v.convP, v.conv, v.tileGroup, v.inChunk, v.bandBytes = kc.c, kc.p, kc.f, g, ch, bb
-				k := newKernels(&v)
-				b.Run(fmt.Sprintf("%s/%dx%d/g%d/ic%d/band%dk", l.name, kc.c, kc.p, g, ch, bb>>10), func(b *testing.B) {
-					conv := k.NewConv(wt, l.s, l.s)
-					var d time.Duration
-					for b.Loop() {
-						d = best(reps, func() { conv.Forward(out, in) })
-					}
-					b.ReportMetric(flops/d.Seconds()/1e9, "GFLOP/s")
-				})
-			}
+		n := l.Size * l.Size
+		wt := nntest.RandomConv(rng, l.In, l.Out)
+		in := nntest.RandomSlice(rng, l.In*n, 1)
+		out := make([]float32, l.Out*n)
+		flops := 2 * 9 * float64(l.In*l.Out) * float64(n)
+		for _, gc := range [][3]int{{1, 0, 1 << 20}, {4, 0, 1 << 20}, {4, 64, 1 << 20}, {4, 0, 256 << 10}, {4, 0, 4 << 20}, {4, 0, 1 << 40}} {
+			g, ch, bb := gc[0], gc[1], gc[2]
+			v := *avx512Variant
+			v.tileGroup, v.inChunk, v.bandBytes = g, ch, bb
+			k := newKernels(&v)
+			b.Run(fmt.Sprintf("%s/g%d/ic%d/band%dk", l.Name, g, ch, bb>>10), func(b *testing.B) {
+				conv := k.NewConv(wt, l.Size, l.Size)
+				var d time.Duration
+				for b.Loop() {
+					d = best(reps, func() { conv.Forward(out, in) })
+				}
+				b.ReportMetric(flops/d.Seconds()/1e9, "GFLOP/s")
+			})
 		}
 	}
 }

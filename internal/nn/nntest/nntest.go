@@ -176,12 +176,15 @@ func testAllocs(t *testing.T, k nn.Kernels) {
 	}
 }
 
-// vggLayers are the distinct convolution shapes of VGG-19 through conv5_2 at
-// a 256x256 input.
-var vggLayers = []struct {
-	name      string
-	ci, co, s int
-}{
+// LayerShape is one convolution's shape: In -> Out channels on Size x Size.
+type LayerShape struct {
+	Name          string
+	In, Out, Size int
+}
+
+// VGGLayers are the distinct convolution shapes of VGG-19 through conv5_2
+// at a 256x256 input.
+var VGGLayers = []LayerShape{
 	{"conv1_1", 3, 64, 256},
 	{"conv1_2", 64, 64, 256},
 	{"conv2_1", 64, 128, 128},
@@ -197,20 +200,20 @@ var vggLayers = []struct {
 // GFLOP/s (2 FLOPs per multiply-add).
 func BenchmarkKernels(b *testing.B, k nn.Kernels) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	for _, l := range vggLayers {
-		wt := RandomConv(rng, l.ci, l.co)
-		n := l.s * l.s
-		in := RandomSlice(rng, l.ci*n, 1)
-		out := make([]float32, l.co*n)
-		flops := 2 * 9 * float64(l.ci) * float64(l.co) * float64(n)
-		conv := k.NewConv(wt, l.s, l.s)
-		b.Run(fmt.Sprintf("Forward/%s", l.name), func(b *testing.B) {
+	for _, l := range VGGLayers {
+		wt := RandomConv(rng, l.In, l.Out)
+		n := l.Size * l.Size
+		in := RandomSlice(rng, l.In*n, 1)
+		out := make([]float32, l.Out*n)
+		flops := 2 * 9 * float64(l.In) * float64(l.Out) * float64(n)
+		conv := k.NewConv(wt, l.Size, l.Size)
+		b.Run(fmt.Sprintf("Forward/%s", l.Name), func(b *testing.B) {
 			for b.Loop() {
 				conv.Forward(out, in)
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
-		b.Run(fmt.Sprintf("BackwardInput/%s", l.name), func(b *testing.B) {
+		b.Run(fmt.Sprintf("BackwardInput/%s", l.Name), func(b *testing.B) {
 			for b.Loop() {
 				conv.BackwardInput(in, out)
 			}
