@@ -54,7 +54,11 @@ func Read(path string, opts ReadOptions) (*Image, error) {
 	}
 
 	br := bufio.NewReaderSize(f, 64<<10)
-	cfg, format, err := decodeConfig(br)
+	var format string
+	cfg, err := recovered(func() (c image.Config, err error) {
+		c, format, err = image.DecodeConfig(br)
+		return c, err
+	})
 	if err != nil {
 		return nil, fail(decodeCause(err, f, "", st.Size()))
 	}
@@ -80,7 +84,7 @@ func Read(path string, opts ReadOptions) (*Image, error) {
 		// image.Decode's buffered reader it would copy the file into memory.
 		decodeFn = func() (image.Image, error) { return tiff.Decode(f) }
 	}
-	m, err := decode(decodeFn)
+	m, err := recovered(decodeFn)
 	if err != nil {
 		return nil, fail(decodeCause(err, f, format, st.Size()))
 	}
@@ -93,22 +97,13 @@ func Read(path string, opts ReadOptions) (*Image, error) {
 	return orient(img, readOrientation(f, st.Size(), format)), nil
 }
 
-// decodeConfig is image.DecodeConfig, turning a decoder panic on hostile
-// input into an error as decode does.
-func decodeConfig(r io.Reader) (cfg image.Config, format string, err error) {
+// recovered calls fn, turning a decoder panic on hostile input into an
+// error.
+func recovered[T any](fn func() (T, error)) (v T, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("decoder failed: %v", p)
-		}
-	}()
-	return image.DecodeConfig(r)
-}
-
-// decode is image.Decode, turning a decoder panic on hostile input into an error.
-func decode(fn func() (image.Image, error)) (m image.Image, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			m, err = nil, fmt.Errorf("decoder failed: %v", p)
+			var zero T
+			v, err = zero, fmt.Errorf("decoder failed: %v", p)
 		}
 	}()
 	return fn()
