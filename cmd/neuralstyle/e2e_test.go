@@ -282,6 +282,8 @@ func TestRuntimeErrors(t *testing.T) {
 		{"unknown extension", append(baseArgs(dir), "--output", filepath.Join(dir, "out.xyz")), "out.xyz"},
 		{"missing folder", append(baseArgs(dir), "--output", filepath.Join(dir, "no", "such", "out.png")), "out.png"},
 		{"bad network", append(baseArgs(dir), "--network", badNet), "bad.mat"},
+		{"width over the pixel limit", append(baseArgs(dir), "--width", "5000", "--max-pixels", "1000000"), "exceeds the limit of 1000000"},
+		{"empty style scale", append(baseArgs(dir), "--style-scales", "0.001"), "--style-scales gives an empty 0x0 image"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

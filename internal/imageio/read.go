@@ -27,6 +27,20 @@ const DefaultMaxPixels = 100_000_000
 // negative MaxPixels disables the limit.
 type ReadOptions struct{ MaxPixels int }
 
+// CheckSize refuses a w x h image over the pixel limit (an error wrapping
+// ErrTooLarge). Read applies it to every header; callers apply it to the
+// sizes they resize to, so that no path exhausts memory.
+func (o ReadOptions) CheckSize(w, h int) error {
+	limit := o.MaxPixels
+	if limit == 0 {
+		limit = DefaultMaxPixels
+	}
+	if limit > 0 && int64(w)*int64(h) > int64(limit) {
+		return &detailError{kind: ErrTooLarge, msg: fmt.Sprintf("%d x %d pixels exceeds the limit of %d", w, h, limit)}
+	}
+	return nil
+}
+
 // Read decodes a JPEG, PNG, GIF (first frame), BMP, TIFF or WebP file into RGB
 // float32 0..255. The header is checked against the pixel limit before any
 // pixel memory is allocated. EXIF orientation (JPEG, PNG, WebP, TIFF) is
@@ -62,16 +76,11 @@ func Read(path string, opts ReadOptions) (*Image, error) {
 	if err != nil {
 		return nil, fail(decodeCause(err, f, "", st.Size()))
 	}
-	limit := opts.MaxPixels
-	if limit == 0 {
-		limit = DefaultMaxPixels
-	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return nil, fail(&detailError{kind: ErrCorrupt, msg: fmt.Sprintf("%s header gives an empty %d x %d image", format, cfg.Width, cfg.Height)})
 	}
-	if limit > 0 && int64(cfg.Width)*int64(cfg.Height) > int64(limit) {
-		return nil, fail(&detailError{kind: ErrTooLarge,
-			msg: fmt.Sprintf("%d x %d pixels exceeds the limit of %d", cfg.Width, cfg.Height, limit)})
+	if err := opts.CheckSize(cfg.Width, cfg.Height); err != nil {
+		return nil, fail(err)
 	}
 
 	if _, err := f.Seek(0, io.SeekStart); err != nil {

@@ -108,13 +108,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	if r.Width > 0 {
 		w, h := imageio.WidthSize(content.W, content.H, r.Width)
-		if w < 1 || h < 1 {
-			return nil, fmt.Errorf("content %s: --width %d gives an empty %dx%d image", r.Content, r.Width, w, h)
-		}
-		if err := checkPixels(r.Content, w, h, r.MaxPixels); err != nil {
+		if content, err = resized(r.Content, "--width", content, w, h, ropts); err != nil {
 			return nil, err
 		}
-		content = imageio.Resize(content, w, h)
 	}
 	styles := make([]*imageio.Image, len(r.Styles))
 	for i, path := range r.Styles {
@@ -124,13 +120,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		}
 		f := imageio.StyleScaleFactor(r.styleScales[i], content.W, s.W)
 		w, h := imageio.ScaledSize(s.W, s.H, f)
-		if w < 1 || h < 1 {
-			return nil, fmt.Errorf("style %s: scale %g gives an empty %dx%d image", path, r.styleScales[i], w, h)
-		}
-		if err := checkPixels(path, w, h, r.MaxPixels); err != nil {
+		if styles[i], err = resized(path, "--style-scales", s, w, h, ropts); err != nil {
 			return nil, err
 		}
-		styles[i] = imageio.Resize(s, w, h)
 	}
 	var initial *imageio.Image
 	blend := 1.0
@@ -293,17 +285,17 @@ func checkOutputs(r *resolved) error {
 	return nil
 }
 
-// checkPixels refuses a resized size over the pixel limit, as reading
-// refuses a large image: a big --width or --style-scales must not exhaust
-// memory either.
-func checkPixels(path string, w, h, limit int) error {
-	if limit == 0 {
-		limit = imageio.DefaultMaxPixels
+// resized resizes img, read from path, to w x h as the flag named by why
+// asks, refusing an empty size and one over the pixel limit: a big --width
+// or --style-scales must not exhaust memory any more than a big file may.
+func resized(path, why string, img *imageio.Image, w, h int, ropts imageio.ReadOptions) (*imageio.Image, error) {
+	if w < 1 || h < 1 {
+		return nil, fmt.Errorf("%s: %s gives an empty %dx%d image", path, why, w, h)
 	}
-	if limit > 0 && int64(w)*int64(h) > int64(limit) {
-		return fmt.Errorf("%s: resizing to %d x %d pixels exceeds the limit of %d (see --max-pixels)", path, w, h, limit)
+	if err := ropts.CheckSize(w, h); err != nil {
+		return nil, fmt.Errorf("%s: %s: %w (see --max-pixels)", path, why, err)
 	}
-	return nil
+	return imageio.Resize(img, w, h), nil
 }
 
 // progressPath puts a progress file in the output's folder (the current
