@@ -24,7 +24,7 @@ type reporter struct {
 	drawn     time.Time // when the bar was last drawn
 }
 
-func newReporter(stdout, stderr io.Writer, _ stylize.Options) *reporter {
+func newReporter(stdout, stderr io.Writer) *reporter {
 	// The bar replaces the plain lines only when both streams are terminals:
 	// "neuralstyle ... > log" must still log what the reference prints.
 	return &reporter{out: stdout, errw: stderr, live: isTerminal(stdout) && isTerminal(stderr), width: 30}

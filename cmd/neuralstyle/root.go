@@ -179,7 +179,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		var report func(stylize.Event)
 		var rep *reporter
 		if !c.quiet {
-			rep = newReporter(stdout, stderr, opts)
+			rep = newReporter(stdout, stderr)
 			report = rep.report
 		}
 		opts.Progress = func(ev stylize.Event) {
@@ -194,7 +194,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		switch {
 		case errors.Is(err, stylize.ErrInterrupted) && res != nil && !c.quiet:
 			fmt.Fprintf(stderr, "neuralstyle: interrupted after %d of %d iterations; wrote the best image so far to %s\n",
-				res.Steps, iterationsOf(opts), res.Output)
+				res.Steps, res.Iterations, res.Output)
 		case errors.Is(err, stylize.ErrInterrupted) && res == nil && !c.quiet:
 			fmt.Fprintln(stderr, "neuralstyle: interrupted before the optimisation started; nothing was written")
 		case err == nil && rep != nil && rep.live:
@@ -206,13 +206,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	})
 	cmd.SetArgs(normalizeArgs(cmd.Flags(), args))
 	return exitStatus(cmd.ExecuteContext(ctx), stderr)
-}
-
-func iterationsOf(o stylize.Options) int {
-	if o.Iterations == 0 {
-		return stylize.DefaultIterations
-	}
-	return o.Iterations
 }
 
 // exitStatus reports err on stderr in one line (plus a hint for usage

@@ -16,7 +16,6 @@ type loop struct {
 	printEvery      int // 0: losses only at the last step
 	checkpointEvery int // 0: only the last step is evaluated
 	adam            engine.Adam
-	printing        bool // the reference prints initial losses when print-iterations is set
 
 	emit func(Event)
 	// checkpoint receives the best image so far (preprocessed, owned by the
@@ -72,7 +71,9 @@ func (l *loop) run(ctx context.Context, x *engine.Image) (*loopResult, error) {
 	}
 
 	l.emit(Event{Kind: EventStart, Iterations: l.iterations})
-	if l.printing {
+	// The reference prints (without recording) the initial losses when
+	// print-iterations is set.
+	if l.printEvery > 0 {
 		ls, err := eval(true)
 		if err != nil {
 			return nil, err

@@ -63,7 +63,7 @@ func TestLoopNumbering(t *testing.T) {
 			var records, checkpoints []int
 			var events []EventKind
 			l := &loop{problem: p, iterations: tt.iterations, printEvery: tt.print, checkpointEvery: tt.ckpt,
-				adam: engine.Adam{LearningRate: 0.1, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8}, printing: tt.print > 0,
+				adam:       engine.Adam{LearningRate: 0.1, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8},
 				emit:       func(ev Event) { events = append(events, ev.Kind) },
 				record:     func(itr int, _ engine.Losses) { records = append(records, itr) },
 				checkpoint: func(itr int, _ *engine.Image) error { checkpoints = append(checkpoints, itr); return nil },
@@ -96,7 +96,7 @@ func TestLoopNumbering(t *testing.T) {
 func TestLoopMatchesPlainAdam(t *testing.T) {
 	p := engine.Adam{LearningRate: 0.5, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8}
 	x := newX()
-	l := &loop{problem: &bowl{}, iterations: 6, printEvery: 1, adam: p, printing: true,
+	l := &loop{problem: &bowl{}, iterations: 6, printEvery: 1, adam: p,
 		emit: func(Event) {}, record: func(int, engine.Losses) {}}
 	if _, err := l.run(context.Background(), x); err != nil {
 		t.Fatal(err)

@@ -111,7 +111,7 @@ var ErrInterrupted = errors.New("interrupted")
 type resolved struct {
 	Options
 	iterations                                                   int
-	network, pooling, backend                                    string
+	network, backend                                             string
 	contentWeight, contentWeightBlend, styleWeight, layerExp, tv float64
 	adam                                                         engine.Adam
 	styleScales, blend                                           []float64
@@ -209,9 +209,9 @@ func (o *Options) resolve() (*resolved, error) {
 	}
 	switch o.Pooling {
 	case "", "max":
-		r.pooling, r.pool = "max", engine.MaxPool
+		r.pool = engine.MaxPool
 	case "avg":
-		r.pooling, r.pool = "avg", engine.AvgPool
+		r.pool = engine.AvgPool
 	default:
 		return nil, usagef("use --pooling max or --pooling avg", "unknown pooling %q", o.Pooling)
 	}

@@ -69,6 +69,7 @@ type Result struct {
 	Records     []Record       // the recorded losses
 	Seed        int64          // the noise seed used
 	Steps       int            // optimisation steps taken
+	Iterations  int            // optimisation steps asked for
 	Interrupted bool           // cancelled before the last step
 	Files       []string       // every file written, checkpoints and progress included
 	BestLoss    float64        // the total loss of the image written
@@ -172,7 +173,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	defer problem.Close()
 
-	res := &Result{Output: r.Output}
+	res := &Result{Output: r.Output, Iterations: r.iterations}
 	var seed int64
 	seedDrawn := r.Seed == nil
 	if seedDrawn {
@@ -203,7 +204,6 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		printEvery:      r.PrintIterations,
 		checkpointEvery: r.CheckpointIterations,
 		adam:            r.adam,
-		printing:        r.PrintIterations > 0,
 		emit: func(ev Event) {
 			if ev.Kind == EventStart {
 				ev.Seed, ev.SeedDrawn, ev.UsesNoise = seed, seedDrawn, blend > 0
