@@ -6,14 +6,14 @@ import (
 	"github.com/neuralstyle/neuralstyle/internal/engine"
 )
 
-// adam is TensorFlow 1's AdamOptimizer in its epsilon-hat form, in float32
+// Adam is TensorFlow 1's AdamOptimizer in its epsilon-hat form, in float32
 // like the reference's ResourceApplyAdam kernel:
 //
 //	lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t)
 //	m += (g - m) * (1 - beta1)
 //	v += (g*g - v) * (1 - beta2)
 //	x -= m * lr_t / (sqrt(v) + eps)
-type adam struct {
+type Adam struct {
 	lr, beta1, beta2, eps float32
 	// beta1Power and beta2Power are beta^t, accumulated in float32 as
 	// TensorFlow's slot variables are.
@@ -21,16 +21,17 @@ type adam struct {
 	m, v                   []float32
 }
 
-func newAdam(n int, p engine.Adam) *adam {
-	return &adam{
+// NewAdam returns the optimiser for n values with zero moments.
+func NewAdam(n int, p engine.Adam) *Adam {
+	return &Adam{
 		lr: float32(p.LearningRate), beta1: float32(p.Beta1), beta2: float32(p.Beta2), eps: float32(p.Epsilon),
 		beta1Power: float32(p.Beta1), beta2Power: float32(p.Beta2),
 		m: make([]float32, n), v: make([]float32, n),
 	}
 }
 
-// step applies one update to x with gradient g.
-func (a *adam) step(x, g []float32) {
+// Step applies one update to x with gradient g.
+func (a *Adam) Step(x, g []float32) {
 	if len(x) != len(a.m) || len(g) != len(a.m) {
 		panic("stylize: adam step with mismatched lengths")
 	}

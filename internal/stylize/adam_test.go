@@ -15,10 +15,10 @@ func TestAdamMatchesFormula(t *testing.T) {
 	x := []float32{1, -2, 0.5, 100}
 	x64 := []float64{1, -2, 0.5, 100}
 	m64, v64 := make([]float64, 4), make([]float64, 4)
-	a := newAdam(4, p)
+	a := NewAdam(4, p)
 	for step := 1; step <= 5; step++ {
 		g := []float32{0.3 * float32(step), -1, 1e-3, 50}
-		a.step(x, g)
+		a.Step(x, g)
 		lrT := p.LearningRate * math.Sqrt(1-math.Pow(p.Beta2, float64(step))) / (1 - math.Pow(p.Beta1, float64(step)))
 		for i := range x64 {
 			gi := float64(g[i])
@@ -33,9 +33,9 @@ func TestAdamMatchesFormula(t *testing.T) {
 		}
 	}
 	// The first step of Adam moves each coordinate by about lr.
-	b := newAdam(1, p)
+	b := NewAdam(1, p)
 	y := []float32{0}
-	b.step(y, []float32{123})
+	b.Step(y, []float32{123})
 	if math.Abs(float64(y[0])+10) > 1e-3 {
 		t.Errorf("first step moved 0 to %v, want about -10", y[0])
 	}

@@ -39,9 +39,9 @@ func (l *loop) run(ctx context.Context, x *engine.Image) (*loopResult, error) {
 	grad := make([]float32, n)
 	haveGrad := false // grad holds the gradient at the current x
 	stepper, _ := l.problem.(engine.Stepper)
-	var opt *adam
+	var opt *Adam
 	if stepper == nil {
-		opt = newAdam(n, l.adam)
+		opt = NewAdam(n, l.adam)
 	}
 	res := &loopResult{best: &engine.Image{H: x.H, W: x.W, Pix: make([]float32, n)}, bestLoss: math.Inf(1)}
 	haveBest := false
@@ -101,7 +101,7 @@ func (l *loop) run(ctx context.Context, x *engine.Image) (*loopResult, error) {
 					return nil, fmt.Errorf("iteration %d: %w", i+1, err)
 				}
 			}
-			opt.step(x.Pix, grad)
+			opt.Step(x.Pix, grad)
 		}
 		haveGrad = false
 		res.steps = i + 1

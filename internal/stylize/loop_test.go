@@ -102,11 +102,11 @@ func TestLoopMatchesPlainAdam(t *testing.T) {
 		t.Fatal(err)
 	}
 	y := newX()
-	a := newAdam(len(y.Pix), p)
+	a := NewAdam(len(y.Pix), p)
 	g := make([]float32, len(y.Pix))
 	for i := 0; i < 6; i++ {
 		(&bowl{}).Eval(y, g)
-		a.step(y.Pix, g)
+		a.Step(y.Pix, g)
 	}
 	if !reflect.DeepEqual(x.Pix, y.Pix) {
 		t.Errorf("loop gave %v, plain Adam %v", x.Pix, y.Pix)
