@@ -24,8 +24,9 @@ var (
 )
 
 type nativeEngine struct {
-	w *vgg.Weights
-	k nn.Kernels
+	w   *vgg.Weights
+	k   nn.Kernels
+	opt Options
 }
 
 // New returns the native engine on weights w and kernels k.
@@ -68,6 +69,15 @@ func (e *nativeEngine) NewProblem(spec *engine.Spec) (engine.Problem, error) {
 	for i := range spec.Styles {
 		if err := checkImage(fmt.Sprintf("style image %d", i+1), &spec.Styles[i]); err != nil {
 			return nil, err
+		}
+	}
+	if e.opt.MaxBytes > 0 || e.opt.Depth > 0 {
+		plan, err := e.contentPlan(spec)
+		if err != nil {
+			return nil, err
+		}
+		if plan.Tiled() {
+			return e.newTiledProblem(spec, plan)
 		}
 	}
 	p := &problem{k: e.k, spec: *spec}
