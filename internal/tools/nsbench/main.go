@@ -4,9 +4,12 @@
 // PyTorch anchor (scripts/torch/bench_torch.py --channels-last) beside it
 // when /usr/bin/python3 has torch. Each measurement runs in a child process
 // so that its peak resident memory is its own. With -load it times loading
-// a VGG-19 .mat file instead.
+// a VGG-19 .mat file instead. With -max-memory (or -depth and -tile) the
+// network is tiled as the native engine's Options say, and the plan is
+// reported.
 //
 //	go run ./internal/tools/nsbench -sizes 256,512 -iters 3
+//	go run ./internal/tools/nsbench -sizes 1024 -max-memory 600 -torch no
 //	go run ./internal/tools/nsbench -load imagenet-vgg-verydeep-19.mat
 package main
 
@@ -40,6 +43,7 @@ type result struct {
 	SecIter float64 `json:"sec_iter"`
 	GFLOPs  float64 `json:"gflops"`
 	PeakMB  float64 `json:"peak_mb"`
+	Plan    string  `json:"plan"`
 }
 
 func main() {
@@ -50,7 +54,11 @@ func main() {
 	threads := flag.Int("threads", runtime.GOMAXPROCS(0), "threads for PyTorch")
 	child := flag.Int("child", 0, "internal: measure this size in this process")
 	load := flag.String("load", "", "instead: time vgg.Load of this .mat file and report its peak memory")
+	maxMemory := flag.Int64("max-memory", 0, "tile the network so that its buffers take at most this many MB (0: untiled)")
+	depth := flag.Int("depth", 0, "force tiling through the pool before this conv (2, 4, 8 or 12) ...")
+	tile := flag.Int("tile", 0, "... in tiles of this many cells of that pool's output")
 	flag.Parse()
+	opt := native.Options{MaxBytes: *maxMemory * 1e6, Depth: *depth, Tile: *tile}
 	if *load != "" {
 		t0 := time.Now()
 		if _, err := vgg.Load(*load); err != nil {
@@ -62,7 +70,7 @@ func main() {
 		return
 	}
 	if *child > 0 {
-		r, err := measure(*child, *iters, *kernels)
+		r, err := measure(*child, *iters, *kernels, opt)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "nsbench:", err)
 			os.Exit(1)
@@ -83,7 +91,8 @@ func main() {
 			fmt.Fprintf(os.Stderr, "nsbench: bad size %q\n", s)
 			os.Exit(2)
 		}
-		out, err := exec.Command(self, "-child", strconv.Itoa(size), "-iters", strconv.Itoa(*iters), "-kernels", *kernels).Output()
+		out, err := exec.Command(self, "-child", strconv.Itoa(size), "-iters", strconv.Itoa(*iters), "-kernels", *kernels,
+			"-max-memory", strconv.FormatInt(*maxMemory, 10), "-depth", strconv.Itoa(*depth), "-tile", strconv.Itoa(*tile)).Output()
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "nsbench: size %d: %v\n", size, err)
 			os.Exit(1)
@@ -105,11 +114,12 @@ func main() {
 			line += fmt.Sprintf(" %10s %9s | %8s", "-", "-", "-")
 		}
 		fmt.Println(line)
+		fmt.Printf("       plan: %s\n", r.Plan)
 	}
 }
 
 // measure times iters iterations at size x size after a warm-up one.
-func measure(size, iters int, which string) (*result, error) {
+func measure(size, iters int, which string, tiling native.Options) (*result, error) {
 	k := native.DefaultKernels()
 	if which == "portable" {
 		k = nn.Portable()
@@ -121,11 +131,15 @@ func measure(size, iters int, which string) (*result, error) {
 	spec := vggtest.BenchSpec(rng, size)
 	// BenchSpec weighs relu5_2, so the network runs through conv5_2 as the
 	// PyTorch anchor's always does and as the FLOP count assumes.
-	prob, err := native.New(wt, k).NewProblem(spec)
+	prob, err := native.NewWithOptions(wt, k, tiling).NewProblem(spec)
 	if err != nil {
 		return nil, err
 	}
 	defer prob.Close()
+	plan := "untiled"
+	if p, ok := prob.(interface{ Plan() vgg.Plan }); ok {
+		plan = p.Plan().String()
+	}
 	x := vggtest.RandomImage(rng, size, size)
 	for i := range x.Pix {
 		x.Pix[i] *= 0.256 / 40 // normal(0, 0.256), as the anchor's initial image
@@ -148,7 +162,7 @@ func measure(size, iters int, which string) (*result, error) {
 	sec := times[len(times)/2]
 	peak, _ := usage()
 	return &result{Size: size, Kernels: k.Name(), SecIter: sec, GFLOPs: vggtest.IterationFLOPs(wt, size, size) / sec / 1e9,
-		PeakMB: peak}, nil
+		PeakMB: peak, Plan: plan}, nil
 }
 
 const runtimeGOOS = runtime.GOOS
