@@ -43,6 +43,7 @@ type result struct {
 	SecIter float64 `json:"sec_iter"`
 	GFLOPs  float64 `json:"gflops"`
 	PeakMB  float64 `json:"peak_mb"`
+	CPUIter float64 `json:"cpu_iter"`
 	Plan    string  `json:"plan"`
 }
 
@@ -57,6 +58,7 @@ func main() {
 	maxMemory := flag.Int64("max-memory", 0, "tile the network so that its buffers take at most this many MB (0: untiled)")
 	depth := flag.Int("depth", 0, "force tiling through the pool before this conv (2, 4, 8 or 12) ...")
 	tile := flag.Int("tile", 0, "... in tiles of this many cells of that pool's output")
+	styleSize := flag.Int("style-size", 0, "the style image's size (square; 0: the content's)")
 	flag.Parse()
 	opt := native.Options{MaxBytes: *maxMemory * 1e6, Depth: *depth, Tile: *tile}
 	if *load != "" {
@@ -70,7 +72,7 @@ func main() {
 		return
 	}
 	if *child > 0 {
-		r, err := measure(*child, *iters, *kernels, opt)
+		r, err := measure(*child, *styleSize, *iters, *kernels, opt)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "nsbench:", err)
 			os.Exit(1)
@@ -92,7 +94,7 @@ func main() {
 			os.Exit(2)
 		}
 		out, err := exec.Command(self, "-child", strconv.Itoa(size), "-iters", strconv.Itoa(*iters), "-kernels", *kernels,
-			"-max-memory", strconv.FormatInt(*maxMemory, 10), "-depth", strconv.Itoa(*depth), "-tile", strconv.Itoa(*tile)).Output()
+			"-max-memory", strconv.FormatInt(*maxMemory, 10), "-depth", strconv.Itoa(*depth), "-tile", strconv.Itoa(*tile), "-style-size", strconv.Itoa(*styleSize)).Output()
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "nsbench: size %d: %v\n", size, err)
 			os.Exit(1)
@@ -114,12 +116,12 @@ func main() {
 			line += fmt.Sprintf(" %10s %9s | %8s", "-", "-", "-")
 		}
 		fmt.Println(line)
-		fmt.Printf("       plan: %s\n", r.Plan)
+		fmt.Printf("       CPU %.3f s/iter; plan: %s\n", r.CPUIter, r.Plan)
 	}
 }
 
 // measure times iters iterations at size x size after a warm-up one.
-func measure(size, iters int, which string, tiling native.Options) (*result, error) {
+func measure(size, styleSize, iters int, which string, tiling native.Options) (*result, error) {
 	k := native.DefaultKernels()
 	if which == "portable" {
 		k = nn.Portable()
@@ -129,6 +131,9 @@ func measure(size, iters int, which string, tiling native.Options) (*result, err
 	rng := rand.New(rand.NewPCG(1, 2))
 	wt := vggtest.RandomWeights(rng, vggtest.FullWidths)
 	spec := vggtest.BenchSpec(rng, size)
+	if styleSize > 0 {
+		spec.Styles[0] = vggtest.RandomImage(rng, styleSize, styleSize)
+	}
 	// BenchSpec weighs relu5_2, so the network runs through conv5_2 as the
 	// PyTorch anchor's always does and as the FLOP count assumes.
 	prob, err := native.NewWithOptions(wt, k, tiling).NewProblem(spec)
@@ -148,7 +153,11 @@ func measure(size, iters int, which string, tiling native.Options) (*result, err
 	opt := stylize.NewAdam(len(x.Pix), engine.Adam{LearningRate: stylize.DefaultLearningRate,
 		Beta1: stylize.DefaultBeta1, Beta2: stylize.DefaultBeta2, Epsilon: stylize.DefaultEpsilon})
 	var times []float64
+	var cpu0 float64
 	for i := 0; i <= iters; i++ {
+		if i == 1 {
+			_, cpu0 = usage()
+		}
 		t0 := time.Now()
 		if _, err := prob.Eval(&x, grad); err != nil {
 			return nil, err
@@ -160,9 +169,9 @@ func measure(size, iters int, which string, tiling native.Options) (*result, err
 	}
 	sort.Float64s(times)
 	sec := times[len(times)/2]
-	peak, _ := usage()
+	peak, cpu1 := usage()
 	return &result{Size: size, Kernels: k.Name(), SecIter: sec, GFLOPs: vggtest.IterationFLOPs(wt, size, size) / sec / 1e9,
-		PeakMB: peak, Plan: plan}, nil
+		PeakMB: peak, CPUIter: (cpu1 - cpu0) / float64(iters), Plan: plan}, nil
 }
 
 const runtimeGOOS = runtime.GOOS
