@@ -129,8 +129,8 @@ func (ps *PlanSpec) tapped(i int) bool {
 //     m_i >= 2 ceil(n_i/2) (the pooling positions of the windows the
 //     gradient passes through, the segment's last pool included).
 //
-// P is the least multiple of 2^k that satisfies these: 16 pixels through
-// pool2 (14 needed), 48 through pool3, 128 through pool4.
+// P is the least multiple of 2^k that satisfies these: 4 pixels through
+// pool1, 16 through pool2 (14 needed), 48 through pool3, 128 through pool4.
 func Halo(depth int) int {
 	a := 1 << poolsIn(depth)
 	for p := a; ; p += a {
@@ -271,11 +271,10 @@ func interiorSize(ps *PlanSpec, depth, cellsY, cellsX int) int64 {
 	return m
 }
 
-// PlanTiles chooses the plan for an h x w network that needs the fewest
-// convolution operations among those whose buffers take at most maxBytes:
-// the untiled one if it fits, else the shallowest segment and largest
-// tiles that do (a deeper segment or smaller tiles recompute more). A
-// maxBytes of 0 or less means no limit. When none fits, it returns the
+// PlanTiles chooses the plan for ps: the untiled one if its buffers take
+// at most maxBytes, else, among the tilings whose buffers do, the one of
+// fewest convolution operations (planCost): a deeper segment or smaller
+// tiles recompute more. A maxBytes of 0 or less means no limit. When none fits, it returns the
 // plan of least bytes with an error wrapping ErrBudget that says how much
 // that is.
 func PlanTiles(ps PlanSpec, maxBytes int64) (Plan, error) {

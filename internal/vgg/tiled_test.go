@@ -167,9 +167,7 @@ func TestTiledMatchesNetwork(t *testing.T) {
 	}
 }
 
-// TestTiledWindowsCover checks the geometry on many sizes: every window
-// fits the image, starts on a pooling boundary, and covers its tile's
-// interior with the halo or the image's edge.
+// TestHalo pins the halos that the comment on Halo derives.
 func TestHalo(t *testing.T) {
 	for _, c := range []struct{ depth, halo int }{{2, 4}, {4, 16}, {8, 48}, {12, 128}} {
 		if got := vgg.Halo(c.depth); got != c.halo {
