@@ -394,3 +394,54 @@ func (p *tiledProblem) Eval(x *engine.Image, grad []float32) (engine.Losses, err
 	p.tvGrad(grad, x.Pix)
 	return losses, nil
 }
+
+// ProblemBytes is what NewProblem allocates for a problem's own buffers
+// beside its content-size network's (plan.Bytes, for the same spec and
+// widths): the image and its gradient in CHW, the content targets, the
+// Grams, their gradients and the style targets, and for a tiled problem
+// one tile's Gram. The networks of style images of other sizes are built
+// and dropped before the content-size network, so a run's peak is the
+// larger of theirs and this plus plan.Bytes.
+func ProblemBytes(spec *engine.Spec, widths [5]int, plan vgg.Plan) int64 {
+	_, last := problemTaps(spec)
+	h, w := int64(spec.Content.H), int64(spec.Content.W)
+	b := 2 * 4 * 3 * h * w // x, dx
+	a := int64(1)
+	for i := 0; i <= int(last); i++ {
+		if i == 2 || i == 4 || i == 8 || i == 12 {
+			a *= 2
+		}
+		for _, cl := range contentLayers {
+			if int(cl) == i {
+				b += 4 * int64(widths[blockOfConv(i)]) * ((h + a - 1) / a) * ((w + a - 1) / a)
+			}
+		}
+	}
+	var grams int64
+	maxC := int64(0)
+	for _, l := range styleLayers {
+		c := int64(widths[blockOfConv(int(l))])
+		grams += 4 * c * c
+		maxC = max(maxC, c)
+	}
+	b += (2 + int64(len(spec.Styles))) * grams
+	if plan.Tiled() {
+		b += 4 * maxC * maxC
+	}
+	return b
+}
+
+// blockOfConv is the block (0..4) of conv i.
+func blockOfConv(i int) int {
+	switch {
+	case i < 2:
+		return 0
+	case i < 4:
+		return 1
+	case i < 8:
+		return 2
+	case i < 12:
+		return 3
+	}
+	return 4
+}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/neuralstyle/neuralstyle/internal/engine"
@@ -245,5 +246,48 @@ func TestMaxBytes(t *testing.T) {
 	}
 	if _, err := NewWithOptions(wt, nn.Portable(), Options{MaxBytes: least.Bytes}).NewProblem(spec); err != nil {
 		t.Errorf("budget of the least plan: %v", err)
+	}
+}
+
+// TestProblemBytes checks the accounting of a problem's buffers, its
+// network's and its own, against what NewProblem allocates: tiny widths,
+// so that the packed weights are small beside the activations, and a
+// second problem on the same kernels, so that their scratch (not the
+// network's, and kernel-specific) is the first one's, already allocated.
+func TestProblemBytes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	wt := vggtest.RandomWeights(rng, vggtest.TinyWidths)
+	for _, c := range []struct {
+		blend float64
+		opt   Options
+	}{{0.5, Options{}}, {1, Options{}}, {0.5, Options{Depth: 4, Tile: 20}}, {0.5, Options{Depth: 12, Tile: 8}}} {
+		spec := tiledSpec(rng, 400, 360, engine.MaxPool, c.blend)
+		spec.Styles[1] = vggtest.RandomImage(rng, 40, 30) // its network is dropped before
+		e := NewWithOptions(wt, nn.Portable(), c.opt).(*nativeEngine)
+		plan, err := e.contentPlan(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := plan.Bytes + ProblemBytes(spec, vggtest.TinyWidths, plan)
+		first, err := e.NewProblem(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first.Close()
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		prob, err := e.NewProblem(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		got := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+		runtime.KeepAlive(prob)
+		runtime.KeepAlive(spec) // its images, which the problem does not keep
+		if r := float64(got) / float64(want); r < 0.9 || r > 1.1 {
+			t.Errorf("%+v, blend %g (%v): allocated %d bytes, accounted %d", c.opt, c.blend, plan, got, want)
+		}
 	}
 }
