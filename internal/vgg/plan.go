@@ -319,14 +319,14 @@ func PlanTiles(ps PlanSpec, maxBytes int64) (Plan, error) {
 
 // planCost counts the multiply-adds of the convolutions of one evaluation
 // with its gradient: the windows' forward twice (once in the forward pass,
-// once recomputed in the backward pass) and backward once, the rest forward
-// and backward once.
+// and recomputed in the backward pass but for the last window's) and
+// backward once, the rest forward and backward once.
 func planCost(p *Plan, last Layer) float64 {
 	ps := &p.Spec
 	var c float64
 	tiles := float64(p.TilesY * p.TilesX)
 	stackShape(&ps.Widths, 0, p.Depth, p.WinH, p.WinW, func(i int, _ bool, co, h, w int) {
-		c += 3 * tiles * float64(widthIn(&ps.Widths, i)*co) * float64(h*w)
+		c += (3*tiles - 1) * float64(widthIn(&ps.Widths, i)*co) * float64(h*w)
 	})
 	a := 1 << poolsIn(p.Depth)
 	stackShape(&ps.Widths, p.Depth, int(last)+1, (ps.H+a-1)/a, (ps.W+a-1)/a, func(i int, _ bool, co, h, w int) {

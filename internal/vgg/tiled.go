@@ -54,6 +54,7 @@ type TiledNetwork struct {
 	winOut  []float32 // a window's output, or its gradient
 	inner   []float32 // a tapped layer's interior, compact
 	img     []float32 // the last Forward's image
+	fresh   bool      // the segment holds the last window's forward pass
 	segTap  segGrad
 	wholeTp wholeGrad
 }
@@ -182,6 +183,7 @@ func copyRect(dst []float32, dh, dw, dy, dx int, src []float32, sh, sw, sy, sx i
 // change until the Backward that follows, which reads it again.
 func (n *TiledNetwork) Forward(img []float32, tap TileTap) {
 	n.img = img[:3*n.h*n.w]
+	n.fresh = false
 	for ty := range n.ys {
 		for tx := range n.xs {
 			n.forwardWindow(ty, tx)
@@ -202,6 +204,7 @@ func (n *TiledNetwork) Forward(img []float32, tap TileTap) {
 		}
 	}
 	n.whole.forward(n.bound, nil)
+	n.fresh = true
 }
 
 func (n *TiledNetwork) forwardWindow(ty, tx int) {
@@ -217,9 +220,15 @@ func (n *TiledNetwork) Backward(dImg []float32, tap TileTap) {
 	defer func() { n.wholeTp.tap, n.segTap.tap = nil, nil }()
 	n.whole.backward(n.dBound, nil, &n.wholeTp)
 	dImg = dImg[:3*n.h*n.w]
-	for ty := range n.ys {
-		for tx := range n.xs {
-			n.forwardWindow(ty, tx)
+	// In reverse order, so that the first window's forward pass is the one
+	// Forward left in the segment's buffers (the whole layers' passes use
+	// buffers of their own), and only the others are recomputed.
+	for ty := len(n.ys) - 1; ty >= 0; ty-- {
+		for tx := len(n.xs) - 1; tx >= 0; tx-- {
+			if !n.fresh {
+				n.forwardWindow(ty, tx)
+			}
+			n.fresh = false
 			_, wr := n.region(ty, tx, n.k)
 			copyRect(n.winOut, wr.H, wr.W, 0, 0, n.dBound, n.bh, n.bw, wr.Y, wr.X, n.bc, wr.H, wr.W)
 			n.segTap.ty, n.segTap.tx = ty, tx

@@ -49,7 +49,7 @@ type result struct {
 
 func main() {
 	sizes := flag.String("sizes", "256,512", "image sizes (square), comma-separated")
-	iters := flag.Int("iters", 3, "timed iterations per size (after one warm-up)")
+	iters := flag.Int("iters", 3, "timed iterations per size (after one warm-up; 0: time the warm-up alone)")
 	kernels := flag.String("kernels", "default", "kernels: default or portable")
 	torch := flag.String("torch", "auto", "run the PyTorch anchor: auto, yes or no")
 	threads := flag.Int("threads", runtime.GOMAXPROCS(0), "threads for PyTorch")
@@ -155,7 +155,7 @@ func measure(size, styleSize, iters int, which string, tiling native.Options) (*
 	var times []float64
 	var cpu0 float64
 	for i := 0; i <= iters; i++ {
-		if i == 1 {
+		if i == min(1, iters) {
 			_, cpu0 = usage()
 		}
 		t0 := time.Now()
@@ -163,7 +163,7 @@ func measure(size, styleSize, iters int, which string, tiling native.Options) (*
 			return nil, err
 		}
 		opt.Step(x.Pix, grad)
-		if i > 0 {
+		if i > 0 || iters == 0 {
 			times = append(times, time.Since(t0).Seconds())
 		}
 	}
@@ -171,7 +171,7 @@ func measure(size, styleSize, iters int, which string, tiling native.Options) (*
 	sec := times[len(times)/2]
 	peak, cpu1 := usage()
 	return &result{Size: size, Kernels: k.Name(), SecIter: sec, GFLOPs: vggtest.IterationFLOPs(wt, size, size) / sec / 1e9,
-		PeakMB: peak, CPUIter: (cpu1 - cpu0) / float64(iters), Plan: plan}, nil
+		PeakMB: peak, CPUIter: (cpu1 - cpu0) / float64(max(1, iters)), Plan: plan}, nil
 }
 
 const runtimeGOOS = runtime.GOOS
