@@ -40,13 +40,15 @@ func problemTaps(spec *engine.Spec) ([]vgg.Layer, vgg.Layer) {
 }
 
 // PlanFor returns how a native engine with Options{MaxBytes: maxBytes}
-// evaluates spec's content-size network: untiled, or the tiling that
+// evaluates spec's content-size network, for weights of the given block
+// widths (vgg.FullWidths for VGG-19): untiled, or the tiling that
 // vgg.PlanTiles chooses. Its error wraps vgg.ErrBudget when nothing fits,
 // the plan then being the one that needs the least. The style images'
-// networks, built and dropped before it, are planned alike.
-func PlanFor(spec *engine.Spec, pooling engine.Pooling, widths [5]int, maxBytes int64) (vgg.Plan, error) {
+// networks, built and dropped before it, are planned alike (when the
+// content's is tiled).
+func PlanFor(spec *engine.Spec, widths [5]int, maxBytes int64) (vgg.Plan, error) {
 	taps, _ := problemTaps(spec)
-	return vgg.PlanTiles(vgg.PlanSpec{H: spec.Content.H, W: spec.Content.W, Pooling: pooling, Taps: taps, Widths: widths}, maxBytes)
+	return vgg.PlanTiles(vgg.PlanSpec{H: spec.Content.H, W: spec.Content.W, Pooling: spec.Pooling, Taps: taps, Widths: widths}, maxBytes)
 }
 
 // widthsOf returns the weights' block widths.

@@ -212,7 +212,7 @@ func TestMaxBytes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(15, 16))
 	wt := vggtest.RandomWeights(rng, vggtest.TinyWidths)
 	spec := tiledSpec(rng, 200, 180, engine.MaxPool, 0.5)
-	untiled, err := PlanFor(spec, spec.Pooling, vggtest.TinyWidths, 0)
+	untiled, err := PlanFor(spec, vggtest.TinyWidths, 0)
 	if err != nil || untiled.Tiled() {
 		t.Fatalf("no budget: %v, %v", untiled, err)
 	}
@@ -237,7 +237,7 @@ func TestMaxBytes(t *testing.T) {
 	if pl := tp.Plan(); pl.Bytes > budget || !pl.Tiled() {
 		t.Errorf("plan %v for a budget of %d bytes", pl, budget)
 	}
-	least, err := PlanFor(spec, spec.Pooling, vggtest.TinyWidths, 1)
+	least, err := PlanFor(spec, vggtest.TinyWidths, 1)
 	if !errors.Is(err, vgg.ErrBudget) || !least.Tiled() {
 		t.Fatalf("1-byte budget: %v, %v", least, err)
 	}
