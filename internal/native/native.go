@@ -111,12 +111,18 @@ func (e *nativeEngine) NewProblem(spec *engine.Spec) (engine.Problem, error) {
 		if s.H == h && s.W == w {
 			continue
 		}
+		collect = true
+		if e.opt.MaxBytes > 0 { // tiled if it needs to be
+			if err := e.styleGramsWithin(s, spec.Pooling, &p.styleTargets[i]); err != nil {
+				return nil, fmt.Errorf("native: style image %d: %w", i+1, err)
+			}
+			continue
+		}
 		snet, err := vgg.NewNetwork(e.w, e.k, s.H, s.W, spec.Pooling, styleLayers[:])
 		if err != nil {
 			return nil, fmt.Errorf("native: style image %d: %w", i+1, err)
 		}
 		styleGrams(i, snet)
-		collect = true
 	}
 	if collect {
 		runtime.GC()

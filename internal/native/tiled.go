@@ -189,6 +189,30 @@ func (p *tiledProblem) addGrad(l vgg.Layer, r vgg.Rect, c int, f, g, scratch []f
 	}
 }
 
+// styleGramsWithin sets grams (allocated) to style image s's Grams
+// through a network within e's budget, tiled if it needs to be.
+func (e *nativeEngine) styleGramsWithin(s *engine.Image, pooling engine.Pooling, grams *[5][]float32) error {
+	plan, err := vgg.PlanTiles(vgg.PlanSpec{H: s.H, W: s.W, Pooling: pooling, Taps: styleLayers[:], Widths: widthsOf(e.w)}, e.opt.MaxBytes)
+	if err != nil {
+		return err
+	}
+	return e.styleGrams(plan, s, grams)
+}
+
+// styleGrams sets grams (allocated) to style image s's Grams through a
+// network built by plan, which it drops and collects before returning.
+func (e *nativeEngine) styleGrams(plan vgg.Plan, s *engine.Image, grams *[5][]float32) error {
+	for j, l := range styleLayers {
+		c := e.w.Conv[l].Out
+		grams[j] = make([]float32, c*c)
+	}
+	img := make([]float32, 3*s.H*s.W)
+	toCHW(img, s.Pix, s.H, s.W)
+	err := e.networkGrams(plan, img, grams)
+	runtime.GC()
+	return err
+}
+
 // networkGrams sets grams[j] to the normalised Gram of each style layer of
 // img (3 x h x w) through a network built by plan, tiled or not.
 func (e *nativeEngine) networkGrams(plan vgg.Plan, img []float32, grams *[5][]float32) error {
@@ -242,28 +266,21 @@ func (e *nativeEngine) newTiledProblem(spec *engine.Spec, plan vgg.Plan) (engine
 	p.styleTargets = make([][5][]float32, len(spec.Styles))
 	for i := range spec.Styles {
 		s := &spec.Styles[i]
-		for j, l := range styleLayers {
-			c := e.w.Conv[l].Out
-			p.styleTargets[i][j] = make([]float32, c*c)
+		if s.H != h || s.W != w {
+			if err := e.styleGramsWithin(s, spec.Pooling, &p.styleTargets[i]); err != nil {
+				return nil, fmt.Errorf("native: style image %d: %w", i+1, err)
+			}
+			continue
 		}
 		// A style image of the content's size is tiled as the content is.
 		sps := vgg.PlanSpec{H: s.H, W: s.W, Pooling: spec.Pooling, Taps: styleLayers[:], Widths: widthsOf(e.w)}
-		var splan vgg.Plan
-		var err error
-		if s.H == h && s.W == w {
-			splan, err = vgg.NewPlan(sps, plan.Depth, plan.Tile)
-		} else {
-			splan, err = vgg.PlanTiles(sps, e.opt.MaxBytes)
-		}
+		splan, err := vgg.NewPlan(sps, plan.Depth, plan.Tile)
 		if err != nil {
 			return nil, fmt.Errorf("native: style image %d: %w", i+1, err)
 		}
-		img := make([]float32, 3*s.H*s.W)
-		toCHW(img, s.Pix, s.H, s.W)
-		if err := e.networkGrams(splan, img, &p.styleTargets[i]); err != nil {
+		if err := e.styleGrams(splan, s, &p.styleTargets[i]); err != nil {
 			return nil, fmt.Errorf("native: style image %d: %w", i+1, err)
 		}
-		runtime.GC()
 	}
 
 	plan.Spec.Taps = taps

@@ -291,3 +291,43 @@ func TestProblemBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxBytesStyle checks that a style image whose network would not fit
+// the budget is tiled even when the content's fits untiled, with the same
+// losses.
+func TestMaxBytesStyle(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 20))
+	wt := vggtest.RandomWeights(rng, vggtest.TinyWidths)
+	spec := tiledSpec(rng, 40, 30, engine.MaxPool, 0.5)
+	spec.Styles[1] = vggtest.RandomImage(rng, 300, 280)
+	content, err := PlanFor(spec, vggtest.TinyWidths, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	style, _ := vgg.NewPlan(vgg.PlanSpec{H: 300, W: 280, Pooling: engine.MaxPool, Taps: styleLayers[:], Widths: vggtest.TinyWidths}, 0, 0)
+	budget := style.Bytes / 2
+	if content.Bytes > budget {
+		t.Fatalf("content network %d bytes, budget %d", content.Bytes, budget)
+	}
+	x := vggtest.RandomImage(rng, 40, 30)
+	var losses [2]engine.Losses
+	for i, opt := range []Options{{}, {MaxBytes: budget}} {
+		prob, err := NewWithOptions(wt, nn.Portable(), opt).NewProblem(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := prob.(*problem); !ok {
+			t.Fatalf("%+v: %T, want untiled", opt, prob)
+		}
+		if losses[i], err = prob.Eval(&x, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkLosses(t, losses[1], losses[0])
+	if _, err := NewWithOptions(wt, nn.Portable(), Options{MaxBytes: content.Bytes}).NewProblem(spec); err != nil {
+		least, _ := vgg.PlanTiles(style.Spec, 1)
+		if least.Bytes <= content.Bytes || !errors.Is(err, vgg.ErrBudget) {
+			t.Errorf("budget of the content's network: %v", err)
+		}
+	}
+}
