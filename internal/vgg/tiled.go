@@ -96,7 +96,7 @@ func NewTiledNetwork(wt *Weights, k nn.Kernels, plan Plan) (*TiledNetwork, error
 	n.dWin = make([]float32, 3*plan.WinH*plan.WinW)
 	n.winOut = make([]float32, n.bc*n.seg.outH*n.seg.outW)
 	n.inner = make([]float32, interiorSize(&ps, plan.Depth, maxCells(n.ys), maxCells(n.xs)))
-	n.segTap.n, n.wholeTp.n = n, n
+	n.segTap.n = n
 	return n, nil
 }
 
@@ -168,8 +168,9 @@ func (n *TiledNetwork) region(ty, tx, s int) (inner, win Rect) {
 	return inner, win
 }
 
-// copyRect copies region r of src (c planes of sh x sw, r in src's grid
-// offset by (oy, ox)) to dst (c planes of dh x dw at (dy, dx)).
+// copyRect copies an h x w region of each of c planes from src (planes of
+// sh x sw, the region at row sy, column sx) to dst (planes of dh x dw, at
+// dy, dx).
 func copyRect(dst []float32, dh, dw, dy, dx int, src []float32, sh, sw, sy, sx int, c, h, w int) {
 	for ch := 0; ch < c; ch++ {
 		for y := 0; y < h; y++ {
@@ -240,10 +241,7 @@ func (n *TiledNetwork) Backward(dImg []float32, tap TileTap) {
 }
 
 // wholeGrad passes the whole layers' gradients to the tap.
-type wholeGrad struct {
-	n   *TiledNetwork
-	tap TileTap
-}
+type wholeGrad struct{ tap TileTap }
 
 func (t *wholeGrad) addGrad(i int, g, scratch []float32) { t.tap.AddGrad(Layer(i), g, scratch) }
 
