@@ -1,0 +1,250 @@
+// Package optim holds optimisers that update an image in place from its
+// gradient, one loss-and-gradient evaluation per iteration: L-BFGS with the
+// semantics of torch.optim.LBFGS as jcjohnson/neural-style and
+// neural-style-pt use it (no line search).
+package optim
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// MinCurvature is the smallest y·s for which a curvature pair is kept, as
+// torch.optim.LBFGS's hard-coded 1e-10: a pair with y·s <= 0 would make the
+// inverse-Hessian estimate indefinite, and a tiny one would dominate it.
+const MinCurvature = 1e-10
+
+// LBFGSOptions are the optimiser's settings.
+type LBFGSOptions struct {
+	// History is the number of curvature pairs (s, y) kept, at least 1.
+	History int
+	// LearningRate is the fixed step length t applied to every direction
+	// (torch's lr); the first step is scaled by min(1, 1/sum|g|) as well.
+	LearningRate float64
+}
+
+// DefaultLBFGS returns torch.optim.LBFGS's defaults as neural-style-pt uses
+// them: 100 pairs, learning rate 1.
+func DefaultLBFGS() LBFGSOptions { return LBFGSOptions{History: 100, LearningRate: 1} }
+
+// LBFGS is limited-memory BFGS without line search, step for step
+// torch.optim.LBFGS.step with max_iter 1 and its gradient and change
+// tolerances off, so that each Step is one iteration on one gradient:
+//
+//	first iteration: d = -g, H0 = 1, t = min(1, 1/sum|g|) * lr
+//	later: y = g - g_prev, s = d_prev * t_prev; keep (s, y) when y·s > 1e-10,
+//	       dropping the oldest pair when History are kept, and then H0 = y·s / y·y;
+//	       d = -H g by the two-loop recursion with rho = 1/y·s; t = lr
+//	x += t * d
+//
+// Vectors (x, g, d, the pairs) are float32 like the reference. Dot products
+// and sums accumulate in float64: a product of two float32 values is exact
+// in float64, so the sums lose nothing but their own rounding (torch's
+// float32 BLAS dots lose up to n ulps more), and a fused multiply-add cannot
+// change them either, so results are the same on every GOARCH. Scalars
+// (rho, alpha, beta, H0) stay float64 and each vector update rounds once to
+// float32.
+//
+// Unlike torch with neural-style-pt's tolerance -1, Step never stops early
+// when the direction is not one of descent (g·d > 1): with every kept pair
+// having y·s > 0 the estimate is positive definite and g·d < 0 unless g is
+// zero or not finite, and a loop that counts iterations must not stall.
+//
+// The history is allocated at once by NewLBFGS (see LBFGSBytes) so that a
+// run that cannot hold it fails before its first iteration rather than at
+// its hundredth; fresh pages are mapped lazily by the operating system, so
+// resident memory grows as pairs are written. Step allocates nothing.
+type LBFGS struct {
+	n, history int
+	lr         float64
+
+	iter int64 // Steps taken
+
+	// The pairs, kept in a ring: pair k (0 the oldest) of count lives in
+	// slot (start+k) % history, at s[slot*n:], y[slot*n:].
+	s, y         []float32
+	start, count int
+	rho          []float64 // per slot: 1 / y·s
+	alpha        []float64 // per slot: the two-loop recursion's first-loop coefficients (scratch)
+	hDiag        float64   // H0's scale, y·s / y·y of the newest pair
+
+	d     []float32 // the last direction
+	t     float32   // the last step length (float32 like torch's tensor t)
+	gPrev []float32 // the last gradient
+}
+
+// LBFGSBytes is the memory NewLBFGS allocates for n values and history
+// pairs: 2*history+2 float32 vectors of n (the pairs, the direction and the
+// previous gradient) and two float64 per pair. 100 pairs for a 1024x1024
+// image are 2.5 GB (2.3 GiB). It saturates at math.MaxInt64.
+func LBFGSBytes(n, history int) int64 {
+	if n < 0 || history < 0 {
+		return 0
+	}
+	vectors := 2*uint64(history) + 2
+	if uint64(n) > math.MaxInt64/4/vectors {
+		return math.MaxInt64
+	}
+	b := 4*uint64(n)*vectors + 16*uint64(history)
+	if b > math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return int64(b)
+}
+
+// NewLBFGS returns the optimiser for n values, with no history.
+func NewLBFGS(n int, o LBFGSOptions) (*LBFGS, error) {
+	switch {
+	case n < 1:
+		return nil, fmt.Errorf("optim: L-BFGS for %d values: need at least 1", n)
+	case o.History < 1:
+		return nil, fmt.Errorf("optim: L-BFGS history %d: need at least 1 pair", o.History)
+	case !(o.LearningRate > 0) || math.IsInf(o.LearningRate, 1):
+		return nil, fmt.Errorf("optim: L-BFGS learning rate %g: need a finite value above 0", o.LearningRate)
+	}
+	if b := LBFGSBytes(n, o.History); b > int64(math.MaxInt) || uint64(n)*uint64(o.History) > uint64(math.MaxInt) {
+		return nil, fmt.Errorf("optim: L-BFGS history of %d pairs for %d values needs %d bytes, more than this platform can address; use a smaller history", o.History, n, b)
+	}
+	return &LBFGS{
+		n: n, history: o.History, lr: o.LearningRate,
+		s: make([]float32, n*o.History), y: make([]float32, n*o.History),
+		rho: make([]float64, o.History), alpha: make([]float64, o.History),
+		hDiag: 1,
+		d:     make([]float32, n), gPrev: make([]float32, n),
+	}, nil
+}
+
+// Iterations returns the number of Steps taken.
+func (o *LBFGS) Iterations() int64 { return o.iter }
+
+// Pairs returns the number of curvature pairs now kept.
+func (o *LBFGS) Pairs() int { return o.count }
+
+// errLength is Step's panic: a length mismatch is the caller's bug, as with
+// any slice index out of range.
+var errLength = errors.New("optim: L-BFGS step with mismatched lengths")
+
+// Step applies one iteration to x in place, given the gradient g at x.
+func (o *LBFGS) Step(x, g []float32) {
+	if len(x) != o.n || len(g) != o.n {
+		panic(errLength)
+	}
+	o.iter++
+	d := o.d
+	if o.iter == 1 {
+		for i, gi := range g {
+			d[i] = -gi
+		}
+		o.hDiag = 1
+	} else {
+		o.update(g)
+		o.direction(g)
+	}
+	copy(o.gPrev, g)
+
+	if o.iter == 1 {
+		var sum float64
+		for _, gi := range g {
+			sum += math.Abs(float64(gi))
+		}
+		// torch: t = min(1., 1./flat_grad.abs().sum()) * lr, in float32;
+		// Python's min keeps 1 when the reciprocal is NaN, hence the
+		// negated comparison.
+		scale := float32(1)
+		if inv := float32(1 / float32(sum)); inv < 1 {
+			scale = inv
+		}
+		o.t = float32(scale * float32(o.lr))
+	} else {
+		o.t = float32(o.lr)
+	}
+	t := o.t
+	for i, di := range d {
+		x[i] += float32(t * di)
+	}
+}
+
+// update forms the pair y = g - gPrev, s = d*t from the last step and keeps
+// it when y·s > MinCurvature. It is computed twice, once for the dot
+// products and once to store it, so that a rejected pair never overwrites
+// the oldest kept one and no scratch pair is needed.
+func (o *LBFGS) update(g []float32) {
+	t := o.t
+	var ys, yy float64
+	for i, gi := range g {
+		yi := gi - o.gPrev[i]
+		si := float32(o.d[i] * t)
+		ys += float64(yi) * float64(si)
+		yy += float64(yi) * float64(yi)
+	}
+	if !(ys > MinCurvature) {
+		return
+	}
+	var slot int
+	if o.count == o.history {
+		slot = o.start
+		o.start = (o.start + 1) % o.history
+	} else {
+		slot = (o.start + o.count) % o.history
+		o.count++
+	}
+	s, y := o.pair(slot)
+	for i, gi := range g {
+		y[i] = gi - o.gPrev[i]
+		s[i] = float32(o.d[i] * t)
+	}
+	o.rho[slot] = 1 / ys
+	o.hDiag = ys / yy
+}
+
+// pair returns slot's s and y.
+func (o *LBFGS) pair(slot int) (s, y []float32) {
+	return o.s[slot*o.n : (slot+1)*o.n], o.y[slot*o.n : (slot+1)*o.n]
+}
+
+// direction sets d = -H g by the two-loop recursion over the kept pairs,
+// newest first and then oldest first, in d itself as torch does in q/r.
+func (o *LBFGS) direction(g []float32) {
+	q := o.d
+	for i, gi := range g {
+		q[i] = -gi
+	}
+	for k := o.count - 1; k >= 0; k-- {
+		slot := (o.start + k) % o.history
+		s, y := o.pair(slot)
+		a := dot(s, q) * o.rho[slot]
+		o.alpha[slot] = a
+		axpy(q, -a, y)
+	}
+	h := o.hDiag
+	for i, qi := range q {
+		q[i] = float32(float64(qi) * h)
+	}
+	for k := 0; k < o.count; k++ {
+		slot := (o.start + k) % o.history
+		s, y := o.pair(slot)
+		b := dot(y, q) * o.rho[slot]
+		axpy(q, o.alpha[slot]-b, s)
+	}
+}
+
+// dot is a·b accumulated in float64 (exact products; see LBFGS).
+func dot(a, b []float32) float64 {
+	b = b[:len(a)]
+	var s float64
+	for i, ai := range a {
+		s += float64(ai) * float64(b[i])
+	}
+	return s
+}
+
+// axpy sets q += c*v, rounding each element once to float32. The explicit
+// conversion of the product keeps it from being fused into a multiply-add,
+// so every GOARCH computes the same values.
+func axpy(q []float32, c float64, v []float32) {
+	v = v[:len(q)]
+	for i, vi := range v {
+		q[i] = float32(float64(q[i]) + float64(c*float64(vi)))
+	}
+}
