@@ -14,7 +14,8 @@ Writes:
       nsref's objective on the tiny fixture (case defaults-max of vectors.json:
       vgg19-tiny-new.mat, content.png, style1.png, initial.png, max pooling),
       losses after each of 20 iterations in float32 and, to show how far two
-      correct float32 runs drift apart, in float64.
+      correct float32 runs drift apart, in float64; and the first 3 float32
+      iterations in full (x, the gradient at x, x after the step).
 
 The optimiser is torch.optim.LBFGS as neural-style-pt uses it (no line search,
 history 100, lr 1) with one change: step() is called once per iteration with
@@ -43,6 +44,16 @@ import nsref  # noqa: E402
 
 ITERATIONS = 50
 FIXTURE_ITERATIONS = 20
+# The first iterations of the float32 fixture run are recorded in full (x before,
+# the gradient at it, x after; HWC, mean subtracted), so that the Go test can give
+# its optimiser torch's own gradients and compare the steps alone.
+STEPS_RECORDED = 3
+
+
+def arr(t):
+    """A float32 tensor as vectors.json writes arrays; 9 significant digits give each float32 back exactly."""
+    a = t.detach().numpy()
+    return {"shape": list(a.shape), "data": [float("%.9g" % v) for v in a.reshape(-1)]}
 
 
 def lbfgs(params, lr, history):
@@ -153,12 +164,18 @@ def fixture(tiny):
             loss.backward()
             return loss
 
-        hist = []
-        for _ in range(FIXTURE_ITERATIONS):
+        hist, steps = [], []
+        for it in range(FIXTURE_ITERATIONS):
+            if dtype == torch.float32 and it < STEPS_RECORDED:
+                before = x.detach().clone()
             opt.step(closure)
+            if dtype == torch.float32 and it < STEPS_RECORDED:
+                steps.append({"x": arr(before[0]), "gradient": arr(x.grad[0]), "x_after": arr(x.detach()[0])})
             with torch.no_grad():
                 hist.append({k: float(v) for k, v in prob.losses(x).items()})
         out[key] = hist
+        if steps:
+            out["steps"] = steps
     t32, t64 = [h["total"] for h in out["loss_history"]], [h["total"] for h in out["loss_history_float64"]]
     print("fixture totals float32:", t32)
     print("fixture float32 against float64:", [f"{abs(a - b) / abs(b):.1e}" for a, b in zip(t32, t64)])
