@@ -5,8 +5,14 @@
 package optim
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
+	"hash/crc32"
+	"io"
 	"math"
 )
 
@@ -211,7 +217,7 @@ func (o *LBFGS) direction(g []float32) {
 		q[i] = -gi
 	}
 	for k := o.count - 1; k >= 0; k-- {
-		slot := (o.start + k) % o.history
+		slot := o.slot(k)
 		s, y := o.pair(slot)
 		a := dot(s, q) * o.rho[slot]
 		o.alpha[slot] = a
@@ -222,7 +228,7 @@ func (o *LBFGS) direction(g []float32) {
 		q[i] = float32(float64(qi) * h)
 	}
 	for k := 0; k < o.count; k++ {
-		slot := (o.start + k) % o.history
+		slot := o.slot(k)
 		s, y := o.pair(slot)
 		b := dot(y, q) * o.rho[slot]
 		axpy(q, o.alpha[slot]-b, s)
@@ -247,4 +253,223 @@ func axpy(q []float32, c float64, v []float32) {
 	for i, vi := range v {
 		q[i] = float32(float64(q[i]) + float64(c*float64(vi)))
 	}
+}
+
+// stateMagic starts a saved state: the format and its version.
+const stateMagic = "NSLBFGS\x01"
+
+// ErrState is wrapped by the errors of ReadFrom and UnmarshalBinary for a
+// state that is malformed, damaged or made for another optimiser.
+var ErrState = errors.New("optim: bad L-BFGS state")
+
+// stateHeader is the fixed part of a saved state, after the magic.
+type stateHeader struct {
+	N, History uint64
+	LR         float64
+	Iter       int64
+	Count      uint64
+	T          float32
+	HDiag      float64
+}
+
+// WriteTo writes the optimiser's full state to w (implementing
+// io.WriterTo): little-endian, the header, rho, the direction, the previous
+// gradient and the kept pairs oldest first, then a CRC-32 of all of it. It
+// streams, so that a history of gigabytes needs no second copy in memory.
+func (o *LBFGS) WriteTo(w io.Writer) (int64, error) {
+	cw := &countingWriter{w: w, crc: crc32.NewIEEE()}
+	bw := bufio.NewWriterSize(cw, 1<<16)
+	hdr := stateHeader{N: uint64(o.n), History: uint64(o.history), LR: o.lr, Iter: o.iter,
+		Count: uint64(o.count), T: o.t, HDiag: o.hDiag}
+	bw.WriteString(stateMagic)
+	binary.Write(bw, binary.LittleEndian, &hdr)
+	var b [8]byte
+	for k := range o.count {
+		binary.LittleEndian.PutUint64(b[:], math.Float64bits(o.rho[o.slot(k)]))
+		bw.Write(b[:])
+	}
+	writeFloats(bw, o.d)
+	writeFloats(bw, o.gPrev)
+	for k := range o.count {
+		s, y := o.pair(o.slot(k))
+		writeFloats(bw, s)
+		writeFloats(bw, y)
+	}
+	if err := bw.Flush(); err != nil {
+		return cw.n, fmt.Errorf("optim: writing L-BFGS state: %w", err)
+	}
+	binary.LittleEndian.PutUint32(b[:4], cw.crc.Sum32())
+	if _, err := cw.w.Write(b[:4]); err != nil {
+		return cw.n, fmt.Errorf("optim: writing L-BFGS state: %w", err)
+	}
+	return cw.n + 4, nil
+}
+
+// ReadFrom restores a state written by WriteTo (implementing
+// io.ReaderFrom) into an optimiser made with the same number of values,
+// history and learning rate. It reads into the optimiser's own buffers, so
+// it allocates nothing of the state's size, and reads no byte past the
+// state's end; on any error the optimiser is
+// left as NewLBFGS made it, never half restored. A restored optimiser
+// continues bit for bit as the saved one would have.
+func (o *LBFGS) ReadFrom(r io.Reader) (int64, error) {
+	cr := &countingReader{r: r, crc: crc32.NewIEEE()}
+	n, err := o.readState(cr)
+	if err != nil {
+		o.reset()
+		return n, err
+	}
+	return n, nil
+}
+
+func (o *LBFGS) readState(cr *countingReader) (int64, error) {
+	fail := func(format string, args ...any) (int64, error) {
+		return cr.n, fmt.Errorf("%w: %s", ErrState, fmt.Sprintf(format, args...))
+	}
+	short := func(what string, err error) (int64, error) {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return fail("truncated in the %s at byte %d", what, cr.n)
+		}
+		return cr.n, fmt.Errorf("optim: reading L-BFGS state (%s at byte %d): %w", what, cr.n, err)
+	}
+	var magic [len(stateMagic)]byte
+	if _, err := io.ReadFull(cr, magic[:]); err != nil {
+		return short("header", err)
+	}
+	if string(magic[:]) != stateMagic {
+		return fail("not an L-BFGS state (magic %q)", magic[:])
+	}
+	var h stateHeader
+	if err := binary.Read(cr, binary.LittleEndian, &h); err != nil {
+		return short("header", err)
+	}
+	switch {
+	case h.N != uint64(o.n) || h.History != uint64(o.history):
+		return fail("saved for %d values and a history of %d, this optimiser has %d and %d", h.N, h.History, o.n, o.history)
+	case math.Float64bits(h.LR) != math.Float64bits(o.lr):
+		return fail("saved with learning rate %g, this optimiser has %g", h.LR, o.lr)
+	case h.Iter < 0 || h.Count > h.History || (h.Count > 0 && uint64(h.Iter) <= h.Count):
+		// A pair is formed from the second iteration on.
+		return fail("%d iterations with %d pairs kept", h.Iter, h.Count)
+	}
+	o.iter, o.count, o.start, o.t, o.hDiag = h.Iter, int(h.Count), 0, h.T, h.HDiag
+	var b [8]byte
+	for k := range o.count {
+		if _, err := io.ReadFull(cr, b[:]); err != nil {
+			return short("curvature scales", err)
+		}
+		o.rho[k] = math.Float64frombits(binary.LittleEndian.Uint64(b[:]))
+	}
+	if err := readFloats(cr, o.d); err != nil {
+		return short("direction", err)
+	}
+	if err := readFloats(cr, o.gPrev); err != nil {
+		return short("previous gradient", err)
+	}
+	for k := range o.count {
+		s, y := o.pair(k)
+		if err := readFloats(cr, s); err != nil {
+			return short(fmt.Sprintf("pair %d", k), err)
+		}
+		if err := readFloats(cr, y); err != nil {
+			return short(fmt.Sprintf("pair %d", k), err)
+		}
+	}
+	want := cr.crc.Sum32()
+	if _, err := io.ReadFull(cr.r, b[:4]); err != nil {
+		return short("checksum", err)
+	}
+	cr.n += 4
+	if got := binary.LittleEndian.Uint32(b[:4]); got != want {
+		return fail("checksum %08x, content's %08x: damaged", got, want)
+	}
+	return cr.n, nil
+}
+
+// MarshalBinary returns WriteTo's encoding (implementing
+// encoding.BinaryMarshaler); prefer WriteTo for a large history.
+func (o *LBFGS) MarshalBinary() ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(int(min(LBFGSBytes(o.n, o.count)+128, math.MaxInt32)))
+	if _, err := o.WriteTo(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// UnmarshalBinary restores MarshalBinary's encoding as ReadFrom does
+// (implementing encoding.BinaryUnmarshaler); trailing bytes are an error.
+func (o *LBFGS) UnmarshalBinary(data []byte) error {
+	r := bytes.NewReader(data)
+	n, err := o.ReadFrom(r)
+	if err != nil {
+		return err
+	}
+	if n != int64(len(data)) {
+		o.reset()
+		return fmt.Errorf("%w: %d bytes after the state's %d", ErrState, int64(len(data))-n, n)
+	}
+	return nil
+}
+
+// reset returns the optimiser to its state after NewLBFGS.
+func (o *LBFGS) reset() {
+	o.iter, o.count, o.start, o.t, o.hDiag = 0, 0, 0, 0, 1
+	clear(o.d)
+	clear(o.gPrev)
+}
+
+// slot is the ring slot of pair k, 0 the oldest.
+func (o *LBFGS) slot(k int) int { return (o.start + k) % o.history }
+
+func writeFloats(w *bufio.Writer, v []float32) {
+	var b [4]byte
+	for _, f := range v {
+		binary.LittleEndian.PutUint32(b[:], math.Float32bits(f))
+		w.Write(b[:])
+	}
+}
+
+func readFloats(r io.Reader, v []float32) error {
+	var buf [4096]byte
+	for len(v) > 0 {
+		m := min(len(v), len(buf)/4)
+		if _, err := io.ReadFull(r, buf[:4*m]); err != nil {
+			return err
+		}
+		for i := range m {
+			v[i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:]))
+		}
+		v = v[m:]
+	}
+	return nil
+}
+
+// countingWriter counts and checksums what passes through it.
+type countingWriter struct {
+	w   io.Writer
+	crc hash.Hash32
+	n   int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.crc.Write(p[:n])
+	c.n += int64(n)
+	return n, err
+}
+
+// countingReader counts and checksums what passes through it; the checksum
+// itself is read from r directly.
+type countingReader struct {
+	r   io.Reader
+	crc hash.Hash32
+	n   int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.crc.Write(p[:n])
+	c.n += int64(n)
+	return n, err
 }
