@@ -235,14 +235,23 @@ func (o *LBFGS) direction(g []float32) {
 	}
 }
 
-// dot is a·b accumulated in float64 (exact products; see LBFGS).
+// dot is a·b accumulated in float64 (exact products; see LBFGS), in four
+// interleaved partial sums so that the additions' latency does not bound
+// it; the order is fixed, so the result is the same everywhere.
 func dot(a, b []float32) float64 {
 	b = b[:len(a)]
-	var s float64
-	for i, ai := range a {
-		s += float64(ai) * float64(b[i])
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += float64(a[i]) * float64(b[i])
+		s1 += float64(a[i+1]) * float64(b[i+1])
+		s2 += float64(a[i+2]) * float64(b[i+2])
+		s3 += float64(a[i+3]) * float64(b[i+3])
 	}
-	return s
+	for ; i < len(a); i++ {
+		s0 += float64(a[i]) * float64(b[i])
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 // axpy sets q += c*v, rounding each element once to float32. The explicit

@@ -9,14 +9,17 @@ import (
 )
 
 // The oracle files are written by scripts/torch/lbfgs_oracle.py with
-// torch.optim.LBFGS in float32.
+// torch.optim.LBFGS on float32 parameters. Both sides evaluate f and its
+// gradient in float64 at the float32 x and give the optimiser the gradient
+// rounded to float32, so that the comparison is of the optimisers alone.
 const oracleDir = "../../testdata/optim"
 
 // oracleTolerance is how close x and f after each iteration must be to
-// torch's: relative to max(1, |reference|). The problems were chosen so that
-// torch's own float32 and float64 runs agree to 3.3e-6 (float64_drift, checked
-// against half this tolerance by loadOracle), so this
-// tests the algorithm and not rounding.
+// torch's, relative to max(1, |reference|). The problems were chosen so
+// that torch's own float32 and float64 runs agree to 3.3e-6 (float64_drift,
+// which loadOracle holds to half this tolerance), so that it tests the
+// algorithm and not rounding. Measured: quadratic 2.4e-7, Rosenbrock n = 2
+// bit for bit, n = 10 3.5e-6.
 const oracleTolerance = 1e-5
 
 type oracleCase struct {
