@@ -6,7 +6,7 @@
 //
 //	go test -tags measure -run Measure -v -timeout 60m ./internal/optim
 //
-// (-optim.size and -optim.iters to change the full-size run).
+// (-optim.size, -optim.iters and -optim.history to change the runs).
 
 package optim
 
@@ -25,6 +25,7 @@ import (
 var (
 	measureSize  = flag.Int("optim.size", 128, "image size of the full-size run")
 	measureIters = flag.Int("optim.iters", 200, "iterations of the full-size run")
+	measureHist  = flag.Int("optim.history", 100, "L-BFGS history")
 )
 
 type stepper interface{ Step(x, g []float32) }
@@ -56,7 +57,7 @@ func lossCurve(t *testing.T, prob engine.Problem, x0 engine.Image, opt stepper, 
 
 func compare(t *testing.T, name string, prob engine.Problem, x0 engine.Image, iters int, marks []int) {
 	n := len(x0.Pix)
-	lb, err := NewLBFGS(n, DefaultLBFGS())
+	lb, err := NewLBFGS(n, LBFGSOptions{History: *measureHist, LearningRate: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
