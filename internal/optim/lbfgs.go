@@ -2,6 +2,14 @@
 // gradient, one loss-and-gradient evaluation per iteration: L-BFGS with the
 // semantics of torch.optim.LBFGS as jcjohnson/neural-style and
 // neural-style-pt use it (no line search).
+//
+// Measured against the reference's Adam (lr 10) at equal iterations
+// (measure_test.go, -tags measure): on the tiny fixture L-BFGS's loss is a
+// quarter of Adam's after 10 to 200 iterations; with random full-size
+// weights at 128x128 it is half after 10, 0.92 after 50, 0.94 after 100 and
+// level at 200 (1.02 at 500). A history of 10 instead of 100 costs 0 to 13%
+// in loss there. A strong-Wolfe line search does not pay per evaluation
+// (scripts/torch/lbfgs_linesearch.py), so there is none.
 package optim
 
 import (
