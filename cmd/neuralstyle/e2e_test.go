@@ -226,18 +226,26 @@ func TestUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no content", []string{"--styles", style, "--output", out, "--network", net}, "content image is required"},
-		{"no styles", []string{"--content", content, "--output", out, "--network", net}, "style image is required"},
-		{"no output", []string{"--content", content, "--styles", style, "--network", net}, "output image is required"},
-		{"checkpoint output alone", append(baseArgs(dir), "--checkpoint-output", "x_{}.png"), "both of checkpoint-output and checkpoint-iterations"},
-		{"checkpoint iterations alone", append(baseArgs(dir), "--checkpoint-iterations", "5"), "both of checkpoint-output and checkpoint-iterations"},
+		{"no content", []string{"--styles", style, "--output", out, "--network", net}, "--content is required"},
+		{"no styles", []string{"--content", content, "--output", out, "--network", net}, "--styles is required"},
+		{"no output", []string{"--content", content, "--styles", style, "--network", net}, "--output is required"},
+		{"checkpoint output alone", append(baseArgs(dir), "--checkpoint-output", "x_{}.png"), "--checkpoint-output and --checkpoint-iterations: use either both or neither"},
+		{"checkpoint iterations alone", append(baseArgs(dir), "--checkpoint-iterations", "5"), "--checkpoint-output and --checkpoint-iterations: use either both or neither"},
 		{"no placeholder", append(baseArgs(dir), "--checkpoint-output", "x.png", "--checkpoint-iterations", "5"), "placeholder"},
 		{"scales count", append(baseArgs(dir), "--style-scales", "1", "2"), "2 style scales for 1 style images"},
 		{"blend count", append(baseArgs(dir), "--style-blend-weights", "1", "2"), "2 style blend weights for 1 style images"},
 		{"zero print iterations", append(baseArgs(dir), "--print-iterations", "-1"), "print-iterations must be positive"},
 		{"zero iterations", append(baseArgs(dir), "--iterations", "0"), "iterations must be positive"},
 		{"negative iterations", append(baseArgs(dir), "--iterations", "-4"), "iterations must be positive"},
-		{"pooling", append(baseArgs(dir), "--pooling", "min"), `unknown pooling "min"`},
+		{"pooling", append(baseArgs(dir), "--pooling", "min"), `--pooling must be max or avg, got "min"`},
+		{"unknown content layer", append(baseArgs(dir), "--content-layers", "relu4_2,pool4"), `--content-layers has unknown layer "pool4": valid layers are relu1_1 .. relu5_4`},
+		{"unknown style layer", append(baseArgs(dir), "--style-layers", "relu6_1"), `--style-layers has unknown layer "relu6_1"`},
+		{"repeated style layer", append(baseArgs(dir), "--style-layers", "relu1_1,relu1_1"), `--style-layers lists layer "relu1_1" twice`},
+		{"blend with other content layers", append(baseArgs(dir), "--content-layers", "relu3_1", "--content-weight-blend", "0.5"),
+			"--content-weight-blend weighs only the default --content-layers [relu4_2 relu5_2]"},
+		{"unknown backend", append(baseArgs(dir), "--backend", "cuda"), `--backend "cuda" is not a backend of this build`},
+		{"negative seed", append(baseArgs(dir), "--seed", "-5"), "--seed must be 0 or more, got -5"},
+		{"noise blend", append(baseArgs(dir), "--initial-noiseblend", "1.5"), "--initial-noiseblend must be in [0, 1], got 1.5"},
 		{"unknown flag", append(baseArgs(dir), "--frobnicate"), "unknown flag"},
 		{"bad number", append(baseArgs(dir), "--tv-weight", "lots"), "invalid argument"},
 		{"stray argument", append(baseArgs(dir), "--content-weight", "5", "extra"), "unknown command"},
@@ -418,7 +426,8 @@ func TestHelp(t *testing.T) {
 		"--style-scales", "--network", "--content-weight-blend", "--content-weight", "--style-weight",
 		"--style-layer-weight-exp", "--style-blend-weights", "--tv-weight", "--learning-rate", "--beta1",
 		"--beta2", "--eps", "--initial", "--initial-noiseblend", "--preserve-colors", "--pooling",
-		"--overwrite", "--seed", "(default 1000)", "(default 500)", "imagenet-vgg-verydeep-19.mat", "Examples:"} {
+		"--overwrite", "--seed", "--content-layers", "--style-layers", "[relu4_2,relu5_2]",
+		"[relu1_1,relu2_1,relu3_1,relu4_1,relu5_1]", "(default 1000)", "(default 500)", "imagenet-vgg-verydeep-19.mat", "Examples:"} {
 		if !strings.Contains(stdout, flag) {
 			t.Errorf("--help does not show %s", flag)
 		}

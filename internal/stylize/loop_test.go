@@ -63,7 +63,7 @@ func TestLoopNumbering(t *testing.T) {
 			var records, checkpoints []int
 			var events []EventKind
 			l := &loop{problem: p, iterations: tt.iterations, printEvery: tt.print, checkpointEvery: tt.ckpt,
-				adam:       engine.Adam{LearningRate: 0.1, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8},
+				optimizer:  NewAdam(6, engine.AdamSettings{LearningRate: 0.1, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8}),
 				emit:       func(ev Event) { events = append(events, ev.Kind) },
 				record:     func(itr int, _ engine.Losses) { records = append(records, itr) },
 				checkpoint: func(itr int, _ *engine.Image) error { checkpoints = append(checkpoints, itr); return nil },
@@ -94,9 +94,9 @@ func TestLoopNumbering(t *testing.T) {
 // TestLoopMatchesPlainAdam: reusing the gradient computed for a loss record
 // must not change the trajectory.
 func TestLoopMatchesPlainAdam(t *testing.T) {
-	p := engine.Adam{LearningRate: 0.5, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8}
+	p := engine.AdamSettings{LearningRate: 0.5, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8}
 	x := newX()
-	l := &loop{problem: &bowl{}, iterations: 6, printEvery: 1, adam: p,
+	l := &loop{problem: &bowl{}, iterations: 6, printEvery: 1, optimizer: NewAdam(6, p),
 		emit: func(Event) {}, record: func(int, engine.Losses) {}}
 	if _, err := l.run(context.Background(), x); err != nil {
 		t.Fatal(err)
@@ -119,7 +119,7 @@ func TestLoopKeepsBest(t *testing.T) {
 	// has the lowest loss.
 	p := &bowl{losses: []float64{5, 9, 100, 1, 7}}
 	var got []float32
-	l := &loop{problem: p, iterations: 4, checkpointEvery: 2, adam: engine.Adam{LearningRate: 1, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8},
+	l := &loop{problem: p, iterations: 4, checkpointEvery: 2, optimizer: NewAdam(6, engine.AdamSettings{LearningRate: 1, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8}),
 		emit: func(Event) {}, record: func(int, engine.Losses) {},
 	}
 	var snapshots [][]float32
@@ -154,7 +154,7 @@ func TestLoopInterrupt(t *testing.T) {
 	p := &bowl{cancelAfter: 3, cancel: cancel}
 	var kinds []EventKind
 	var checkpoints []int
-	l := &loop{problem: p, iterations: 100, adam: engine.Adam{LearningRate: 0.1, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8},
+	l := &loop{problem: p, iterations: 100, optimizer: NewAdam(6, engine.AdamSettings{LearningRate: 0.1, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8}),
 		emit:       func(ev Event) { kinds = append(kinds, ev.Kind) },
 		record:     func(int, engine.Losses) {},
 		checkpoint: func(itr int, _ *engine.Image) error { checkpoints = append(checkpoints, itr); return nil },
@@ -179,8 +179,8 @@ func TestLoopInterrupt(t *testing.T) {
 }
 
 func TestStyleLayerWeights(t *testing.T) {
-	w := styleLayerWeights(2)
-	want := [5]float64{1.0 / 31, 2.0 / 31, 4.0 / 31, 8.0 / 31, 16.0 / 31}
+	w := styleLayerWeights(2, 5)
+	want := []float64{1.0 / 31, 2.0 / 31, 4.0 / 31, 8.0 / 31, 16.0 / 31}
 	for i := range w {
 		if math.Abs(w[i]-want[i]) > 1e-15 {
 			t.Errorf("w[%d] = %v, want %v", i, w[i], want[i])

@@ -19,7 +19,7 @@ func writeProgressText(path string, recs []Record) error {
 	var b bytes.Buffer
 	b.WriteString("# itr content style tv total\n")
 	for _, r := range recs {
-		for i, v := range [5]float64{float64(r.Itr), r.Losses.Content, r.Losses.Style, r.Losses.TV, r.Losses.Total} {
+		for i, v := range [5]float64{float64(r.Label), r.Losses.Content, r.Losses.Style, r.Losses.TV, r.Losses.Total} {
 			if i > 0 {
 				b.WriteByte(' ')
 			}
@@ -69,7 +69,7 @@ func writeProgressPlot(path string, recs []Record) error {
 			// A log scale cannot show zero or negative values (a zero
 			// weight makes a loss vanish): leave those points out.
 			if v := s.get(r); v > 0 && !math.IsInf(v, 0) && !math.IsNaN(v) {
-				pts = append(pts, plotter.XY{X: float64(r.Itr), Y: v})
+				pts = append(pts, plotter.XY{X: float64(r.Label), Y: v})
 			}
 		}
 		if len(pts) == 0 {

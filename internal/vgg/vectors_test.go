@@ -114,7 +114,7 @@ func TestVectors(t *testing.T) {
 					t.Fatal(err)
 				}
 				snet.Forward(img)
-				for _, name := range engine.StyleLayers {
+				for _, name := range vgg.ReferenceStyleLayers {
 					want, ok := tc.StyleGrams[i][name]
 					if !ok {
 						t.Fatalf("style %d: no %s Gram", i, name)
