@@ -73,7 +73,7 @@ func sat8(v int32) uint8 {
 }
 
 // PreserveColors returns the reference's colour-preserving transfer: Y of the styled
-// image's luma (see SPEC 5 and make_pillow_golden.py preserve_colors), Cb/Cr of
+// image's luma (see docs/SPEC.md section 5 and testdata/pillow/make_pillow_golden.py, preserve_colors), Cb/Cr of
 // content, back to RGB with Pillow's YCbCr conversions.
 //
 // Step by step as the reference: the styled image is clipped to 0..255, its luma

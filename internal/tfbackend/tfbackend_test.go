@@ -232,7 +232,7 @@ func TestAdamHistory(t *testing.T) {
 	}
 }
 
-// TestStepMatchesEvalAdam checks Step against the update of SPEC.md applied
+// TestStepMatchesEvalAdam checks Step against the update of docs/SPEC.md applied
 // in Go to Eval's gradient, so that the session's state (m, v, the beta
 // powers) is seen to advance one step per call, from an image fed anew each
 // time.

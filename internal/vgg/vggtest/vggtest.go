@@ -1,6 +1,6 @@
 // Package vggtest holds test helpers for packages that use VGG-19: the
 // reference vectors of testdata/vgg19-tiny (vectors.json, written by
-// nsref.py, and its PNG images), random VGG-19-shaped weights of any
+// scripts/torch/nsref.py, and its PNG images), random VGG-19-shaped weights of any
 // widths, random images, and the FLOP count of an iteration.
 package vggtest
 
@@ -33,7 +33,7 @@ type Array struct {
 type Losses map[string]float64
 
 // Case is one reference run: its options as neural_style.py takes them,
-// and what nsref.py computed from them. Image and network names are
+// and what scripts/torch/nsref.py computed from them. Image and network names are
 // relative to the folder of vectors.json.
 type Case struct {
 	Network string   `json:"network"`
