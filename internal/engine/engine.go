@@ -23,9 +23,10 @@ func (p Pooling) String() string {
 	return "max"
 }
 
-// Image is a preprocessed H x W x 3 image.
+// Image is a preprocessed image of W x H pixels, stored H x W x 3 (HWC).
+// Its size is W, H in that order, as imageio.Image's is.
 type Image struct {
-	H, W int
+	W, H int
 	Pix  []float32 // len H*W*3, HWC
 }
 
