@@ -201,3 +201,60 @@ func TestRecentMean(t *testing.T) {
 		t.Errorf("mean of the last ten = %v, want %v", got, want)
 	}
 }
+
+// selfStepper is a bowl whose backend runs Adam itself, as TensorFlow's
+// ResourceApplyAdam does.
+type selfStepper struct {
+	bowl
+	steps    int
+	settings engine.AdamSettings
+}
+
+func (s *selfStepper) Step(x *engine.Image, opt engine.AdamSettings) error {
+	s.steps++
+	s.settings = opt
+	g := make([]float32, len(x.Pix))
+	s.bowl.Eval(x, g)
+	for i := range x.Pix {
+		x.Pix[i] -= 0.1 * g[i]
+	}
+	return nil
+}
+
+// countingOptimizer is an Optimizer other than Adam.
+type countingOptimizer struct{ steps int }
+
+func (c *countingOptimizer) Step(x, g []float32) {
+	c.steps++
+	for i := range x {
+		x[i] -= 0.1 * g[i]
+	}
+}
+
+// TestLoopOptimizerPaths: Adam on a problem that steps itself runs on the
+// backend with Adam's settings, evaluating only for the records; any other
+// optimiser gets the gradients of Eval, even on such a problem.
+func TestLoopOptimizerPaths(t *testing.T) {
+	settings := engine.AdamSettings{LearningRate: 0.5, Beta1: 0.8, Beta2: 0.99, Epsilon: 1e-7}
+	p := &selfStepper{}
+	l := &loop{problem: p, iterations: 5, printEvery: 2, optimizer: NewAdam(6, settings),
+		emit: func(Event) {}, record: func(int, engine.Losses) {}}
+	if _, err := l.run(context.Background(), newX()); err != nil {
+		t.Fatal(err)
+	}
+	if p.steps != 5 || p.settings != settings || p.grads != 5 {
+		t.Errorf("backend steps %d with %+v, %d gradients; want 5 with %+v, 5 (one per step, none for records)",
+			p.steps, p.settings, p.grads, settings)
+	}
+
+	p = &selfStepper{}
+	opt := &countingOptimizer{}
+	l = &loop{problem: p, iterations: 5, printEvery: 2, optimizer: opt,
+		emit: func(Event) {}, record: func(int, engine.Losses) {}}
+	if _, err := l.run(context.Background(), newX()); err != nil {
+		t.Fatal(err)
+	}
+	if p.steps != 0 || opt.steps != 5 {
+		t.Errorf("backend steps %d, optimiser steps %d; want 0, 5", p.steps, opt.steps)
+	}
+}
