@@ -14,8 +14,10 @@ build:
 # parsers and a smoke run of the built binary.
 test: vet unit fuzz smoke
 
-# The portable build (-tags purego) and another architecture must stay clean too.
+# The portable build (-tags purego) and another architecture must stay clean
+# too, and go.mod must list exactly the modules the code imports.
 vet:
+	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	$(GO) vet -tags purego ./...
 	GOARCH=arm64 $(GO) vet ./...

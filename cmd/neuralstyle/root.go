@@ -7,14 +7,17 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/neuralstyle/neuralstyle/internal/imageio"
 	"github.com/neuralstyle/neuralstyle/internal/stylize"
+	"github.com/neuralstyle/neuralstyle/internal/vgg"
 )
 
 // Exit statuses.
@@ -31,13 +34,17 @@ type usageError struct{ err error }
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
-// cli holds the flag values before they become stylize.Options.
+// flagError is a usage error about one flag's value, with a hint.
+type flagError struct{ flag, msg, hint string }
+
+func (e *flagError) Error() string { return e.flag + " " + e.msg }
+
+// cli holds the parsed command line: the options, bound to the flags, and
+// the flags that are not options.
 type cli struct {
-	opts                                                     stylize.Options
-	contentWeightBlend, contentWeight, styleWeight, layerExp float64
-	tvWeight, learningRate, beta1, beta2, eps, noiseBlend    float64
-	seed                                                     int64
-	quiet                                                    bool
+	opts    stylize.Options
+	backend string
+	quiet   bool
 }
 
 const example = `  neuralstyle --content cat.jpg --styles style.jpg --output out.jpg
@@ -45,7 +52,7 @@ const example = `  neuralstyle --content cat.jpg --styles style.jpg --output out
       --output out.png --iterations 500 --checkpoint-output 'out_{:05}.png' --checkpoint-iterations 100`
 
 func newCommand(stdout, stderr io.Writer, run func(*cobra.Command, *cli) error) (*cobra.Command, *cli) {
-	c := &cli{}
+	c := &cli{opts: stylize.DefaultOptions()}
 	cmd := &cobra.Command{
 		Use:   "neuralstyle --content FILE --styles FILE... --output FILE [flags]",
 		Short: "Paint a photo in the style of other pictures (Gatys et al., neural_style.py port)",
@@ -64,60 +71,67 @@ same numbers out. It needs the VGG-19 weights, imagenet-vgg-verydeep-19.mat.`,
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	f := cmd.Flags()
 	f.SortFlags = false
-	o := &c.opts
-	f.StringVar(&o.Content, "content", "", "content image (required)")
-	f.StringArrayVar(&o.Styles, "styles", nil, "one or more style images (required): --styles a.jpg b.jpg")
-	f.StringVar(&o.Output, "output", "", "output image; the format follows the extension (required)")
-	f.IntVar(&o.Iterations, "iterations", stylize.DefaultIterations, "optimisation steps")
-	f.IntVar(&o.PrintIterations, "print-iterations", 0, "print the losses every N iterations (and at the last)")
-	f.StringVar(&o.CheckpointOutput, "checkpoint-output", "", "checkpoint file name with a placeholder: out_{:05}.jpg or out_%d.jpg")
-	f.IntVar(&o.CheckpointIterations, "checkpoint-iterations", 0, "checkpoint frequency (with --checkpoint-output)")
-	f.BoolVar(&o.ProgressWrite, "progress-write", false, "write progress.txt (losses) in the output's folder")
-	f.BoolVar(&o.ProgressPlot, "progress-plot", false, "write progress.png (loss curves) in the output's folder")
-	f.IntVar(&o.Width, "width", 0, "resize the content to this width; height = floor(H/W*width)")
-	f.Float64SliceVar(&o.StyleScales, "style-scales", nil, "style scale per style image (default 1.0 each)")
-	f.StringVar(&o.Network, "network", stylize.DefaultNetwork, "VGG-19 weights (MatConvNet .mat)")
-	f.Float64Var(&c.contentWeightBlend, "content-weight-blend", stylize.DefaultContentWeightBlend, "content layer blend: relu4_2 gets B, relu5_2 gets 1-B")
-	f.Float64Var(&c.contentWeight, "content-weight", stylize.DefaultContentWeight, "content weight")
-	f.Float64Var(&c.styleWeight, "style-weight", stylize.DefaultStyleWeight, "style weight")
-	f.Float64Var(&c.layerExp, "style-layer-weight-exp", stylize.DefaultStyleLayerWeightExp, "style layer weights 1, E, E^2, ... for relu1_1..relu5_1")
-	f.Float64SliceVar(&o.StyleBlendWeights, "style-blend-weights", nil, "weight per style image, normalised to sum 1 (default equal)")
-	f.Float64Var(&c.tvWeight, "tv-weight", stylize.DefaultTVWeight, "total variation weight")
-	f.Float64Var(&c.learningRate, "learning-rate", stylize.DefaultLearningRate, "Adam learning rate")
-	f.Float64Var(&c.beta1, "beta1", stylize.DefaultBeta1, "Adam beta1")
-	f.Float64Var(&c.beta2, "beta2", stylize.DefaultBeta2, "Adam beta2")
-	f.Float64Var(&c.eps, "eps", stylize.DefaultEpsilon, "Adam epsilon")
-	f.StringVar(&o.Initial, "initial", "", "initial image (resized to the content's size)")
-	f.Float64Var(&c.noiseBlend, "initial-noiseblend", 0, "share of noise in the initial image (default 1 without --initial, 0 with it)")
-	f.BoolVar(&o.PreserveColors, "preserve-colors", false, "keep the content's colours (luminance transfer)")
-	f.StringVar(&o.Pooling, "pooling", stylize.DefaultPooling, "pooling layers: max or avg")
-	f.BoolVar(&o.Overwrite, "overwrite", false, "replace an existing output file")
-	f.Int64Var(&c.seed, "seed", 0, "seed of the initial noise (default: drawn at random and printed)")
-	f.StringVar(&o.Backend, "backend", stylize.DefaultBackend, "compute backend: "+strings.Join(stylize.Backends(), ", "))
-	f.IntVar(&o.MaxPixels, "max-pixels", 100_000_000, "refuse input images with more pixels than this")
-	f.BoolVarP(&c.quiet, "quiet", "q", false, "print nothing but errors")
+	bindReferenceFlags(f, &c.opts)
+	bindExtraFlags(f, c)
 	return cmd, c
 }
 
-// options turns the parsed flags into stylize.Options.
-func (c *cli) options(cmd *cobra.Command) stylize.Options {
+// bindReferenceFlags binds the reference program's flags to o, whose
+// values are their defaults.
+func bindReferenceFlags(f *pflag.FlagSet, o *stylize.Options) {
+	f.StringVar(&o.Content, "content", o.Content, "content image (required)")
+	f.StringArrayVar(&o.Styles, "styles", o.Styles, "one or more style images (required): --styles a.jpg b.jpg")
+	f.StringVar(&o.Output, "output", o.Output, "output image; the format follows the extension (required)")
+	f.IntVar(&o.Iterations, "iterations", o.Iterations, "optimisation steps")
+	f.IntVar(&o.PrintIterations, "print-iterations", o.PrintIterations, "print the losses every N iterations (and at the last)")
+	f.StringVar(&o.CheckpointOutput, "checkpoint-output", o.CheckpointOutput, "checkpoint file name with a placeholder: out_{:05}.jpg or out_%d.jpg")
+	f.IntVar(&o.CheckpointIterations, "checkpoint-iterations", o.CheckpointIterations, "checkpoint frequency (with --checkpoint-output)")
+	f.BoolVar(&o.ProgressWrite, "progress-write", o.ProgressWrite, "write progress.txt (losses) in the output's folder")
+	f.BoolVar(&o.ProgressPlot, "progress-plot", o.ProgressPlot, "write progress.png (loss curves) in the output's folder")
+	f.IntVar(&o.Width, "width", o.Width, "resize the content to this width; height = floor(H/W*width)")
+	f.Float64SliceVar(&o.StyleScales, "style-scales", o.StyleScales, "style scale per style image (default 1.0 each)")
+	f.StringVar(&o.Network, "network", o.Network, "VGG-19 weights (MatConvNet .mat)")
+	f.Float64Var(&o.ContentWeightBlend, "content-weight-blend", o.ContentWeightBlend, "content layer blend: relu4_2 gets B, relu5_2 gets 1-B (default content layers only)")
+	f.Float64Var(&o.ContentWeight, "content-weight", o.ContentWeight, "content weight")
+	f.Float64Var(&o.StyleWeight, "style-weight", o.StyleWeight, "style weight")
+	f.Float64Var(&o.StyleLayerWeightExp, "style-layer-weight-exp", o.StyleLayerWeightExp, "style layer weights 1, E, E^2, ... over the style layers in order")
+	f.Float64SliceVar(&o.StyleBlendWeights, "style-blend-weights", o.StyleBlendWeights, "weight per style image, normalised to sum 1 (default equal)")
+	f.Float64Var(&o.TVWeight, "tv-weight", o.TVWeight, "total variation weight")
+	f.Float64Var(&o.LearningRate, "learning-rate", o.LearningRate, "Adam learning rate")
+	f.Float64Var(&o.Beta1, "beta1", o.Beta1, "Adam beta1")
+	f.Float64Var(&o.Beta2, "beta2", o.Beta2, "Adam beta2")
+	f.Float64Var(&o.Epsilon, "eps", o.Epsilon, "Adam epsilon")
+	f.StringVar(&o.Initial, "initial", o.Initial, "initial image (resized to the content's size)")
+	f.Float64Var(&o.InitialNoiseBlend, "initial-noiseblend", o.InitialNoiseBlend, "share of noise in the initial image (default 1 without --initial, 0 with it)")
+	f.BoolVar(&o.PreserveColors, "preserve-colors", o.PreserveColors, "keep the content's colours (luminance transfer)")
+	f.StringVar(&o.Pooling, "pooling", o.Pooling, "pooling layers: max or avg")
+	f.BoolVar(&o.Overwrite, "overwrite", o.Overwrite, "replace an existing output file")
+}
+
+// bindExtraFlags binds the flags the reference does not have.
+func bindExtraFlags(f *pflag.FlagSet, c *cli) {
+	o := &c.opts
+	layers := fmt.Sprintf("(%s .. %s)", vgg.ReLUNames[0], vgg.ReLUNames[len(vgg.ReLUNames)-1])
+	f.StringSliceVar(&o.ContentLayers, "content-layers", o.ContentLayers, "content loss layers, comma-separated "+layers)
+	f.StringSliceVar(&o.StyleLayers, "style-layers", o.StyleLayers, "style loss layers, comma-separated "+layers)
+	f.Int64Var(&o.Seed, "seed", o.Seed, "seed of the initial noise, 0 or more (default: drawn at random and printed)")
+	f.StringVar(&c.backend, "backend", "native", "compute backend: "+backendNames())
+	f.IntVar(&o.MaxPixels, "max-pixels", o.MaxPixels, "refuse input images with more pixels than this")
+	f.BoolVarP(&c.quiet, "quiet", "q", false, "print nothing but errors")
+	// These defaults are markers (stylize.AutoNoiseBlend, RandomSeed) that
+	// the usage text explains: --help shows no "(default -1)".
+	for _, name := range []string{"initial-noiseblend", "seed"} {
+		f.Lookup(name).DefValue = "0"
+	}
+}
+
+// options returns the parsed flags as stylize.Options.
+func (c *cli) options() (stylize.Options, error) {
 	o := c.opts
 	o.Styles = splitFileList(c.opts.Styles)
-	o.ContentWeightBlend = stylize.Float(c.contentWeightBlend)
-	o.ContentWeight = stylize.Float(c.contentWeight)
-	o.StyleWeight = stylize.Float(c.styleWeight)
-	o.StyleLayerWeightExp = stylize.Float(c.layerExp)
-	o.TVWeight = stylize.Float(c.tvWeight)
-	o.LearningRate = stylize.Float(c.learningRate)
-	o.Beta1, o.Beta2, o.Epsilon = stylize.Float(c.beta1), stylize.Float(c.beta2), stylize.Float(c.eps)
-	if cmd.Flags().Changed("initial-noiseblend") {
-		o.InitialNoiseBlend = stylize.Float(c.noiseBlend)
-	}
-	if cmd.Flags().Changed("seed") {
-		seed := c.seed
-		o.Seed = &seed
-	}
-	return o
+	var err error
+	o.Engine, err = engineFactory(c.backend)
+	return o, err
 }
 
 // testHookEvent, when set by a test, sees every event of a run.
@@ -167,11 +181,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 // run is Main without the signal handling, for tests.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmd, _ := newCommand(stdout, stderr, func(cmd *cobra.Command, c *cli) error {
-		opts := c.options(cmd)
-		if opts.Iterations <= 0 {
-			// Options reads 0 as "the default"; on the command line it is a mistake.
-			return &stylize.UsageError{Msg: fmt.Sprintf("iterations must be positive, got %d", opts.Iterations),
-				Hint: "use a positive number of iterations"}
+		opts, err := c.options()
+		if err != nil {
+			return err
 		}
 		if err := opts.Validate(); err != nil {
 			return err
@@ -215,14 +227,22 @@ func exitStatus(err error, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
-	var ue *stylize.UsageError
+	var oe *stylize.OptionError
+	var flagErr *flagError
 	var fe usageError
 	switch {
-	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "neuralstyle: %s\n", oneLine(ue.Msg))
-		if ue.Hint != "" {
-			fmt.Fprintf(stderr, "hint: %s\n", ue.Hint)
+	case errors.As(err, &oe):
+		f := optionFlags[oe.Option]
+		fmt.Fprintf(stderr, "neuralstyle: %s %s\n", f.flag, oneLine(flagNames(oe.Msg)))
+		if !oe.Usage {
+			return exitRuntime
 		}
+		if f.hint != "" {
+			fmt.Fprintf(stderr, "hint: %s\n", f.hint)
+		}
+		return exitUsage
+	case errors.As(err, &flagErr):
+		fmt.Fprintf(stderr, "neuralstyle: %s\nhint: %s\n", oneLine(flagErr.Error()), flagErr.hint)
 		return exitUsage
 	case errors.As(err, &fe) || isCobraUsage(err):
 		fmt.Fprintf(stderr, "neuralstyle: %s\nhint: run 'neuralstyle --help' for the flags\n", oneLine(err.Error()))
@@ -233,6 +253,42 @@ func exitStatus(err error, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "neuralstyle: %s\n", oneLine(err.Error()))
 		return exitRuntime
 	}
+}
+
+// optionFlags are the flags of stylize.Options' fields, with a hint for
+// usage errors about them.
+var optionFlags = map[string]struct{ flag, hint string }{
+	"Content":              {"--content", "give the content image with --content FILE"},
+	"Styles":               {"--styles", "give one or more style images with --styles FILE..."},
+	"Output":               {"--output", "give the output image with --output FILE"},
+	"Network":              {"--network", "download imagenet-vgg-verydeep-19.mat (see README) or give --network FILE"},
+	"Iterations":           {"--iterations", "use a positive number of iterations"},
+	"PrintIterations":      {"--print-iterations", "use a positive number, or leave it out"},
+	"CheckpointOutput":     {"--checkpoint-output", "give --checkpoint-output with a placeholder (`foo_{}.jpg`, `foo_{:05}.jpg`, `foo_%d.jpg`) together with --checkpoint-iterations N"},
+	"CheckpointIterations": {"--checkpoint-iterations", "use a positive number, together with --checkpoint-output"},
+	"Width":                {"--width", "use a positive width that leaves the image within --max-pixels"},
+	"StyleScales":          {"--style-scales", "give one positive --style-scales value per style image"},
+	"StyleBlendWeights":    {"--style-blend-weights", "give one --style-blend-weights value per style image, with a non-zero sum"},
+	"ContentWeightBlend":   {"--content-weight-blend", "leave it out with --content-layers other than relu4_2,relu5_2"},
+	"ContentLayers":        {"--content-layers", "list ReLU layers, e.g. --content-layers relu4_2,relu5_2"},
+	"StyleLayers":          {"--style-layers", "list ReLU layers, e.g. --style-layers relu1_1,relu2_1,relu3_1"},
+	"InitialNoiseBlend":    {"--initial-noiseblend", "use a value between 0 and 1"},
+	"Pooling":              {"--pooling", "use --pooling max or --pooling avg"},
+	"Seed":                 {"--seed", "use a seed of 0 or more, or leave it out for a random one"},
+	"MaxPixels":            {"--max-pixels", "use a positive pixel limit"},
+	"Engine":               {"--backend", "available backends: " + backendNames()},
+}
+
+var optionNameRE = regexp.MustCompile(`\b[A-Z][A-Za-z0-9]+\b`)
+
+// flagNames replaces the Options field names in msg by their flags.
+func flagNames(msg string) string {
+	return optionNameRE.ReplaceAllStringFunc(msg, func(name string) string {
+		if f, ok := optionFlags[name]; ok {
+			return f.flag
+		}
+		return name
+	})
 }
 
 // isCobraUsage recognises the argument errors cobra returns itself.

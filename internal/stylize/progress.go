@@ -3,13 +3,14 @@ package stylize
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math"
-	"os"
-	"path/filepath"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+
+	"github.com/neuralstyle/neuralstyle/internal/imageio"
 )
 
 // writeProgressText writes the recorded losses as the reference's
@@ -19,7 +20,7 @@ func writeProgressText(path string, recs []Record) error {
 	var b bytes.Buffer
 	b.WriteString("# itr content style tv total\n")
 	for _, r := range recs {
-		for i, v := range [5]float64{float64(r.Itr), r.Losses.Content, r.Losses.Style, r.Losses.TV, r.Losses.Total} {
+		for i, v := range [5]float64{float64(r.Label), r.Losses.Content, r.Losses.Style, r.Losses.TV, r.Losses.Total} {
 			if i > 0 {
 				b.WriteByte(' ')
 			}
@@ -27,7 +28,17 @@ func writeProgressText(path string, recs []Record) error {
 		}
 		b.WriteByte('\n')
 	}
-	return writeFileAtomic(path, b.Bytes())
+	return writeFile(path, b.Bytes())
+}
+
+// writeFile writes data through imageio.WriteFileAtomic, as the images are
+// written: a whole file or none, with os.Create's mode, removed on a second
+// Ctrl-C.
+func writeFile(path string, data []byte) error {
+	return imageio.WriteFileAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
 }
 
 // savetxtFloat formats v as numpy's savetxt does with its default '%.18e',
@@ -69,7 +80,7 @@ func writeProgressPlot(path string, recs []Record) error {
 			// A log scale cannot show zero or negative values (a zero
 			// weight makes a loss vanish): leave those points out.
 			if v := s.get(r); v > 0 && !math.IsInf(v, 0) && !math.IsNaN(v) {
-				pts = append(pts, plotter.XY{X: float64(r.Itr), Y: v})
+				pts = append(pts, plotter.XY{X: float64(r.Label), Y: v})
 			}
 		}
 		if len(pts) == 0 {
@@ -88,31 +99,8 @@ func writeProgressPlot(path string, recs []Record) error {
 	if err != nil {
 		return fmt.Errorf("progress plot %s: %w", path, err)
 	}
-	var b bytes.Buffer
-	if _, err := w.WriteTo(&b); err != nil {
-		return fmt.Errorf("progress plot %s: %w", path, err)
-	}
-	return writeFileAtomic(path, b.Bytes())
-}
-
-// writeFileAtomic writes data to a temporary file beside path and renames
-// it into place, so that a crash never leaves a half-written file.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return imageio.WriteFileAtomic(path, func(f io.Writer) error {
+		_, err := w.WriteTo(f)
+		return err
+	})
 }

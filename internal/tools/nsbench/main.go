@@ -131,8 +131,9 @@ func measure(size, iters int, which string) (*result, error) {
 		x.Pix[i] *= 0.256 / 40 // normal(0, 0.256), as the anchor's initial image
 	}
 	grad := make([]float32, len(x.Pix))
-	opt := stylize.NewAdam(len(x.Pix), engine.Adam{LearningRate: stylize.DefaultLearningRate,
-		Beta1: stylize.DefaultBeta1, Beta2: stylize.DefaultBeta2, Epsilon: stylize.DefaultEpsilon})
+	d := stylize.DefaultOptions()
+	opt := stylize.NewAdam(len(x.Pix), engine.AdamSettings{LearningRate: d.LearningRate,
+		Beta1: d.Beta1, Beta2: d.Beta2, Epsilon: d.Epsilon})
 	var times []float64
 	for i := 0; i <= iters; i++ {
 		t0 := time.Now()
