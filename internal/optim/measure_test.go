@@ -65,7 +65,7 @@ func compare(t *testing.T, name string, prob engine.Problem, x0 engine.Image, it
 	lbCurve, lbStep := lossCurve(t, prob, x0, lb, iters)
 	lbTime := time.Since(start)
 	start = time.Now()
-	adCurve, adStep := lossCurve(t, prob, x0, stylize.NewAdam(n, engine.Adam{LearningRate: 10, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8}), iters)
+	adCurve, adStep := lossCurve(t, prob, x0, stylize.NewAdam(n, engine.AdamSettings{LearningRate: 10, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8}), iters)
 	adTime := time.Since(start)
 	for _, m := range marks {
 		if m > iters {
