@@ -75,7 +75,10 @@ type decoder struct {
 	// scan
 	bits  bitReader
 	err   error // sticky end-of-file error from fill
-	eob   int // progressive end-of-band run
+	// insufficient: the scan's data ran out (a marker came early); as in
+	// libjpeg, the rest of the restart interval is left zero.
+	insufficient bool
+	eob   int   // progressive end-of-band run
 	block [64]int16
 }
 
@@ -112,26 +115,36 @@ func (d *decoder) colorSpace() ColorSpace {
 	return YCbCr
 }
 
-// nextMarker skips to the next marker, passing over stray bytes and fill
-// bytes as libjpeg does, and returns its code.
-func (d *decoder) nextMarker() (byte, error) {
+// peekMarker skips to the next marker, passing over stray bytes and fill
+// bytes as libjpeg does, and returns its code, leaving it unread.
+func (d *decoder) peekMarker() (byte, error) {
+	s := d.src
 	for {
-		b, err := d.src.readByte()
-		if err != nil {
-			return 0, err
+		if !s.ensure(2) {
+			return 0, s.readErr()
 		}
-		if b != 0xff {
+		if s.buf[s.pos] != 0xff {
+			s.pos++
 			continue
 		}
-		for b == 0xff {
-			if b, err = d.src.readByte(); err != nil {
-				return 0, err
-			}
-		}
-		if b != 0 { // 0xff00 is stuffing, not a marker
-			return b, nil
+		switch m := s.buf[s.pos+1]; m {
+		case 0xff: // a fill byte
+			s.pos++
+		case 0x00: // stuffing, not a marker
+			s.pos += 2
+		default:
+			return m, nil
 		}
 	}
+}
+
+// nextMarker reads the next marker.
+func (d *decoder) nextMarker() (byte, error) {
+	m, err := d.peekMarker()
+	if err == nil {
+		d.src.pos += 2
+	}
+	return m, err
 }
 
 // segment reads a marker segment's length and returns the payload length.
@@ -377,7 +390,7 @@ func (d *decoder) readSOF(marker byte, n int) error {
 		c := &d.comp[i]
 		c.id = p[6+3*i]
 		c.h, c.v = int(p[7+3*i]>>4), int(p[7+3*i]&15)
-		c.tq = int(p[8 + 3*i])
+		c.tq = int(p[8+3*i])
 		if c.h < 1 || c.h > 4 || c.v < 1 || c.v > 4 {
 			return FormatError(fmt.Sprintf("component %d sampling factors %dx%d", c.id, c.h, c.v))
 		}

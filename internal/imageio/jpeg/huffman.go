@@ -66,7 +66,11 @@ type bitReader struct {
 	acc       uint64
 	n         uint // valid bits in acc
 	hitMarker bool // a marker (or the end of the file) stops the data: zeros follow, as in libjpeg
+	pad       uint // zero bits appended after the data stopped
 }
+
+// exhausted reports whether decoding has used bits past the data.
+func (b *bitReader) exhausted() bool { return b.hitMarker && b.n < b.pad }
 
 // fill tops the bit buffer up to more than 56 bits, undoing byte stuffing
 // (0xff 0x00) and stopping before a marker, after which zero bits are
@@ -77,6 +81,7 @@ func (d *decoder) fill() {
 		if d.bits.hitMarker {
 			d.bits.acc <<= 8
 			d.bits.n += 8
+			d.bits.pad = min(d.bits.pad+8, 64)
 			continue
 		}
 		if s.end-s.pos < 2 && !s.ensure(2) {

@@ -111,6 +111,7 @@ func (d *decoder) decodeScan(sc []scanComp, ss, se int, ah, al uint) error {
 	d.bits = bitReader{}
 	d.eob = 0
 	d.err = nil
+	d.insufficient = false
 	var mcusX, mcusY int
 	if len(sc) == 1 {
 		mcusX, mcusY = sc[0].c.wib, sc[0].c.hib
@@ -140,14 +141,14 @@ func (d *decoder) decodeScan(sc []scanComp, ss, se int, ah, al uint) error {
 			c := sc[i].c
 			if len(sc) == 1 {
 				if err := d.decodeBlock(&sc[i], mx, my, ss, se, ah, al); err != nil {
-					return err
+					return d.firstError(err)
 				}
 				continue
 			}
 			for by := 0; by < c.v; by++ {
 				for bx := 0; bx < c.h; bx++ {
 					if err := d.decodeBlock(&sc[i], mx*c.h+bx, my*c.v+by, ss, se, ah, al); err != nil {
-						return err
+						return d.firstError(err)
 					}
 				}
 			}
@@ -155,22 +156,43 @@ func (d *decoder) decodeScan(sc []scanComp, ss, se int, ah, al uint) error {
 		if d.err != nil {
 			return d.err
 		}
+		if d.bits.exhausted() {
+			d.insufficient = true
+		}
 	}
 	return nil
 }
 
-// readRestart expects the restart marker RSTn after the interval's data,
-// dropping the final byte's padding bits (and, as libjpeg does, any
-// extraneous bytes before the marker).
+// firstError prefers running out of file to what the zeros that followed
+// it decoded to.
+func (d *decoder) firstError(err error) error {
+	if d.err != nil {
+		return d.err
+	}
+	return err
+}
+
+// readRestart expects a restart marker after the interval's data, dropping
+// the final byte's padding bits (and, as libjpeg does, any extraneous bytes
+// before the marker). Another marker in its place is left for the marker
+// loop and the interval decodes from zero bits, as in libjpeg's
+// jpeg_resync_to_restart; an RST marker of another number is taken as the
+// expected one.
 func (d *decoder) readRestart(n int) error {
 	d.bits = bitReader{}
-	m, err := d.nextMarker()
+	m, err := d.peekMarker()
 	if err != nil {
 		return err
 	}
-	if m != mRST0+byte(n) {
-		return FormatError(fmt.Sprintf("expected RST%d marker, found 0x%02x", n, m))
+	if m < mRST0 || m > mRST7 {
+		if m < mSOF0 {
+			return FormatError(fmt.Sprintf("expected RST%d marker, found 0x%02x", n, m))
+		}
+		d.bits.hitMarker = true
+		return nil
 	}
+	d.src.pos += 2
+	d.insufficient = false
 	return nil
 }
 
@@ -181,11 +203,16 @@ func (d *decoder) decodeBlock(s *scanComp, bx, by, ss, se int, ah, al uint) erro
 	if !d.progressive {
 		blk := &d.block
 		*blk = [64]int16{}
-		if err := d.decodeSequential(s, blk); err != nil {
-			return err
+		if !d.insufficient {
+			if err := d.decodeSequential(s, blk); err != nil {
+				return err
+			}
 		}
 		stride := c.bw * 8
 		idctISLOW(blk, &d.quant[c.tq], c.plane[by*8*stride+bx*8:], stride)
+		return nil
+	}
+	if d.insufficient {
 		return nil
 	}
 	blk := (*[64]int16)(c.coef[(by*c.bw+bx)*64:][:64])
