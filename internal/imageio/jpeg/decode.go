@@ -73,13 +73,13 @@ type decoder struct {
 	restart  int             // restart interval in MCUs, 0 for none
 
 	// scan
-	bits  bitReader
-	err   error // sticky end-of-file error from fill
+	bits bitReader
+	err  error // sticky end-of-file error from fill
 	// insufficient: the scan's data ran out (a marker came early); as in
 	// libjpeg, the rest of the restart interval is left zero.
 	insufficient bool
-	eob   int   // progressive end-of-band run
-	block [64]int16
+	eob          int // progressive end-of-band run
+	block        [64]int16
 }
 
 func newDecoder(r io.Reader) *decoder { return &decoder{src: newSource(r)} }

@@ -33,6 +33,9 @@ func (t *huffTable) build(counts [16]byte, vals []byte, dc bool) error {
 	code, k := int32(0), int32(0)
 	for l := 1; l <= 16; l++ {
 		n := int32(counts[l-1])
+		if code+n > 1<<l {
+			return FormatError("bad Huffman table")
+		}
 		if n == 0 {
 			t.maxcode[l] = -1
 		} else {
@@ -50,9 +53,6 @@ func (t *huffTable) build(counts [16]byte, vals []byte, dc bool) error {
 			code += n
 			k += n
 			t.maxcode[l] = code - 1
-		}
-		if code > 1<<l {
-			return FormatError("bad Huffman table")
 		}
 		code <<= 1
 	}

@@ -119,6 +119,11 @@ func (d *decoder) decodeScan(sc []scanComp, ss, se int, ah, al uint) error {
 		mcusX, mcusY = d.mcusX, d.mcusY
 	}
 	total := mcusX * mcusY
+	var seq *seqRows
+	if !d.progressive {
+		seq = newSeqRows(d, sc, mcusX, total*len(sc) >= concurrentMinMCUs)
+		defer seq.stop()
+	}
 	left := d.restart
 	nextRST := 0
 	for mcu := 0; mcu < total; mcu++ {
@@ -137,23 +142,53 @@ func (d *decoder) decodeScan(sc []scanComp, ss, se int, ah, al uint) error {
 			left--
 		}
 		mx, my := mcu%mcusX, mcu/mcusX
-		for i := range sc {
-			c := sc[i].c
-			if len(sc) == 1 {
-				if err := d.decodeBlock(&sc[i], mx, my, ss, se, ah, al); err != nil {
-					return d.firstError(err)
-				}
-				continue
+		if seq != nil {
+			if mx == 0 {
+				seq.start()
 			}
-			for by := 0; by < c.v; by++ {
-				for bx := 0; bx < c.h; bx++ {
-					if err := d.decodeBlock(&sc[i], mx*c.h+bx, my*c.v+by, ss, se, ah, al); err != nil {
+			for i := range sc {
+				c := sc[i].c
+				bh, bv := 1, 1
+				if len(sc) > 1 {
+					bh, bv = c.h, c.v
+				}
+				for by := 0; by < bv; by++ {
+					for bx := 0; bx < bh; bx++ {
+						blk := seq.block(i, mx*bh+bx, by)
+						*blk = [64]int16{}
+						if d.insufficient {
+							continue
+						}
+						if err := d.decodeSequential(&sc[i], blk); err != nil {
+							seq.stop()
+							return d.firstError(err)
+						}
+					}
+				}
+			}
+			if mx == mcusX-1 {
+				seq.submit(my)
+			}
+		} else {
+			for i := range sc {
+				c := sc[i].c
+				if len(sc) == 1 {
+					if err := d.decodeBlock(&sc[i], mx, my, ss, se, ah, al); err != nil {
 						return d.firstError(err)
+					}
+					continue
+				}
+				for by := 0; by < c.v; by++ {
+					for bx := 0; bx < c.h; bx++ {
+						if err := d.decodeBlock(&sc[i], mx*c.h+bx, my*c.v+by, ss, se, ah, al); err != nil {
+							return d.firstError(err)
+						}
 					}
 				}
 			}
 		}
 		if d.err != nil {
+			seq.stop()
 			return d.err
 		}
 		if d.bits.exhausted() {
@@ -196,22 +231,9 @@ func (d *decoder) readRestart(n int) error {
 	return nil
 }
 
-// decodeBlock decodes one block: a whole block in a sequential scan
-// (transformed into its plane at once), or one progressive band.
+// decodeBlock decodes one progressive band of a block.
 func (d *decoder) decodeBlock(s *scanComp, bx, by, ss, se int, ah, al uint) error {
 	c := s.c
-	if !d.progressive {
-		blk := &d.block
-		*blk = [64]int16{}
-		if !d.insufficient {
-			if err := d.decodeSequential(s, blk); err != nil {
-				return err
-			}
-		}
-		stride := c.bw * 8
-		idctISLOW(blk, &d.quant[c.tq], c.plane[by*8*stride+bx*8:], stride)
-		return nil
-	}
 	if d.insufficient {
 		return nil
 	}
