@@ -11,7 +11,11 @@ const lookBits = 9
 type huffTable struct {
 	defined bool
 	// look[code prefix] = length<<8 | symbol, 0 where the code is longer.
-	look    [1 << lookBits]uint16
+	look [1 << lookBits]uint16
+	// fast (AC tables) decodes a whole coefficient where its code and its
+	// extra bits fit in the lookahead: value<<16 | run<<8 | bits used; 0
+	// where not (EOB, ZRL, longer codes).
+	fast    [1 << lookBits]int32
 	maxcode [18]int32 // largest code of each length, -1 if none; [17] sentinel
 	valptr  [17]int32 // index in vals of the first code of each length, minus that code
 	vals    [256]uint8
@@ -57,6 +61,20 @@ func (t *huffTable) build(counts [16]byte, vals []byte, dc bool) error {
 		code <<= 1
 	}
 	t.maxcode[17] = 0x7fffffff
+	if !dc {
+		for i, e := range t.look {
+			l, rs := int(e>>8), e&0xff
+			r, sz := int(rs>>4), int(rs&15)
+			if l == 0 || sz == 0 || l+sz > lookBits {
+				continue
+			}
+			x := int32(i>>(lookBits-l-sz)) & (1<<sz - 1)
+			if x < 1<<(sz-1) {
+				x += -1<<sz + 1
+			}
+			t.fast[i] = x<<16 | int32(r)<<8 | int32(l+sz)
+		}
+	}
 	t.defined = true
 	return nil
 }

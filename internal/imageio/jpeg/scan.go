@@ -273,6 +273,18 @@ func (d *decoder) decodeSequential(s *scanComp, blk *[64]int16) error {
 	blk[0] = int16(c.dcPred)
 	ac := s.acTab
 	for k := 1; k < 64; k++ {
+		if d.bits.n < 32 {
+			d.fill()
+		}
+		if e := ac.fast[(d.bits.acc>>(d.bits.n-lookBits))&(1<<lookBits-1)]; e != 0 {
+			k += int(e>>8) & 15
+			d.bits.n -= uint(e & 0xff)
+			if k > 63 {
+				return FormatError(fmt.Sprintf("coefficient run past the block in component %d", c.id))
+			}
+			blk[zigzag[k]] = int16(e >> 16)
+			continue
+		}
 		rs, ok := d.decodeHuff(ac)
 		if !ok {
 			return errBadCode(c)
