@@ -175,6 +175,13 @@ def main():
     with open(os.path.join(OUT, "index.txt"), "w") as f:
         f.write("\n".join(names) + "\n")
     print(len(names), "goldens", file=sys.stderr)
+    # Files the decoder refuses (Pillow's libjpeg-turbo reads arithmetic
+    # coding; the issue allows refusing it with a clear message).
+    im = Image.fromarray(photo(17, 13, 1))
+    with open(os.path.join(OUT, "..", "arithmetic.jpg"), "wb") as f:
+        f.write(cjpeg(im, ["-arithmetic"]))
+    with open(os.path.join(OUT, "..", "arithmetic_prog.jpg"), "wb") as f:
+        f.write(cjpeg(im, ["-arithmetic", "-progressive"]))
 
 
 if __name__ == "__main__":

@@ -79,7 +79,6 @@ type decoder struct {
 	// libjpeg, the rest of the restart interval is left zero.
 	insufficient bool
 	eob          int // progressive end-of-band run
-	block        [64]int16
 }
 
 func newDecoder(r io.Reader) *decoder { return &decoder{src: newSource(r)} }

@@ -44,6 +44,15 @@ func readGoldenJPEG(t testing.TB, name string) []byte {
 	return data
 }
 
+func readFile(t testing.TB, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
 func TestDecodeConfig(t *testing.T) {
 	tests := []struct {
 		name string
@@ -104,6 +113,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"arithmetic progressive", patchSOF(t, base, 0xca, 8), &unsupported, "arithmetic"},
 		{"lossless", patchSOF(t, base, 0xc3, 8), &unsupported, "lossless"},
 		{"hierarchical", patchSOF(t, base, 0xc5, 8), &unsupported, "hierarchical"},
+		{"arithmetic (cjpeg)", readFile(t, "testdata/arithmetic.jpg"), &unsupported, "arithmetic-coded JPEG (SOF9)"},
+		{"arithmetic progressive (cjpeg)", readFile(t, "testdata/arithmetic_prog.jpg"), &unsupported, "arithmetic-coded JPEG (SOF10)"},
 		{"no SOF", append(bytes.Clone(base[:2]), base[sosAt:]...), &format, "SOS before SOF"},
 	}
 	for _, tc := range tests {
