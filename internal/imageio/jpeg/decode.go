@@ -3,6 +3,7 @@ package jpeg
 import (
 	"fmt"
 	"io"
+	"math"
 )
 
 // Marker codes (T.81 table B.1).
@@ -432,6 +433,17 @@ func (d *decoder) allocate() error {
 	if d.checkSize != nil {
 		if err := d.checkSize(d.width, d.height); err != nil {
 			return err
+		}
+	}
+	// Sizes in int64: 65535 x 65535 overflows a 32-bit int. Coefficients
+	// take 2 bytes a sample, and RGB 3 bytes a pixel.
+	if need := 3 * int64(d.width) * int64(d.height); need > math.MaxInt/2 {
+		return UnsupportedError(fmt.Sprintf("%d x %d pixels is too large for this machine", d.width, d.height))
+	}
+	for i := 0; i < d.nComp; i++ {
+		c := &d.comp[i]
+		if need := 2 * 64 * int64(c.bw) * int64(c.bh); need > math.MaxInt/2 {
+			return UnsupportedError(fmt.Sprintf("%d x %d pixels is too large for this machine", d.width, d.height))
 		}
 	}
 	for i := 0; i < d.nComp; i++ {

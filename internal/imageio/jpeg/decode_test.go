@@ -157,7 +157,7 @@ func TestCheckSize(t *testing.T) {
 	i := bytes.Index(huge, []byte{0xff, 0xc0})
 	copy(huge[i+5:], []byte{0xff, 0xff, 0xff, 0xff})
 	_, err = Decode(bytes.NewReader(huge), &Options{CheckSize: func(w, h int) error {
-		if w*h > 1e8 {
+		if int64(w)*int64(h) > 1e8 {
 			return limit
 		}
 		return nil
@@ -187,7 +187,7 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		check := func(w, h int) error {
-			if w*h > 1<<20 {
+			if int64(w)*int64(h) > 1<<20 {
 				return errors.New("over the fuzz limit")
 			}
 			return nil
