@@ -41,10 +41,7 @@ func (d *decoder) finish() (*Image, error) {
 	if d.progressive {
 		for i := 0; i < d.nComp; i++ {
 			c := &d.comp[i]
-			if !d.quantSet[c.tq] {
-				return nil, FormatError("quantisation table " + string(rune('0'+c.tq)) + " undefined")
-			}
-			q := &d.quant[c.tq]
+			q := &c.quant // zero for a component no scan carried: mid-grey
 			stride := c.bw * 8
 			parallel(c.bh, 4, func(lo, hi int) {
 				for by := lo; by < hi; by++ {

@@ -43,9 +43,10 @@ type component struct {
 	// downsampled_height).
 	wib, hib int
 	dw, dh   int
-	plane    []uint8 // bw*8 x bh*8 samples after the IDCT
-	coef     []int16 // progressive: all coefficients, 64 a block, natural order
-	scanned  bool    // some scan has carried this component
+	plane    []uint8   // bw*8 x bh*8 samples after the IDCT
+	coef     []int16   // progressive: all coefficients, 64 a block, natural order
+	scanned  bool      // some scan has carried this component
+	quant    [64]int32 // its quantisation table, as at its first scan
 	// scan state
 	dcPred       int32
 	dcTab, acTab int

@@ -92,7 +92,7 @@ func (d *decoder) readScan(n int) error {
 		if (!d.progressive || ss > 0) && !s.acTab.defined {
 			return FormatError(fmt.Sprintf("component %d uses an undefined AC Huffman table", s.c.id))
 		}
-		if !d.progressive && !d.quantSet[s.c.tq] {
+		if !s.c.scanned && !d.quantSet[s.c.tq] {
 			return FormatError(fmt.Sprintf("component %d uses undefined quantisation table %d", s.c.id, s.c.tq))
 		}
 	}
@@ -100,8 +100,12 @@ func (d *decoder) readScan(n int) error {
 		return err
 	}
 	for i := 0; i < int(ns); i++ {
-		sc[i].c.scanned = true
-		sc[i].c.dcPred = 0
+		c := sc[i].c
+		if !c.scanned { // libjpeg latches the table at the component's first scan
+			c.quant = d.quant[c.tq]
+			c.scanned = true
+		}
+		c.dcPred = 0
 	}
 	return d.decodeScan(sc[:ns], ss, se, ah, al)
 }

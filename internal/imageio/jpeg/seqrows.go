@@ -93,7 +93,7 @@ func (q *seqRows) stop() {
 func (q *seqRows) transform(slot, my int) {
 	for i := range q.sc {
 		c := q.sc[i].c
-		quant := &q.d.quant[c.tq]
+		quant := &c.quant
 		stride := c.bw * 8
 		for by := 0; by < q.high[i]; by++ {
 			row := my*q.high[i] + by
