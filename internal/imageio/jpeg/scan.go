@@ -125,7 +125,7 @@ func (d *decoder) decodeScan(sc []scanComp, ss, se int, ah, al uint) error {
 	total := mcusX * mcusY
 	var seq *seqRows
 	if !d.progressive {
-		seq = newSeqRows(d, sc, mcusX, total*len(sc) >= concurrentMinMCUs)
+		seq = newSeqRows(sc, mcusX, total*len(sc) >= concurrentMinMCUs)
 		defer seq.stop()
 	}
 	left := d.restart

@@ -5,7 +5,6 @@ package jpeg
 // another goroutine, a few MCU rows behind the (inherently serial) entropy
 // decoder, so that the two overlap; on small ones it runs inline.
 type seqRows struct {
-	d     *decoder
 	sc    []scanComp
 	rows  [][]int16 // ring of MCU-row coefficient buffers
 	off   [maxComponents]int
@@ -19,8 +18,8 @@ type seqRows struct {
 
 const seqRing = 4
 
-func newSeqRows(d *decoder, sc []scanComp, mcusX int, concurrent bool) *seqRows {
-	q := &seqRows{d: d, sc: sc}
+func newSeqRows(sc []scanComp, mcusX int, concurrent bool) *seqRows {
+	q := &seqRows{sc: sc}
 	n := 0
 	for i := range sc {
 		c := sc[i].c
