@@ -40,7 +40,7 @@ func jpegCause(err error) error {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return &detailError{kind: ErrTruncated, msg: "truncated image (the file ends before the image data)", cause: err}
 	case errors.As(err, &unsupported):
-		return &detailError{kind: ErrUnsupported, msg: "JPEG uses " + string(unsupported) + ", which is not supported"}
+		return &detailError{kind: ErrUnsupported, msg: "JPEG with " + string(unsupported) + " is not supported"}
 	case errors.As(err, &format):
 		return &detailError{kind: ErrCorrupt, msg: "corrupt JPEG data", cause: err}
 	}

@@ -222,7 +222,7 @@ func (d *decoder) readHeaders(configOnly bool) error {
 			}
 			err = d.readScan(n)
 		case marker == mDNL:
-			return UnsupportedError("DNL marker")
+			return UnsupportedError("a DNL marker")
 		case marker == mAPP0:
 			err = d.readAPP0(n)
 		case marker == mAPP14:
@@ -239,11 +239,11 @@ func (d *decoder) readHeaders(configOnly bool) error {
 func sofUnsupported(marker byte) error {
 	switch marker {
 	case 0xc3:
-		return UnsupportedError("lossless JPEG (SOF3)")
+		return UnsupportedError("lossless coding (SOF3)")
 	case 0xc5, 0xc6, 0xc7:
-		return UnsupportedError(fmt.Sprintf("hierarchical JPEG (SOF%d)", marker-0xc0))
+		return UnsupportedError(fmt.Sprintf("hierarchical coding (SOF%d)", marker-0xc0))
 	}
-	return UnsupportedError(fmt.Sprintf("arithmetic-coded JPEG (SOF%d)", marker-0xc0))
+	return UnsupportedError(fmt.Sprintf("arithmetic coding (SOF%d)", marker-0xc0))
 }
 
 func (d *decoder) readAPP0(n int) error {
@@ -372,7 +372,7 @@ func (d *decoder) readSOF(marker byte, n int) error {
 	d.width = int(p[3])<<8 | int(p[4])
 	d.nComp = int(p[5])
 	if d.height == 0 {
-		return UnsupportedError("height defined by a DNL marker")
+		return UnsupportedError("a height set by a DNL marker")
 	}
 	if d.width == 0 {
 		return FormatError("zero image width")
@@ -439,12 +439,12 @@ func (d *decoder) allocate() error {
 	// Sizes in int64: 65535 x 65535 overflows a 32-bit int. Coefficients
 	// take 2 bytes a sample, and RGB 3 bytes a pixel.
 	if need := 3 * int64(d.width) * int64(d.height); need > math.MaxInt/2 {
-		return UnsupportedError(fmt.Sprintf("%d x %d pixels is too large for this machine", d.width, d.height))
+		return UnsupportedError(fmt.Sprintf("%d x %d pixels, more than this machine can address", d.width, d.height))
 	}
 	for i := 0; i < d.nComp; i++ {
 		c := &d.comp[i]
 		if need := 2 * 64 * int64(c.bw) * int64(c.bh); need > math.MaxInt/2 {
-			return UnsupportedError(fmt.Sprintf("%d x %d pixels is too large for this machine", d.width, d.height))
+			return UnsupportedError(fmt.Sprintf("%d x %d pixels, more than this machine can address", d.width, d.height))
 		}
 	}
 	for i := 0; i < d.nComp; i++ {

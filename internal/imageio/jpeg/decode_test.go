@@ -113,8 +113,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"arithmetic progressive", patchSOF(t, base, 0xca, 8), &unsupported, "arithmetic"},
 		{"lossless", patchSOF(t, base, 0xc3, 8), &unsupported, "lossless"},
 		{"hierarchical", patchSOF(t, base, 0xc5, 8), &unsupported, "hierarchical"},
-		{"arithmetic (cjpeg)", readFile(t, "testdata/arithmetic.jpg"), &unsupported, "arithmetic-coded JPEG (SOF9)"},
-		{"arithmetic progressive (cjpeg)", readFile(t, "testdata/arithmetic_prog.jpg"), &unsupported, "arithmetic-coded JPEG (SOF10)"},
+		{"arithmetic (cjpeg)", readFile(t, "testdata/arithmetic.jpg"), &unsupported, "arithmetic coding (SOF9)"},
+		{"arithmetic progressive (cjpeg)", readFile(t, "testdata/arithmetic_prog.jpg"), &unsupported, "arithmetic coding (SOF10)"},
 		{"no SOF", append(bytes.Clone(base[:2]), base[sosAt:]...), &format, "SOS before SOF"},
 	}
 	for _, tc := range tests {
