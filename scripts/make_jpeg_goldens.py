@@ -131,6 +131,24 @@ def cases():
     buf = io.BytesIO()
     big.save(buf, "JPEG", quality=92, subsampling=2, progressive=True)
     yield "pil_420_prog_big_257x193", buf.getvalue()
+    # libjpeg's colour-space guesses without markers: component ids 'R' 'G'
+    # 'B' (cjpeg -rgb writes them) mean RGB, other ids YCbCr.
+    rgb = cjpeg(im, ["-rgb"])
+    i = rgb.find(b"Adobe") - 4
+    assert rgb[i:i + 2] == b"\xff\xee"
+    yield "rgb_ids_no_adobe_45x29", rgb[:i] + rgb[i + 2 + (rgb[i + 2] << 8 | rgb[i + 3]):]
+    ycc = cjpeg(im, [])
+    i = ycc.find(b"JFIF") - 4
+    assert ycc[i:i + 2] == b"\xff\xe0"
+    ycc = ycc[:i] + ycc[i + 2 + (ycc[i + 2] << 8 | ycc[i + 3]):]
+    sof = ycc.find(b"\xff\xc0")
+    ycc = bytearray(ycc)
+    for k in range(3):
+        ycc[sof + 10 + 3 * k] = 7 + k  # ids 7 8 9 (and the SOS selectors to match)
+    sos = ycc.find(b"\xff\xda")
+    for k in range(3):
+        ycc[sos + 5 + 2 * k] = 7 + k
+    yield "ycc_ids789_no_jfif_45x29", bytes(ycc)
     # Data cut short by an EOI marker: libjpeg decodes what there is, the
     # rest of the restart interval mid-grey, and Pillow returns the image.
     for name, data in (("pil_420_q90_67x45", pil_420_q90_67x45), ("cjpeg_restart1_45x29", restart1)):

@@ -64,6 +64,8 @@ func TestDecodeConfig(t *testing.T) {
 		{"cjpeg_rgb_45x29", Config{45, 29, 3, false, RGB}},
 		{"pil_cmyk_q90_45x29", Config{45, 29, 4, false, CMYK}},
 		{"ycck_q90_45x29", Config{45, 29, 4, false, YCCK}},
+		{"rgb_ids_no_adobe_45x29", Config{45, 29, 3, false, RGB}},
+		{"ycc_ids789_no_jfif_45x29", Config{45, 29, 3, false, YCbCr}},
 	}
 	for _, tc := range tests {
 		got, err := DecodeConfig(bytes.NewReader(readGoldenJPEG(t, tc.name)))
