@@ -15,9 +15,16 @@
 // components with any integral sampling factors (4:4:4, 4:2:2, 4:2:0, 4:4:0,
 // 4:1:1, ...). Refused with an UnsupportedError: 12-bit samples, arithmetic
 // coding, lossless and hierarchical files, DNL-defined heights, fractional
-// sampling ratios. Not reproduced: libjpeg's block smoothing of progressive
-// files whose scans leave low-frequency coefficients undefined (complete
-// files, which every encoder writes, do not use it).
+// sampling ratios. Damaged data is treated as libjpeg treats it: a marker
+// where entropy-coded data should be gives zero bits, then the rest of the
+// restart interval mid-grey; running out of file is io.ErrUnexpectedEOF,
+// as Pillow reports it (truncated) too.
+//
+// Not reproduced: libjpeg's block smoothing of progressive files whose scans
+// leave low-frequency coefficients undefined (complete files, which every
+// encoder writes, do not use it), and the 16-bit wrap-around of
+// libjpeg-turbo's SIMD IDCT when a coefficient times its quantiser exceeds
+// 16 bits, which no encoder's output reaches.
 package jpeg
 
 import (
