@@ -8,7 +8,6 @@ import (
 	"image"
 	"image/color"
 	_ "image/gif" // registered decoders: Read accepts every format listed in the package doc
-	_ "image/jpeg"
 	_ "image/png"
 	"io"
 	"io/fs"
@@ -47,8 +46,8 @@ func (o ReadOptions) CheckSize(w, h int) error {
 // applied; grayscale is replicated to three channels; alpha is dropped without
 // compositing (the colour channels are taken un-premultiplied, as the
 // reference's img[:, :, :3] does); palette, CMYK/YCCK and 16-bit images are
-// converted to 8-bit RGB. JPEG colour is finished as libjpeg (and so Pillow)
-// does it: fancy chroma upsampling and its YCbCr tables (see jpegcolor.go).
+// converted to 8-bit RGB. JPEG is decoded by package jpeg, to the values
+// Pillow (libjpeg-turbo) gives.
 func Read(path string, opts ReadOptions) (*Image, error) {
 	fail := func(err error) error { return &Error{Op: "read", Path: path, Err: err} }
 	f, err := os.Open(path)
@@ -68,6 +67,13 @@ func Read(path string, opts ReadOptions) (*Image, error) {
 	}
 
 	br := bufio.NewReaderSize(f, 64<<10)
+	if head, _ := br.Peek(2); isJPEG(head) {
+		img, err := readJPEG(br, opts)
+		if err != nil {
+			return nil, fail(err)
+		}
+		return orient(img, readOrientation(f, st.Size(), "jpeg")), nil
+	}
 	var format string
 	cfg, err := recovered(func() (c image.Config, err error) {
 		c, format, err = image.DecodeConfig(br)
