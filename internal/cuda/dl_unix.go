@@ -2,7 +2,12 @@
 
 package cuda
 
-import "github.com/ebitengine/purego"
+import (
+	"errors"
+	"strings"
+
+	"github.com/ebitengine/purego"
+)
 
 // dlopenSupported says whether this build can load libraries at run time.
 const dlopenSupported = true
@@ -10,7 +15,12 @@ const dlopenSupported = true
 // loadLibrary opens the shared library at path. The error is the dynamic
 // loader's (dlerror), which names the file.
 func loadLibrary(path string) (uintptr, error) {
-	return purego.Dlopen(path, purego.RTLD_NOW|purego.RTLD_LOCAL)
+	h, err := purego.Dlopen(path, purego.RTLD_NOW|purego.RTLD_LOCAL)
+	if err != nil {
+		// dlerror starts with the path, which the messages already give.
+		return 0, errors.New(strings.TrimPrefix(err.Error(), path+": "))
+	}
+	return h, nil
 }
 
 func lookup(h uintptr, name string) (uintptr, error) { return purego.Dlsym(h, name) }

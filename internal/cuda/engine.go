@@ -33,8 +33,9 @@ func Probe(env Env) error {
 	rt, err := Open(libs)
 	var nf *NotFoundError
 	if errors.As(err, &nf) {
-		// No driver: Find's message names everything missing.
-		return findErr
+		// No driver: that alone is said, cuBLAS and cuDNN being of no use
+		// without it.
+		return err
 	}
 	if err == nil {
 		err = findErr // cuBLAS or cuDNN missing, or nil

@@ -22,7 +22,7 @@ func libsAt(path string) Libraries {
 
 func TestOpenNotELF(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "libcuda.so.1")
-	if err := os.WriteFile(path, []byte("this is not a shared library\n"), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(strings.Repeat("this is not a shared library\n", 100)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_, err := Open(libsAt(path))
@@ -31,7 +31,7 @@ func TestOpenNotELF(t *testing.T) {
 		t.Fatalf("error %v (%T), want an *OpenError for the driver", err, err)
 	}
 	msg := err.Error()
-	for _, s := range []string{"cuda: CUDA driver " + path + ": ", "; searched NEURALSTYLE_CUDA_LIBS="} {
+	for _, s := range []string{"cuda: CUDA driver " + path + ": invalid ELF header; searched NEURALSTYLE_CUDA_LIBS="} {
 		if !strings.Contains(msg, s) {
 			t.Errorf("error %q lacks %q", msg, s)
 		}
