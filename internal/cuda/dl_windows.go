@@ -29,3 +29,6 @@ func lookup(h uintptr, name string) (uintptr, error) {
 
 // bind makes *fptr, a pointer to a func variable, call the C function at addr.
 func bind(fptr any, addr uintptr) { purego.RegisterFunc(fptr, addr) }
+
+// errNoDlopen is never returned where loading is supported.
+var errNoDlopen error

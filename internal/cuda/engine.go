@@ -29,6 +29,9 @@ func NewEngine(w *vgg.Weights) (engine.Engine, error) {
 // NewEngine's error: never nil in this build. The error wraps the
 // *NotFoundError, *OpenError or ErrNotInBuild behind it.
 func Probe(env Env) error {
+	if !dlopenSupported {
+		return fmt.Errorf("cuda: %w", errNoDlopen)
+	}
 	libs, findErr := Find(env)
 	rt, err := Open(libs)
 	var nf *NotFoundError

@@ -170,7 +170,7 @@ func TestPlanErrors(t *testing.T) {
 			p.Layers = append([]LayerShape(nil), VGG19...)
 			p.Layers[3].In = 7
 		}, "conv2_2 is 7->128 channels, want 128 inputs"},
-		{"overflow", func(p *PlanInput) { p.H, p.W = 1<<40, 1<<40 }, "needs more than"},
+		{"overflow", func(p *PlanInput) { p.H, p.W = 1<<30, 1<<30 }, "needs more than"},
 	}
 	for _, c := range bad {
 		in := vgg19Input(512, 512)
