@@ -17,7 +17,7 @@ var ErrNotInBuild = errors.New("the CUDA engine has not run on a GPU yet and is 
 // and opens the CUDA driver, cuBLAS and cuDNN, then returns an error that
 // reports what it found (or what it looked for, and where) on one line:
 //
-//	cuda: found driver 12.4 (NVIDIA H200, 139 GiB), cuBLAS 12.1, cuDNN 9.1; the CUDA engine has not run on a GPU yet and is not in this build
+//	cuda: found driver 12.4 (NVIDIA H200, 140 GiB), cuBLAS 12.1, cuDNN 9.1; the CUDA engine has not run on a GPU yet and is not in this build
 //	cuda: no CUDA driver: looked for libcuda.so.1 in NEURALSTYLE_CUDA_LIBS (unset), LD_LIBRARY_PATH (unset), /usr/lib/x86_64-linux-gnu, …
 //
 // It never returns an engine.

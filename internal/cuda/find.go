@@ -114,7 +114,6 @@ type Library struct {
 
 // Libraries is the result of Find.
 type Libraries struct {
-	GOOS   string
 	Lib    [numKinds]Library
 	Places []Place // where Find looked, in order
 }
@@ -128,7 +127,7 @@ type Libraries struct {
 // names every library missing and where it was looked for; the Libraries
 // returned with it still hold those that were found.
 func Find(env Env) (Libraries, error) {
-	libs := Libraries{GOOS: env.GOOS, Places: searchPlaces(env)}
+	libs := Libraries{Places: searchPlaces(env)}
 	var missing []Kind
 	for k := Kind(0); k < numKinds; k++ {
 		lib := Library{Kind: k, Names: k.Names(env.GOOS)}

@@ -12,7 +12,7 @@ import (
 
 // libsAt is a search result with the driver at path and nothing else.
 func libsAt(path string) Libraries {
-	libs := Libraries{GOOS: "linux", Places: []Place{{Label: "NEURALSTYLE_CUDA_LIBS=" + filepath.Dir(path)}}}
+	libs := Libraries{Places: []Place{{Label: "NEURALSTYLE_CUDA_LIBS=" + filepath.Dir(path)}}}
 	for k := Kind(0); k < numKinds; k++ {
 		libs.Lib[k] = Library{Kind: k, Names: k.Names("linux")}
 	}
