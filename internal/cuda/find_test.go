@@ -233,3 +233,18 @@ func TestCompareVersions(t *testing.T) {
 		}
 	}
 }
+
+// TestFindSystem runs the real search: whatever this machine has, the
+// answer is the libraries or a *NotFoundError, and the search starts with
+// NEURALSTYLE_CUDA_LIBS.
+func TestFindSystem(t *testing.T) {
+	t.Setenv(LibsVar, "")
+	libs, err := Find(SystemEnv())
+	var nf *NotFoundError
+	if err != nil && !errors.As(err, &nf) {
+		t.Errorf("error %v (%T)", err, err)
+	}
+	if len(libs.Places) < 3 || libs.Places[0].Label != LibsVar+" (unset)" {
+		t.Errorf("places %+v", libs.Places)
+	}
+}
