@@ -3,6 +3,7 @@ module github.com/neuralstyle/neuralstyle
 go 1.26.0
 
 require (
+	github.com/ebitengine/purego v0.11.3
 	github.com/galeone/tensorflow/tensorflow/go v0.0.0-20221023090153-6b7fa0680c3e
 	github.com/galeone/tfgo v0.0.0-20230715013254-16113111dc99
 	github.com/spf13/cobra v1.10.2

@@ -17,7 +17,8 @@ type backend struct {
 }
 
 // backends are the engines compiled in: the native one always, TensorFlow
-// with the build tag tensorflow (tensorflowBackend).
+// with the build tag tensorflow (tensorflowBackend); cuda, which so far only
+// reports the libraries it finds (cudaBackend).
 func backends() []backend {
 	b := []backend{{"native", func(w *vgg.Weights) (engine.Engine, error) {
 		return native.New(w, native.DefaultKernels()), nil
@@ -25,6 +26,7 @@ func backends() []backend {
 	if tensorflowBackend != nil {
 		b = append(b, backend{"tensorflow", tensorflowBackend})
 	}
+	b = append(b, backend{"cuda", cudaBackend})
 	return b
 }
 

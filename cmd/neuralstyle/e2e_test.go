@@ -251,7 +251,7 @@ func TestUsageErrors(t *testing.T) {
 		{"repeated style layer", append(baseArgs(dir), "--style-layers", "relu1_1,relu1_1"), `--style-layers lists layer "relu1_1" twice`},
 		{"blend with other content layers", append(baseArgs(dir), "--content-layers", "relu3_1", "--content-weight-blend", "0.5"),
 			"--content-weight-blend weighs only the default --content-layers [relu4_2 relu5_2]"},
-		{"unknown backend", append(baseArgs(dir), "--backend", "cuda"), `--backend "cuda" is not a backend of this build`},
+		{"unknown backend", append(baseArgs(dir), "--backend", "opencl"), `--backend "opencl" is not a backend of this build`},
 		{"negative seed", append(baseArgs(dir), "--seed", "-5"), "--seed must be 0 or more, got -5"},
 		{"noise blend", append(baseArgs(dir), "--initial-noiseblend", "1.5"), "--initial-noiseblend must be in [0, 1], got 1.5"},
 		{"unknown flag", append(baseArgs(dir), "--frobnicate"), "unknown flag"},
