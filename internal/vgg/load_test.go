@@ -159,6 +159,10 @@ type ldNet struct {
 	bias    map[string]int    // bias length, when not out
 	gen     func(layer int) func(dst []float32, first int)
 	old     bool // old layout: weights before name, top-level normalization
+	// Arrays written instead of the generated ones: kernels by layer name,
+	// and the averageImage.
+	kernelValue map[string]mattest.Value
+	mean        mattest.Value
 }
 
 func newLdNet(widths [5]int, fc [3][4]int) *ldNet {
@@ -194,8 +198,12 @@ func (n *ldNet) vars() []mattest.Var {
 			if nb == 0 {
 				nb = k[3]
 			}
+			var kernel mattest.Value = &mattest.Single{Dims: k[:], Gen: n.gen(li)}
+			if v := n.kernelValue[name]; v != nil {
+				kernel = v
+			}
 			weights = &mattest.Cell{Dims: []int{1, 2}, Elems: []mattest.Value{
-				&mattest.Single{Dims: k[:], Gen: n.gen(li)},
+				kernel,
 				&mattest.Single{Dims: []int{nb, 1}, Gen: n.gen(-li)},
 			}}
 			typ = "conv"
@@ -221,20 +229,28 @@ func (n *ldNet) vars() []mattest.Var {
 				img[c*4+p] = ldMean[c] + float32(p%2*2-1)
 			}
 		}
+		var mean mattest.Value = &mattest.Single{Dims: []int{2, 2, 3}, Data: img}
+		if n.mean != nil {
+			mean = n.mean
+		}
 		return []mattest.Var{
 			{Name: "layers", Value: cell},
 			{Name: "classes", Value: &mattest.Struct{Fields: []string{"name"}, Values: []mattest.Value{mattest.Char("n01")}}},
 			{Name: "normalization", Value: &mattest.Struct{
 				Fields: []string{"keepAspect", "averageImage"},
-				Values: []mattest.Value{&mattest.Double{Dims: []int{1, 1}, Data: []float64{1}}, &mattest.Single{Dims: []int{2, 2, 3}, Data: img}},
+				Values: []mattest.Value{&mattest.Double{Dims: []int{1, 1}, Data: []float64{1}}, mean},
 			}},
 		}
+	}
+	var mean mattest.Value = &mattest.Single{Dims: []int{1, 1, 3}, Data: ldMean[:]}
+	if n.mean != nil {
+		mean = n.mean
 	}
 	norm := &mattest.Struct{
 		Fields: []string{"imageSize", "averageImage"},
 		Values: []mattest.Value{
 			&mattest.Double{Dims: []int{1, 3}, Data: []float64{224, 224, 3}},
-			&mattest.Single{Dims: []int{1, 1, 3}, Data: ldMean[:]},
+			mean,
 		},
 	}
 	meta := &mattest.Struct{
