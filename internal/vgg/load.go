@@ -350,6 +350,9 @@ func (l *loader) readWeights(a *matfile.Array) (conv *nn.ConvWeights, checks <-c
 		return nil, nil, "", err
 	}
 	if i := firstNonFinite(conv.Bias); i >= 0 {
+		if kerr := <-result; kerr != nil {
+			return nil, nil, kerr.Error(), nil // the kernel's comes first in the file
+		}
 		return nil, nil, fmt.Sprintf("bias: %s at index %d", nonFinite(conv.Bias[i]), i), nil
 	}
 	return conv, result, "", nil
