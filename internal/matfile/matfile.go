@@ -157,8 +157,8 @@ type Reader struct {
 	text  string
 	next  int64   // file offset of the next top-level element
 	cur   *stream // stream of the variable last returned by Next
-	// inflater and its buffers serve one compressed variable after the other.
-	inflater inflater
+	// z serves one compressed variable after the other.
+	z zsource
 }
 
 // NewReader reads the 128-byte header of the MAT-file in r, which holds size
@@ -246,7 +246,7 @@ func (r *Reader) next1(verify bool) (*Array, error) {
 	case miCOMPRESSED:
 		r.next = off + 8 + n
 		var err error
-		s, err = newZlibStream(r.r, off, n, r.order, &r.inflater, verify)
+		s, err = newZlibStream(r.r, off, n, r.order, &r.z, verify)
 		if err != nil {
 			return nil, err
 		}
