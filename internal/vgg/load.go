@@ -72,6 +72,28 @@ func Load(path string) (*Weights, error) {
 	return w, nil
 }
 
+// Verify checks the zlib checksums of every compressed variable of a .mat
+// file, inflating all of it (about 3 s of CPU for the 530 MB VGG-19 file,
+// against 0.3 s for Load). Load
+// stops after conv5_4 and so cannot check them: it finds damage that breaks
+// the deflate data, the MAT-file structure or the values (NaN, Inf), but
+// not a change that decodes to other valid values, as most single-byte
+// changes of Huffman-coded data do. Verify finds those.
+func Verify(path string) error {
+	f, err := matfile.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return &MissingError{Path: path, Err: err}
+		}
+		return fmt.Errorf("vgg: %s: %w", path, err)
+	}
+	defer f.Close()
+	if err := f.Verify(); err != nil {
+		return fmt.Errorf("vgg: %s: %w", path, err)
+	}
+	return nil
+}
+
 // loader collects the convolutions in the order of ConvNames.
 type loader struct {
 	w    Weights
@@ -181,6 +203,13 @@ func (l *loader) readLayers(a *matfile.Array) error {
 		if err := l.readLayer(kid); err != nil {
 			return err
 		}
+	}
+	// The header of the layer after conv5_4 (its tag, flags, dimensions and
+	// field names) is read too, a few bytes: inflated data that went out of
+	// step in conv5_4, and so gave a shifted or garbled stream, is found
+	// there. Its data, and the fully connected layers, are not inflated.
+	if _, err := a.Next(); err != nil && err != io.EOF {
+		return err
 	}
 	return nil
 }
