@@ -9,7 +9,7 @@ import (
 )
 
 // maxDepth bounds the nesting of cells and structs, so that a hostile file
-// cannot make Decode recurse without end.
+// cannot make the stack of open arrays (or a recursive walk) grow without end.
 const maxDepth = 256
 
 // Array is an array whose header has been read and whose data is read on
@@ -54,9 +54,6 @@ func (a *Array) Path() string { return a.path }
 // Numel is the number of elements, the product of Dims. It has been checked
 // against the size of the array's element, so it is safe to allocate from.
 func (a *Array) Numel() int { return a.numel }
-
-// Empty reports whether the array has no elements.
-func (a *Array) Empty() bool { return a.numel == 0 }
 
 // DimsString formats the dimensions as MATLAB does, like 3x3x64x128.
 func (a *Array) DimsString() string { return dimsString(a.Dims) }
@@ -283,8 +280,8 @@ func (a *Array) Next() (*Array, error) {
 	return s.parseArray(s.pos, s.pos+t.n, a, a.kid-1)
 }
 
-// Skip passes over the rest of the array without reading it.
-func (a *Array) Skip() error {
+// skip passes over the rest of the array without reading it.
+func (a *Array) skip() error {
 	if err := a.activate(); err != nil {
 		return err
 	}
@@ -356,7 +353,7 @@ func (a *Array) ReadFloat32s(dst []float32) error {
 		return a.s.errorf(a.path, "char array read as numbers", nil)
 	}
 	if a.bare {
-		return a.Skip() // the empty miMATRIX form has no data element
+		return a.skip() // the empty miMATRIX form has no data element
 	}
 	var t tag
 	if err := a.dataTag(&t); err != nil {
@@ -384,7 +381,7 @@ func (a *Array) Float64s() ([]float64, error) {
 	}
 	dst := make([]float64, a.numel)
 	if a.bare {
-		return dst, a.Skip()
+		return dst, a.skip()
 	}
 	var t tag
 	if err := a.dataTag(&t); err != nil {

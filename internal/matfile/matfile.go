@@ -6,8 +6,7 @@
 // not. The caller then reads the data, walks the children of a cell or
 // struct one at a time with Array.Next, or skips what it does not need. A
 // skipped variable is passed over by its byte count without being read or
-// inflated, so a caller can take a few arrays out of a large file cheaply;
-// Array.Decode and Reader.ReadAll decode everything into Matrix values.
+// inflated, so a caller can take a few arrays out of a large file cheaply.
 //
 // Arrays are column-major, as in MATLAB: element (i, j, k) of an array with
 // Dims (d0, d1, d2) is at i + d0*j + d0*d1*k in its data.
@@ -27,7 +26,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 )
 
 // Class is the MATLAB class of an array.
@@ -154,7 +152,6 @@ type Reader struct {
 	r     io.ReaderAt
 	size  int64
 	order binary.ByteOrder
-	text  string
 	next  int64   // file offset of the next top-level element
 	cur   *stream // stream of the variable last returned by Next
 	// z serves one compressed variable after the other.
@@ -192,17 +189,8 @@ func NewReader(r io.ReaderAt, size int64) (*Reader, error) {
 	default:
 		return nil, &FormatError{Offset: 124, Inflated: -1, Msg: fmt.Sprintf("MAT-file version 0x%04x", v), Err: ErrNotMAT}
 	}
-	return &Reader{
-		r: r, size: size, order: order, next: headerSize,
-		text: strings.TrimRight(string(h[:116]), " \x00"),
-	}, nil
+	return &Reader{r: r, size: size, order: order, next: headerSize}, nil
 }
-
-// ByteOrder is the file's byte order.
-func (r *Reader) ByteOrder() binary.ByteOrder { return r.order }
-
-// Text is the descriptive text of the header.
-func (r *Reader) Text() string { return r.text }
 
 // Next returns the next variable, with its header read, or io.EOF after the
 // last one. Whatever was not read of the previous variable is skipped
@@ -272,29 +260,6 @@ func (r *Reader) Verify() error {
 		if err := r.cur.finish(); err != nil {
 			return err
 		}
-	}
-}
-
-// ReadAll decodes every remaining variable. For compressed variables it also
-// checks the zlib checksum.
-func (r *Reader) ReadAll() ([]*Matrix, error) {
-	var out []*Matrix
-	for {
-		a, err := r.next1(true)
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return out, err
-		}
-		m, err := a.Decode()
-		if err != nil {
-			return out, err
-		}
-		if err := r.cur.finish(); err != nil {
-			return out, err
-		}
-		out = append(out, m)
 	}
 }
 

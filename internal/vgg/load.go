@@ -73,12 +73,12 @@ func Load(path string) (*Weights, error) {
 }
 
 // Verify checks the zlib checksums of every compressed variable of a .mat
-// file, inflating all of it (about 3 s of CPU for the 530 MB VGG-19 file,
-// against 0.3 s for Load). Load
-// stops after conv5_4 and so cannot check them: it finds damage that breaks
-// the deflate data, the MAT-file structure or the values (NaN, Inf), but
-// not a change that decodes to other valid values, as most single-byte
-// changes of Huffman-coded data do. Verify finds those.
+// file, inflating all of it: about 3 s of CPU for the 530 MB VGG-19 file,
+// against 0.3 s for Load. Load stops after conv5_4 and so cannot check
+// them: it finds damage that breaks the deflate data, the MAT-file
+// structure or the values (NaN, Inf), but not a change that decodes to
+// other valid values, as most single-byte changes of Huffman-coded data do
+// (the codes fall back in step within a few bytes). Verify finds those.
 func Verify(path string) error {
 	f, err := matfile.Open(path)
 	if err != nil {
