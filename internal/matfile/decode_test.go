@@ -184,4 +184,3 @@ func (r *Reader) ReadAll() ([]*Matrix, error) {
 		out = append(out, m)
 	}
 }
-
