@@ -7,6 +7,7 @@ import (
 	"hash"
 	"hash/adler32"
 	"io"
+	"slices"
 
 	"github.com/klauspost/compress/flate"
 )
@@ -234,13 +235,32 @@ func (s *stream) readData(t *tag, end int64, path string) ([]byte, error) {
 	if t.inline != nil {
 		return t.inline, nil
 	}
-	if int64(cap(s.scratch)) < t.n {
-		s.scratch = make([]byte, t.n)
+	fail := func(err error) error {
+		return s.errorAt(t.pos, path, fmt.Sprintf("reading %d bytes of %s data", t.n, miName(t.typ)), err)
 	}
-	b := s.scratch[:t.n]
-	if err := s.read(b); err != nil {
-		return nil, s.errorAt(t.pos, path, fmt.Sprintf("reading %d bytes of %s data", t.n, miName(t.typ)), err)
+	if int64(cap(s.scratch)) >= t.n || !s.compressed || t.n <= growFrom {
+		if int64(cap(s.scratch)) < t.n {
+			s.scratch = make([]byte, t.n)
+		}
+		b := s.scratch[:t.n]
+		if err := s.read(b); err != nil {
+			return nil, fail(err)
+		}
+		return b, s.skipPad(t, end, path)
 	}
+	// A declared size only inflating can confirm: grow as the data comes.
+	b := s.scratch[:0]
+	for int64(len(b)) < t.n {
+		if len(b) == cap(b) {
+			b = slices.Grow(b, int(min(t.n, int64(2*cap(b)+growFrom)))-len(b))
+		}
+		n := len(b)
+		b = b[:min(int64(cap(b)), t.n)]
+		if err := s.read(b[n:]); err != nil {
+			return nil, fail(err)
+		}
+	}
+	s.scratch = b
 	return b, s.skipPad(t, end, path)
 }
 
