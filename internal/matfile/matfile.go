@@ -14,7 +14,13 @@
 // Sizes read from the file are checked against the bytes that remain in the
 // enclosing element before anything is allocated from them; for compressed
 // elements that bound is the declared inflated size, itself bounded by the
-// highest ratio zlib can reach. Errors are *FormatError values naming the
+// highest ratio zlib can reach (1032:1), and beyond 16 MB the data is
+// allocated as it is inflated, so that a stream that lies about its size
+// costs what it holds, not what it declares. A genuine zlib bomb still
+// inflates to its size: callers bound what they read by what they expect
+// (Array.Numel is known before the data). A variable left unread is not
+// inflated, and so its zlib checksum is not checked; Reader.Verify reads
+// every variable to its end and checks them. Errors are *FormatError values naming the
 // offset and the path of the array inside its variable (layers{12}.weights{1});
 // truncated input gives errors wrapping io.ErrUnexpectedEOF.
 package matfile
