@@ -20,9 +20,11 @@
 // inflates to its size: callers bound what they read by what they expect
 // (Array.Numel is known before the data). A variable left unread is not
 // inflated, and so its zlib checksum is not checked; Reader.Verify reads
-// every variable to its end and checks them. Errors are *FormatError values naming the
-// offset and the path of the array inside its variable (layers{12}.weights{1});
-// truncated input gives errors wrapping io.ErrUnexpectedEOF.
+// every variable to its end and checks them.
+//
+// Errors are *FormatError values naming the offset and the path of the array
+// inside its variable (layers{12}.weights{1}); truncated input gives errors
+// wrapping io.ErrUnexpectedEOF.
 package matfile
 
 import (
