@@ -27,6 +27,12 @@ func TestLoadZlibBombs(t *testing.T) {
 			// 2.1 GB of single zeros, 2 MB compressed.
 			n.kernelValue = map[string]mattest.Value{"conv1_1": &mattest.Zeros{Dims: []int{3, 3, 3, 19884107}}}
 		}, "layer conv1_1 (layers{1}.weights): kernel is 3x3x3x19884107: 19884107 output channels, more than 4096"},
+		{"relu1_1 weights 1x1x1x500000000", func(n *ldNet) {
+			// 2 GB of zeros in a layer VGG-19 has no weights in, which the
+			// loader would inflate to skip it.
+			n.kernels["relu1_1"], n.bias["relu1_1"] = [4]int{1, 1, 1, 500000000}, 1
+			n.kernelValue = map[string]mattest.Value{"relu1_1": &mattest.Zeros{Dims: []int{1, 1, 1, 500000000}}}
+		}, "layer conv1_2 (layers{2}.weights{1}): a 1x1x1x500000000 array in a layer before it, larger than any VGG-19 weights"},
 		{"conv2_1 3x3x4x7000000, in from conv1_2", func(n *ldNet) {
 			n.kernelValue = map[string]mattest.Value{"conv2_1": &mattest.Zeros{Dims: []int{3, 3, 4, 7000000}}}
 		}, "layer conv2_1 (layers{6}.weights): kernel is 3x3x4x7000000: 7000000 output channels, more than 4096"},

@@ -256,6 +256,11 @@ func (l *loader) readLayer(s *matfile.Array) error {
 			// the next (in the layers before conv5_4, only convolutions have
 			// weights) is refused there, before its data is inflated.
 			if haveName && name != want {
+				// Skipping inflates: bound what a layer that VGG-19 gives
+				// no weights may make the loader inflate.
+				if err := l.skipWeights(f); err != nil {
+					return err
+				}
 				continue
 			}
 			weightsPath = f.Path()
@@ -290,6 +295,39 @@ func (l *loader) readLayer(s *matfile.Array) error {
 	return nil
 }
 
+// maxSkipped bounds the elements of an array the loader inflates only to
+// pass over it, before conv5_4: there, VGG-19 has weights in its
+// convolutions only, and none larger than conv5_x's 3x3x512x512.
+const maxSkipped = 9 * 512 * 512
+
+func (l *loader) refuseSkip(a *matfile.Array) error {
+	return &LayerError{Layer: ConvNames[l.next], Path: a.Path(), Msg: fmt.Sprintf("a %s array in a layer before it, larger than any VGG-19 weights", a.DimsString())}
+}
+
+// skipWeights passes over the weights of a layer that is not the next
+// convolution, refusing arrays in them too large to be VGG-19's before
+// inflating them.
+func (l *loader) skipWeights(a *matfile.Array) error {
+	if a.Class != matfile.ClassCell {
+		if a.Numel() > maxSkipped {
+			return l.refuseSkip(a)
+		}
+		return nil
+	}
+	for {
+		k, err := a.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if k.Numel() > maxSkipped {
+			return l.refuseSkip(k)
+		}
+	}
+}
+
 // maxChannels bounds the channels of a convolution: VGG-19 has at most 512,
 // and a kernel is allocated from its declared shape.
 const maxChannels = 4096
@@ -321,6 +359,9 @@ func (l *loader) readWeights(a *matfile.Array) (conv *nn.ConvWeights, checks <-c
 	}
 	d := dims4(k.Dims)
 	if !k.Class.Numeric() || k.Complex || d == nil || d[0] != 3 || d[1] != 3 || k.Numel() == 0 {
+		if k.Numel() > maxSkipped {
+			return nil, nil, "", l.refuseSkip(k)
+		}
 		return nil, nil, fmt.Sprintf("kernel is a %s %s array, want a 3x3xINxOUT single array", k.DimsString(), k.Class), nil
 	}
 	in, out := d[2], d[3]

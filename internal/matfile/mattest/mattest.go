@@ -215,12 +215,18 @@ func (s *Single) writeContent(w *writer) error {
 		if len(s.Data) != n {
 			return errors.New("mattest: single data does not match its dims")
 		}
-		if n == 1 {
-			writeElem(w, miSINGLE, le.AppendUint32(nil, math.Float32bits(s.Data[0])))
-			return nil
-		}
 	} else if s.Gen == nil {
 		return errors.New("mattest: single array without data")
+	}
+	if n == 1 { // the small element form, which contentSize counts
+		v := make([]float32, 1)
+		if s.Data != nil {
+			v[0] = s.Data[0]
+		} else {
+			s.Gen(v, 0)
+		}
+		writeElem(w, miSINGLE, le.AppendUint32(nil, math.Float32bits(v[0])))
+		return nil
 	}
 	writeTag(w, miSINGLE, int64(4*n))
 	const piece = 1 << 16

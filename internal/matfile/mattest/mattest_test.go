@@ -57,3 +57,23 @@ func TestTooLarge(t *testing.T) {
 		t.Fatal("no error")
 	}
 }
+
+// A generated one-element array takes the small element form its size
+// counts, so what follows it is where the sizes say.
+func TestGeneratedScalar(t *testing.T) {
+	v := Var{Name: "s", Value: &Cell{Dims: []int{1, 2}, Elems: []Value{
+		&Single{Dims: []int{1, 1}, Gen: func(dst []float32, first int) { dst[0] = 7 }},
+		Char("after"),
+	}}}
+	var gen, data Buffer
+	if err := Write(&gen, Options{}, v); err != nil {
+		t.Fatal(err)
+	}
+	v.Value.(*Cell).Elems[0] = &Single{Dims: []int{1, 1}, Data: []float32{7}}
+	if err := Write(&data, Options{}, v); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(gen.Bytes(), data.Bytes()) {
+		t.Errorf("generated scalar written as %d bytes, from data %d", len(gen.Bytes()), len(data.Bytes()))
+	}
+}
