@@ -3,13 +3,16 @@ package matfile
 import (
 	"fmt"
 	"io"
+	"math"
 	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // maxDepth bounds the nesting of cells and structs, so that a hostile file
-// cannot make Decode recurse without end.
+// cannot make the stack of open arrays (or a recursive walk) grow without end.
 const maxDepth = 256
 
 // Array is an array whose header has been read and whose data is read on
@@ -52,11 +55,11 @@ type Array struct {
 func (a *Array) Path() string { return a.path }
 
 // Numel is the number of elements, the product of Dims. It has been checked
-// against the size of the array's element, so it is safe to allocate from.
+// to fit the bytes left in the array's element at one byte an element; in a
+// compressed element that bound is deflate's best ratio times the
+// compressed size, so a caller that allocates from Numel must bound it by
+// what it expects the array to be.
 func (a *Array) Numel() int { return a.numel }
-
-// Empty reports whether the array has no elements.
-func (a *Array) Empty() bool { return a.numel == 0 }
 
 // DimsString formats the dimensions as MATLAB does, like 3x3x64x128.
 func (a *Array) DimsString() string { return dimsString(a.Dims) }
@@ -167,24 +170,26 @@ func (s *stream) parseArray(start, end int64, parent *Array, index int) (*Array,
 		}
 		return s.errorf(a.path, fmt.Sprintf("dimensions %s (%s elements) need more %s than the %d bytes left in the element can hold", a.DimsString(), count, what, left), io.ErrUnexpectedEOF)
 	}
+	// Counts that do not fit an int (on 32-bit machines) are refused too.
+	huge := overflow || numel > math.MaxInt/8
 	switch {
 	case a.Class.Numeric() || a.Class == ClassChar:
-		if overflow || numel > left {
+		if huge || numel > left {
 			return nil, tooMany("bytes")
 		}
 	case a.Class == ClassCell:
-		if overflow || numel > left/8 {
+		if huge || numel > left/8 {
 			return nil, tooMany("cells")
 		}
 		a.nkids = int(numel)
 	case a.Class == ClassStruct:
-		if overflow || numel > left/8 {
+		if huge || numel > left/8 {
 			return nil, tooMany("struct elements")
 		}
 		if err := s.readFieldNames(a, end); err != nil {
 			return nil, err
 		}
-		if nf := uint64(len(a.Fields)); nf > 0 && numel > uint64(end-s.pos)/8/nf {
+		if nf := uint64(len(a.Fields)); nf > 0 && (numel > uint64(end-s.pos)/8/nf || numel*nf > math.MaxInt/8) {
 			return nil, tooMany(fmt.Sprintf("struct elements of %d fields", nf))
 		}
 		a.nkids = int(numel) * len(a.Fields)
@@ -283,8 +288,8 @@ func (a *Array) Next() (*Array, error) {
 	return s.parseArray(s.pos, s.pos+t.n, a, a.kid-1)
 }
 
-// Skip passes over the rest of the array without reading it.
-func (a *Array) Skip() error {
+// skip passes over the rest of the array without reading it.
+func (a *Array) skip() error {
 	if err := a.activate(); err != nil {
 		return err
 	}
@@ -356,7 +361,7 @@ func (a *Array) ReadFloat32s(dst []float32) error {
 		return a.s.errorf(a.path, "char array read as numbers", nil)
 	}
 	if a.bare {
-		return a.Skip() // the empty miMATRIX form has no data element
+		return a.skip() // the empty miMATRIX form has no data element
 	}
 	var t tag
 	if err := a.dataTag(&t); err != nil {
@@ -369,29 +374,54 @@ func (a *Array) ReadFloat32s(dst []float32) error {
 }
 
 // Float32s returns the data of a numeric array converted to float32.
-func (a *Array) Float32s() ([]float32, error) {
-	if !a.Class.Numeric() {
-		return nil, a.s.errorf(a.path, fmt.Sprintf("%s array read as numbers", a.Class), nil)
-	}
-	dst := make([]float32, a.numel)
-	return dst, a.ReadFloat32s(dst)
-}
+func (a *Array) Float32s() ([]float32, error) { return readAllNumbers[float32](a) }
 
 // Float64s returns the data of a numeric array converted to float64.
-func (a *Array) Float64s() ([]float64, error) {
+func (a *Array) Float64s() ([]float64, error) { return readAllNumbers[float64](a) }
+
+// growFrom is the largest allocation made for data not yet inflated: beyond
+// it, the destination grows as the data arrives. A compressed element's
+// declared size is bounded only by deflate's best ratio (1032:1) and a
+// double array may be stored one byte a value, so a few megabytes of zlib
+// data may declare 8000 times their size in float64s; what they really
+// inflate to is known only by inflating.
+const growFrom = 16 << 20
+
+// readAllNumbers reads the data of a numeric array. The data element's tag
+// is read first: its byte count, checked against the stored type and the
+// bytes left, bounds the allocation.
+func readAllNumbers[T float32 | float64](a *Array) ([]T, error) {
 	if !a.Class.Numeric() {
 		return nil, a.s.errorf(a.path, fmt.Sprintf("%s array read as numbers", a.Class), nil)
 	}
-	dst := make([]float64, a.numel)
 	if a.bare {
-		return dst, a.Skip()
+		return []T{}, a.skip() // the empty miMATRIX form has no data element
 	}
 	var t tag
 	if err := a.dataTag(&t); err != nil {
 		return nil, err
 	}
-	if err := readNumbers(a.s, dst, &t, a.path); err != nil {
-		return nil, err
+	s := a.s
+	var zero T
+	size := int(unsafe.Sizeof(zero))
+	if !s.compressed || int64(a.numel)*int64(size) <= growFrom {
+		dst := make([]T, a.numel)
+		if err := readNumbers(s, dst, &t, a.path); err != nil {
+			return nil, err
+		}
+		return dst, a.finishData()
+	}
+	dst := make([]T, 0, growFrom/size)
+	for len(dst) < a.numel {
+		if len(dst) == cap(dst) {
+			dst = slices.Grow(dst, min(a.numel, 2*cap(dst))-len(dst))
+		}
+		n := len(dst)
+		k := min(a.numel, cap(dst)) - n
+		dst = dst[:n+k]
+		if err := readNumbers(s, dst[n:], &t, a.path); err != nil {
+			return nil, err
+		}
 	}
 	return dst, a.finishData()
 }

@@ -5,7 +5,8 @@ import (
 	"io"
 )
 
-// Matrix is a fully decoded array.
+// Matrix is a fully decoded array: what the tests compare. Decoding whole
+// files is for them only; the loader streams.
 type Matrix struct {
 	Name    string
 	Class   Class
@@ -94,7 +95,7 @@ func (a *Array) Decode() (*Matrix, error) {
 		if a.Complex {
 			return nil, a.s.errorf(a.path, "complex "+a.Class.String()+" array", ErrUnsupported)
 		}
-		m.Elems = make([]*Matrix, 0, a.nkids)
+		m.Elems = make([]*Matrix, 0, min(a.nkids, 1024))
 		for {
 			kid, err := a.Next()
 			if err == io.EOF {
@@ -109,7 +110,7 @@ func (a *Array) Decode() (*Matrix, error) {
 			}
 			m.Elems = append(m.Elems, km)
 		}
-		return m, a.Skip()
+		return m, a.skip()
 	case a.Class == ClassChar:
 		t, err := a.Text()
 		m.Text = t
@@ -148,7 +149,7 @@ func (a *Array) Decode() (*Matrix, error) {
 
 func decodeData[T number](a *Array) ([]T, error) {
 	if a.bare {
-		return []T{}, a.Skip() // the empty miMATRIX form has no data element
+		return []T{}, a.skip() // the empty miMATRIX form has no data element
 	}
 	var t tag
 	if err := a.dataTag(&t); err != nil {
@@ -159,4 +160,27 @@ func decodeData[T number](a *Array) ([]T, error) {
 		return nil, err
 	}
 	return dst, a.finishData()
+}
+
+// ReadAll decodes every remaining variable. For compressed variables it also
+// checks the zlib checksum.
+func (r *Reader) ReadAll() ([]*Matrix, error) {
+	var out []*Matrix
+	for {
+		a, err := r.next1(true)
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		m, err := a.Decode()
+		if err != nil {
+			return out, err
+		}
+		if err := r.cur.finish(); err != nil {
+			return out, err
+		}
+		out = append(out, m)
+	}
 }
