@@ -100,9 +100,9 @@ func mustWrite(tb testing.TB, f *os.File, b []byte) {
 
 // caffeOptions choose among the encodings a reader must accept.
 type caffeOptions struct {
-	v2          bool // LayerParameter (field 100) and BlobShape, else V1 and 4-D dims
-	blobsFirst  bool // blobs before the layer's name
-	unpacked    bool // data as one fixed32 field per value
+	v2         bool // LayerParameter (field 100) and BlobShape, else V1 and 4-D dims
+	blobsFirst bool // blobs before the layer's name
+	unpacked   bool // data as one fixed32 field per value
 }
 
 // caffeLayer is one layer of a Caffe file: its name and blobs.

@@ -1,0 +1,96 @@
+package weights
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/neuralstyle/neuralstyle/internal/vgg"
+)
+
+// Each parser gets arbitrary bytes: it must return weights or an error,
+// never panic or allocate without bound. The seeds are the testdata files,
+// so the mutations start from valid files.
+
+func seed(f *testing.F, names ...string) {
+	for _, n := range names {
+		data, err := os.ReadFile(filepath.Join(tinyDir, n))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+}
+
+// checkResult checks that what a parser returned is usable: 16 chained
+// convolutions whose sizes match their shapes.
+func checkResult(t *testing.T, w *vgg.Weights, err error) {
+	if err != nil {
+		if w != nil {
+			t.Fatal("weights and an error")
+		}
+		return
+	}
+	in := 3
+	for i, c := range w.Conv {
+		if c.In != in || len(c.Kernel) != 9*c.In*c.Out || len(c.Bias) != c.Out {
+			t.Fatalf("%s: %dx%d with %d kernel and %d bias values", vgg.ConvNames[i], c.In, c.Out, len(c.Kernel), len(c.Bias))
+		}
+		in = c.Out
+	}
+}
+
+func FuzzCaffe(f *testing.F) {
+	seed(f, "vgg19-tiny-v1.caffemodel", "vgg19-tiny-v2.caffemodel")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		w, err := readCaffe(bytes.NewReader(data), int64(len(data)))
+		checkResult(t, w, err)
+	})
+}
+
+func FuzzTorchZip(f *testing.F) {
+	seed(f, "vgg19-tiny.pth")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		w, err := readTorchZip(bytes.NewReader(data), int64(len(data)))
+		checkResult(t, w, err)
+	})
+}
+
+func FuzzTorchLegacy(f *testing.F) {
+	seed(f, "vgg19-tiny-legacy.pth")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		w, err := readTorchLegacy(bytes.NewReader(data), int64(len(data)))
+		checkResult(t, w, err)
+	})
+}
+
+func FuzzSafetensors(f *testing.F) {
+	seed(f, "vgg19-tiny.safetensors")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		w, err := readSafetensors(bytes.NewReader(data), int64(len(data)))
+		checkResult(t, w, err)
+	})
+}
+
+// FuzzPickle runs the pickle machine alone on short inputs, where the
+// mutations reach every opcode.
+func FuzzPickle(f *testing.F) {
+	data, err := os.ReadFile(filepath.Join(tinyDir, "vgg19-tiny-legacy.pth"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(data[:min(len(data), 4096)])
+	f.Add([]byte("\x80\x02}q\x00(X\x01\x00\x00\x00aq\x01K\x01u."))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		u := newUnpickler(bufioReader(data))
+		for range 5 {
+			if _, err := u.load(); err != nil {
+				return
+			}
+		}
+	})
+}
+
+func bufioReader(data []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(data)) }
