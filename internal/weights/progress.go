@@ -19,6 +19,9 @@ type Progress struct {
 	last     time.Time
 	lastStep int64
 	drawn    bool
+	// The last update, and whether a plain line showed it.
+	done, total int64
+	shown       bool
 }
 
 // NewProgress makes a Progress writing to w; live selects the redrawn bar.
@@ -29,6 +32,7 @@ func NewProgress(w io.Writer, live bool) *Progress {
 // Update is a DownloadOptions.Progress function.
 func (p *Progress) Update(done, total int64) {
 	now := p.now()
+	p.done, p.total, p.shown = done, total, false
 	if p.start.IsZero() {
 		p.start, p.from = now, done
 	}
@@ -58,13 +62,19 @@ func (p *Progress) Update(done, total int64) {
 		return
 	}
 	fmt.Fprintln(p.w, p.line(done, total, now, false))
+	p.shown = true
 }
 
-// Finish ends the bar's line.
+// Finish ends the bar's line; without a bar it prints the last state if
+// no line showed it.
 func (p *Progress) Finish() {
-	if p.live && p.drawn {
+	switch {
+	case p.live && p.drawn:
 		fmt.Fprintln(p.w)
 		p.drawn = false
+	case !p.live && !p.shown && !p.start.IsZero() && p.done > 0:
+		fmt.Fprintln(p.w, p.line(p.done, p.total, p.now(), false))
+		p.shown = true
 	}
 }
 
