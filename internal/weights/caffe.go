@@ -131,7 +131,10 @@ func readCaffe(r io.ReaderAt, size int64) (*vgg.Weights, error) {
 	top := pbReader{r: r, end: size}
 	b := new(builder)
 	found := 0
-	var scratch []byte
+	var (
+		scratch       []byte
+		kernelScratch []float32 // kernels as stored, before setConv rearranges them
+	)
 	for top.off < top.end && found < len(vgg.ConvNames) {
 		start := top.off
 		num, typ, length, err := top.next()
@@ -185,14 +188,14 @@ func readCaffe(r io.ReaderAt, size int64) (*vgg.Weights, error) {
 		if len(blobs) != 2 {
 			return nil, layerError(name, where, "has %d blobs, want 2 (kernel and bias)", len(blobs))
 		}
-		k, kdims, err := readBlob(r, blobs[0], &scratch)
+		k, kdims, err := readBlob(r, blobs[0], &scratch, &kernelScratch)
 		if err != nil {
 			return nil, layerError(name, where, "kernel blob: %v", err)
 		}
 		if len(kdims) != 4 || kdims[2] != 3 || kdims[3] != 3 {
 			return nil, layerError(name, where, "kernel blob is %v, want OUT x IN x 3 x 3", kdims)
 		}
-		bias, _, err := readBlob(r, blobs[1], &scratch)
+		bias, _, err := readBlob(r, blobs[1], &scratch, nil)
 		if err != nil {
 			return nil, layerError(name, where, "bias blob: %v", err)
 		}
@@ -207,7 +210,7 @@ func readCaffe(r io.ReaderAt, size int64) (*vgg.Weights, error) {
 // readBlob reads a BlobProto: its shape (num, channels, height, width, or
 // a BlobShape, trailing ones of the legacy shape dropped for the bias) and
 // its float or double data.
-func readBlob(r io.ReaderAt, at region, scratch *[]byte) ([]float32, []int64, error) {
+func readBlob(r io.ReaderAt, at region, scratch *[]byte, into *[]float32) ([]float32, []int64, error) {
 	p := pbReader{r: r, off: at.off, end: at.off + at.len}
 	var (
 		legacy    [4]int64
@@ -288,7 +291,7 @@ func readBlob(r io.ReaderAt, at region, scratch *[]byte) ([]float32, []int64, er
 		dt = dtFloat64
 	}
 	t := tensorRef{dtype: dt, shape: []int64{n}, off: data.off, avail: data.len}
-	v, err := t.read(r, scratch)
+	v, err := t.read(r, scratch, into)
 	return v, shape, err
 }
 

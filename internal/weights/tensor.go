@@ -50,8 +50,9 @@ func (t *tensorRef) numel() int64 {
 	return n
 }
 
-// read decodes the tensor's elements into float32s.
-func (t *tensorRef) read(r io.ReaderAt, buf *[]byte) ([]float32, error) {
+// read decodes the tensor's elements into float32s, in *into when it is
+// not nil (a scratch buffer grown as needed), else in a new slice.
+func (t *tensorRef) read(r io.ReaderAt, buf *[]byte, into *[]float32) ([]float32, error) {
 	for _, d := range t.shape {
 		if d < 0 || d > 1<<31 {
 			return nil, fmt.Errorf("bad shape %v", t.shape)
@@ -65,7 +66,15 @@ func (t *tensorRef) read(r io.ReaderAt, buf *[]byte) ([]float32, error) {
 	if t.off < 0 || n*size > t.avail {
 		return nil, fmt.Errorf("%d bytes of data for shape %v, want %d (truncated file?)", t.avail, t.shape, n*size)
 	}
-	dst := make([]float32, n)
+	var dst []float32
+	if into != nil {
+		if int64(cap(*into)) < n {
+			*into = make([]float32, n)
+		}
+		dst = (*into)[:n]
+	} else {
+		dst = make([]float32, n)
+	}
 	const chunk = 1 << 20
 	if cap(*buf) < chunk {
 		*buf = make([]byte, chunk)
@@ -187,7 +196,10 @@ func loadStateDict(r io.ReaderAt, tensors []tensorRef) (*builder, error) {
 		*slot = t
 	}
 	b := new(builder)
-	var buf []byte
+	var (
+		buf     []byte
+		scratch []float32 // kernels as stored, before setConv rearranges them
+	)
 	for i := range kernels {
 		k, bias := kernels[i], biases[i]
 		name := vgg19Name(i)
@@ -205,11 +217,11 @@ func loadStateDict(r io.ReaderAt, tensors []tensorRef) (*builder, error) {
 		if bias.numel() != out {
 			return nil, layerError(name, bias.key, "bias has shape %v, want [%d]", bias.shape, out)
 		}
-		kv, err := k.read(r, &buf)
+		kv, err := k.read(r, &buf, &scratch)
 		if err != nil {
 			return nil, layerError(name, k.key, "%v", err)
 		}
-		bv, err := bias.read(r, &buf)
+		bv, err := bias.read(r, &buf, nil)
 		if err != nil {
 			return nil, layerError(name, bias.key, "%v", err)
 		}
