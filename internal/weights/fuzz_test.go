@@ -94,3 +94,19 @@ func FuzzPickle(f *testing.F) {
 }
 
 func bufioReader(data []byte) *bufio.Reader { return bufio.NewReader(bytes.NewReader(data)) }
+
+// Python 2 pickles an OrderedDict with its items as REDUCE arguments, and
+// strings as BINSTRING: the state dict of an old .pth reads as a newer one.
+func TestPickleOrderedDictPython2(t *testing.T) {
+	// OrderedDict([['a', 1], ['bc', 2]]), as Python 2's cPickle writes it
+	// with protocol 2.
+	p := "\x80\x02ccollections\nOrderedDict\nq\x00]q\x01(]q\x02(U\x01aq\x03K\x01e]q\x04(U\x02bcq\x05K\x02ee\x85q\x06Rq\x07."
+	v, err := newUnpickler(bufioReader([]byte(p))).load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ok := v.(*pyDict)
+	if !ok || len(d.keys) != 2 || d.keys[0] != "a" || d.vals[0] != int64(1) || d.keys[1] != "bc" || d.vals[1] != int64(2) {
+		t.Fatalf("got %#v", v)
+	}
+}

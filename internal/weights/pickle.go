@@ -490,7 +490,26 @@ func reduce(fn, args any) (any, error) {
 	}
 	switch g.module + "." + g.name {
 	case "collections.OrderedDict":
-		return &pyDict{}, nil
+		// Python 3 fills it with SETITEMS afterwards; Python 2's
+		// OrderedDict.__reduce__ passes its items, [[key, value], ...].
+		d := &pyDict{}
+		if len(a) == 1 {
+			if items, ok := a[0].(*pyList); ok {
+				for _, it := range items.items {
+					var kv []any
+					switch p := it.(type) {
+					case *pyList:
+						kv = p.items
+					case pyTuple:
+						kv = p
+					}
+					if len(kv) == 2 {
+						d.keys, d.vals = append(d.keys, kv[0]), append(d.vals, kv[1])
+					}
+				}
+			}
+		}
+		return d, nil
 	case "torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2":
 		// (storage, offset, size, stride, ...)
 		if len(a) < 4 {
