@@ -81,11 +81,13 @@ type NotFoundError struct {
 }
 
 func (e *NotFoundError) Error() string {
-	if e.Explicit && len(e.Searched) == 1 {
-		return "network " + e.Searched[0] + " does not exist; run '" + DownloadCommand + "' to fetch the official one"
+	// The reference's words first, for scripts that look for them.
+	msg := "Network " + e.Searched[0] + " does not exist. (Did you forget to download it?)"
+	if e.Explicit || len(e.Searched) == 1 {
+		return msg + " Run '" + DownloadCommand + "' to fetch the official one."
 	}
-	return "VGG-19 weights not found (looked for " + strings.Join(e.Searched, ", ") +
-		"); run '" + DownloadCommand + "' to fetch them, or give --network FILE"
+	return msg + " Looked for " + strings.Join(e.Searched, ", ") +
+		"; run '" + DownloadCommand + "' to fetch it, or give --network FILE."
 }
 
 // Unwrap makes errors.Is(err, fs.ErrNotExist) hold.
