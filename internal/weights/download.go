@@ -120,7 +120,7 @@ func Download(ctx context.Context, o DownloadOptions) (DownloadResult, error) {
 		}
 	}
 	if o.Client == nil {
-		o.Client = &http.Client{Transport: http.DefaultTransport}
+		o.Client = defaultClient()
 	}
 	if o.StallTimeout <= 0 {
 		o.StallTimeout = DefaultStallTimeout
@@ -154,6 +154,13 @@ func Download(ctx context.Context, o DownloadOptions) (DownloadResult, error) {
 		return DownloadResult{}, err
 	}
 	return DownloadResult{Path: final, Bytes: size}, nil
+}
+
+// defaultClient uses net/http's default transport, whose Proxy is
+// http.ProxyFromEnvironment. No overall timeout: a 500 MB download may take
+// long, and the stall timer catches a dead connection.
+func defaultClient() *http.Client {
+	return &http.Client{Transport: http.DefaultTransport}
 }
 
 type downloader struct {

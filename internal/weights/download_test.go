@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -303,5 +304,18 @@ func TestProgress(t *testing.T) {
 	p.Finish()
 	if s := live.String(); !strings.Contains(s, "\r[============            ] 52.4 MB / 104.9 MB  50%  52.4 MB/s  ETA 0:01") || !strings.HasSuffix(s, "\n") {
 		t.Errorf("live bar %q", s)
+	}
+}
+
+// Proxies: the default client goes through http.ProxyFromEnvironment
+// (HTTP_PROXY, HTTPS_PROXY, NO_PROXY). Set in-process, the variables would
+// be read once per test binary, so the wiring is what is checked.
+func TestDefaultClientHonoursProxyVariables(t *testing.T) {
+	tr, ok := defaultClient().Transport.(*http.Transport)
+	if !ok || tr.Proxy == nil {
+		t.Fatalf("default transport %T has no proxy function", defaultClient().Transport)
+	}
+	if reflect.ValueOf(tr.Proxy).Pointer() != reflect.ValueOf(http.ProxyFromEnvironment).Pointer() {
+		t.Error("the default transport's proxy is not http.ProxyFromEnvironment")
 	}
 }
