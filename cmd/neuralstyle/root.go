@@ -69,6 +69,7 @@ same numbers out. It needs the VGG-19 weights, imagenet-vgg-verydeep-19.mat.`,
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	cmd.AddCommand(newWeightsCommand(stdout, stderr))
 	f := cmd.Flags()
 	f.SortFlags = false
 	bindReferenceFlags(f, &c.opts)
