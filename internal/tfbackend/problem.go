@@ -145,17 +145,24 @@ func newProblem(w *vgg.Weights, spec *engine.Spec) (*problem, error) {
 	style := op.AddN(ss.SubScope("AddN"), terms)
 
 	// Total variation of the image, with the reference's divisors (the
-	// numbers of differences along each axis).
+	// numbers of differences along each axis). An axis without differences
+	// (an image one pixel high or wide) counts 0, as in the native engine,
+	// where the reference's 0/0 makes the loss NaN.
 	ts := obj.SubScope("tv")
 	h, wd := int32(p.h), int32(p.w)
 	slice := func(y, x, hh, ww int32) tf.Output {
 		return op.Slice(ts.SubScope("Slice"), p.x, tg.Const(ts, []int32{0, y, x, 0}), tg.Const(ts, []int32{1, hh, ww, 3}))
 	}
-	dy := op.Sub(ts.SubScope("Sub"), slice(1, 0, h-1, wd), slice(0, 0, h-1, wd))
-	dx := op.Sub(ts.SubScope("Sub"), slice(0, 1, h, wd-1), slice(0, 0, h, wd-1))
+	tvTerm := func(y, x int32, n int) tf.Output {
+		if n == 0 {
+			return tg.Const(ts, float32(0))
+		}
+		d := op.Sub(ts.SubScope("Sub"), slice(y, x, h-y, wd-x), slice(0, 0, h-y, wd-x))
+		return sumSquares(ts, d, spec.TVWeight/float64(n))
+	}
 	tv := op.Add(ts.SubScope("Add"),
-		sumSquares(ts, dy, spec.TVWeight/float64((p.h-1)*p.w*3)),
-		sumSquares(ts, dx, spec.TVWeight/float64(p.h*(p.w-1)*3)))
+		tvTerm(1, 0, (p.h-1)*p.w*3),
+		tvTerm(0, 1, p.h*(p.w-1)*3))
 
 	total := op.AddN(obj.SubScope("total"), []tf.Output{content, style, tv})
 	p.losses = [4]tf.Output{content, style, tv, total}
