@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/neuralstyle/neuralstyle/internal/sysmem"
 )
 
 // Flag values that read numbers as the reference's argparse does with
@@ -180,3 +182,28 @@ func digitValue(r rune) int {
 	}
 	return 0
 }
+
+// sizeValue is a pflag.Value for a memory size ("300MB", "4GB", "1.5GiB",
+// "512k"; see sysmem.ParseSize). 0, the default, means what this process
+// may use.
+type sizeValue struct{ p *int64 }
+
+func newSizeValue(p *int64) *sizeValue { return &sizeValue{p} }
+
+func (v *sizeValue) Set(s string) error {
+	n, err := sysmem.ParseSize(s)
+	if err != nil {
+		return err
+	}
+	*v.p = n
+	return nil
+}
+
+func (v *sizeValue) String() string {
+	if *v.p == 0 {
+		return "0"
+	}
+	return sysmem.FormatSize(*v.p)
+}
+
+func (v *sizeValue) Type() string { return "size" }

@@ -212,3 +212,17 @@ func TestDecimalIntRange(t *testing.T) {
 		t.Errorf("Set(MaxInt32+1) = %d, want an error", v)
 	}
 }
+
+func TestSizeValue(t *testing.T) {
+	var n int64
+	v := newSizeValue(&n)
+	if v.String() != "0" {
+		t.Errorf("default shows %q", v.String())
+	}
+	if err := v.Set("1.5GiB"); err != nil || n != 1536<<20 || v.String() != "1.50 GiB" {
+		t.Errorf("Set(1.5GiB) = %d (%q), %v", n, v.String(), err)
+	}
+	if err := v.Set("lots"); err == nil {
+		t.Errorf("Set(lots) = %d, want an error", n)
+	}
+}

@@ -220,3 +220,12 @@ func CheckMemory(content Size, styles []Size, estimate int64, limit sysmem.Limit
 		"give a smaller --width or --style-scales, or --max-memory SIZE if the memory is there",
 		what, sysmem.FormatSize(estimate), sysmem.FormatSize(limit.Bytes), source)
 }
+
+// MemoryLimit is the limit a run is checked against: maxMemory (from
+// --max-memory) when positive, else what this process may use.
+func MemoryLimit(maxMemory int64) sysmem.Limit {
+	if maxMemory > 0 {
+		return sysmem.Limit{Bytes: maxMemory, Source: "--max-memory"}
+	}
+	return sysmem.ProcessLimit()
+}
