@@ -229,3 +229,13 @@ func MemoryLimit(maxMemory int64) sysmem.Limit {
 	}
 	return sysmem.ProcessLimit()
 }
+
+// DeepestLayer is the deepest layer the losses read, as the native engine
+// decides it: relu5_2 (13) when its content weight, contentWeight * (1 -
+// contentWeightBlend), is not zero, else relu5_1 (12).
+func DeepestLayer(contentWeight, contentWeightBlend float64) vgg.Layer {
+	if contentWeight*(1-contentWeightBlend) != 0 {
+		return 13
+	}
+	return 12
+}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/neuralstyle/neuralstyle/internal/sysmem"
+	"github.com/neuralstyle/neuralstyle/internal/vgg"
 )
 
 // TestEstimateMemoryIssueCases: the runs of issue 11 that exhausted memory
@@ -61,5 +62,16 @@ func TestCheckMemory(t *testing.T) {
 	}
 	if strings.Contains(msg, "\n") {
 		t.Errorf("message %q is more than one line", msg)
+	}
+}
+
+func TestDeepestLayer(t *testing.T) {
+	for _, tt := range []struct {
+		weight, blend float64
+		want          vgg.Layer
+	}{{5, 1, 12}, {0, 0.3, 12}, {5, 0.3, 13}, {5, 0, 13}} {
+		if got := DeepestLayer(tt.weight, tt.blend); got != tt.want {
+			t.Errorf("DeepestLayer(%g, %g) = %d, want %d", tt.weight, tt.blend, got, tt.want)
+		}
 	}
 }
