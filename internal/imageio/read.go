@@ -248,9 +248,8 @@ func (r *recorder) Read(p []byte) (int, error) {
 // recomputed, and an IEND chunk. It returns nil when r has its IEND or is
 // not a PNG. Decoding the result still fails when pixel data is missing.
 func pngWithEnd(r io.ReaderAt, size int64) io.Reader {
-	var parts []io.Reader
-	off := int64(8)
-	parts = append(parts, io.NewSectionReader(r, 0, off))
+	off := int64(8) // the end of the whole chunks, which stay as they are
+	var cut []byte  // the cut IDAT chunk, completed
 	var head [8]byte
 	for off+8 <= size {
 		if _, err := r.ReadAt(head[:], off); err != nil {
@@ -265,7 +264,6 @@ func pngWithEnd(r io.ReaderAt, size int64) io.Reader {
 			break
 		}
 		if end := off + 12 + n; end <= size {
-			parts = append(parts, io.NewSectionReader(r, off, end-off))
 			off = end
 			continue
 		}
@@ -274,11 +272,11 @@ func pngWithEnd(r io.ReaderAt, size int64) io.Reader {
 			if _, err := r.ReadAt(data, off+8); err != nil {
 				return nil
 			}
-			parts = append(parts, bytes.NewReader(pngChunkBytes(typ, data)))
+			cut = pngChunkBytes(typ, data)
 		}
 		break
 	}
-	return io.MultiReader(append(parts, bytes.NewReader(pngChunkBytes("IEND", nil)))...)
+	return io.MultiReader(io.NewSectionReader(r, 0, off), bytes.NewReader(cut), bytes.NewReader(pngChunkBytes("IEND", nil)))
 }
 
 // pngChunkBytes is a PNG chunk with its length and CRC.
