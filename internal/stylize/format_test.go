@@ -656,3 +656,21 @@ func TestCheckpointNameLimits(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCheckpointName: any name either formats or fails, never panics, and
+// a formatted one is bounded by the width limit (no name grows without
+// bound, whatever its widths say).
+func FuzzCheckpointName(f *testing.F) {
+	for _, tt := range pythonCheckpointNames {
+		f.Add(tt.format, tt.itr)
+	}
+	f.Fuzz(func(t *testing.T, format string, itr int) {
+		if itr < 0 {
+			itr = -itr
+		}
+		got, err := CheckpointName(format, itr)
+		if err == nil && len(got) > (len(format)+1)*(2*maxFieldWidth+64) {
+			t.Errorf("CheckpointName(%q, %d) is %d bytes", format, itr, len(got))
+		}
+	})
+}

@@ -73,3 +73,15 @@ func TestProcessLimit(t *testing.T) {
 		t.Errorf("ProcessLimit() source %q", l.Source)
 	}
 }
+
+// FuzzParseSize: any text either parses to a size of at least 0 or fails.
+func FuzzParseSize(f *testing.F) {
+	for _, s := range []string{"300MB", "1.5GiB", "512k", "0", "-1", "1e3", "99999999999TB", ".5g"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if n, err := ParseSize(s); err == nil && n < 0 {
+			t.Errorf("ParseSize(%q) = %d", s, n)
+		}
+	})
+}
