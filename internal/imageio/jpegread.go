@@ -3,6 +3,8 @@ package imageio
 import (
 	"bytes"
 	"errors"
+	"image"
+	"image/color"
 	"io"
 
 	"github.com/neuralstyle/neuralstyle/internal/imageio/jpeg"
@@ -45,4 +47,19 @@ func jpegCause(err error) error {
 		return &detailError{kind: ErrCorrupt, msg: "corrupt JPEG data", cause: err}
 	}
 	return err // a read error from the operating system
+}
+
+// JPEG's header is registered with package image for the size check of
+// piped input (readStream's image.DecodeConfig); its pixels never go through
+// image.Decode: Read hands JPEG to readJPEG.
+func init() {
+	image.RegisterFormat("jpeg", "\xff\xd8", func(io.Reader) (image.Image, error) {
+		return nil, errors.New("imageio: JPEG pixels are decoded by readJPEG")
+	}, func(r io.Reader) (image.Config, error) {
+		c, err := jpeg.DecodeConfig(r)
+		if err != nil {
+			return image.Config{}, jpegCause(err)
+		}
+		return image.Config{ColorModel: color.RGBAModel, Width: c.Width, Height: c.Height}, nil
+	})
 }

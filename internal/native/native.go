@@ -6,7 +6,6 @@ package native
 import (
 	"errors"
 	"fmt"
-	"math"
 	"runtime"
 	"slices"
 
@@ -338,7 +337,8 @@ func (p *problem) AddGrad(l vgg.Layer, g, scratch []float32) {
 }
 
 // tvLoss is tv_weight * (sum(dy^2)/size(dy) + sum(dx^2)/size(dx)) on the
-// HWC image.
+// HWC image, a term without differences (an image one pixel high or wide)
+// counting 0.
 func (p *problem) tvLoss(x []float32) float32 {
 	h, w := p.h, p.w
 	var sy, sx float64
@@ -360,10 +360,11 @@ func (p *problem) tvLoss(x []float32) float32 {
 	return float32(p.spec.TVWeight) * (div(float32(sy), ny) + div(float32(sx), nx))
 }
 
-// div is a/b with the reference's 0/0 = NaN for an empty difference set.
+// div is a/b, and 0 for an empty difference set (b == 0), where the
+// reference's 0/0 gives a NaN loss that never improves.
 func div(a, b float32) float32 {
 	if b == 0 {
-		return float32(math.NaN())
+		return 0
 	}
 	return a / b
 }

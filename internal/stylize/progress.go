@@ -56,7 +56,10 @@ func savetxtFloat(v float64) string {
 }
 
 // writeProgressPlot draws the recorded losses on a log scale, one line per
-// loss, as the reference's matplotlib figure does.
+// loss, as the reference's matplotlib figure does. Values a log scale cannot
+// show (zero, negative, infinite, NaN: a zero or huge weight gives them) are
+// left out; when none is left the axes are drawn empty with a note in the
+// title, as matplotlib does, rather than failing after the whole run.
 func writeProgressPlot(path string, recs []Record) error {
 	p := plot.New()
 	p.Title.Text = "neuralstyle losses"
@@ -74,13 +77,13 @@ func writeProgressPlot(path string, recs []Record) error {
 		{"tv", func(r Record) float64 { return r.Losses.TV }},
 		{"total", func(r Record) float64 { return r.Losses.Total }},
 	}
+	lo, hi := math.Inf(1), math.Inf(-1)
 	for i, s := range series {
 		var pts plotter.XYs
 		for _, r := range recs {
-			// A log scale cannot show zero or negative values (a zero
-			// weight makes a loss vanish): leave those points out.
 			if v := s.get(r); v > 0 && !math.IsInf(v, 0) && !math.IsNaN(v) {
 				pts = append(pts, plotter.XY{X: float64(r.Label), Y: v})
+				lo, hi = min(lo, v), max(hi, v)
 			}
 		}
 		if len(pts) == 0 {
@@ -95,6 +98,17 @@ func writeProgressPlot(path string, recs []Record) error {
 		p.Add(line)
 		p.Legend.Add(s.name, line)
 	}
+	if lo > hi {
+		p.Title.Text += " (no positive finite loss to plot)"
+		lo, hi = 1, 10
+		if len(recs) > 0 {
+			p.X.Min, p.X.Max = float64(recs[0].Label), float64(recs[len(recs)-1].Label)
+		}
+	}
+	// gonum widens an empty range by one either side (below zero for values
+	// under one) and loops over decades up to an infinite one: give the log
+	// axis whole, finite decades itself.
+	p.Y.Min, p.Y.Max = logRange(lo, hi)
 	w, err := p.WriterTo(8*vg.Inch, 5*vg.Inch, "png")
 	if err != nil {
 		return fmt.Errorf("progress plot %s: %w", path, err)
@@ -103,4 +117,32 @@ func writeProgressPlot(path string, recs []Record) error {
 		_, err := w.WriteTo(f)
 		return err
 	})
+}
+
+// logRange widens the positive range lo..hi to whole decades, at least one,
+// within 1e-300..1e300.
+func logRange(lo, hi float64) (float64, float64) {
+	const minExp, maxExp = -300, 300
+	// e is the decade of v: 10^e <= v < 10^(e+1), found exactly (Log10 alone
+	// can be off by one at powers of ten).
+	decade := func(v float64) int {
+		e := int(math.Floor(math.Log10(v)))
+		e = min(max(e, minExp), maxExp)
+		for e > minExp && math.Pow10(e) > v {
+			e--
+		}
+		for e < maxExp && math.Pow10(e+1) <= v {
+			e++
+		}
+		return e
+	}
+	eLo, eHi := decade(lo), decade(hi)
+	if math.Pow10(eHi) < hi || eHi == eLo {
+		eHi++
+	}
+	eHi = min(eHi, maxExp)
+	if eHi <= eLo {
+		eLo = eHi - 1
+	}
+	return math.Pow10(eLo), math.Pow10(eHi)
 }

@@ -230,17 +230,22 @@ func styleLoss(ss *op.Scope, net *network, feats map[string]tf.Output, spec *eng
 }
 
 // tvLoss is the total variation of the image, with the reference's
-// divisors (the numbers of differences along each axis).
+// divisors (the numbers of differences along each axis). An axis without
+// differences (an image one pixel high or wide) counts 0, as in the native
+// engine, where the reference's 0/0 makes the loss NaN.
 func (p *problem) tvLoss(ts *op.Scope, weight float64) tf.Output {
 	h, wd := int32(p.h), int32(p.w)
 	slice := func(y, x, hh, ww int32) tf.Output {
 		return op.Slice(ts.SubScope("Slice"), p.x, tg.Const(ts, []int32{0, y, x, 0}), tg.Const(ts, []int32{1, hh, ww, 3}))
 	}
-	dy := op.Sub(ts.SubScope("Sub"), slice(1, 0, h-1, wd), slice(0, 0, h-1, wd))
-	dx := op.Sub(ts.SubScope("Sub"), slice(0, 1, h, wd-1), slice(0, 0, h, wd-1))
-	return op.Add(ts.SubScope("Add"),
-		sumSquares(ts, dy, weight/float64((p.h-1)*p.w*3)),
-		sumSquares(ts, dx, weight/float64(p.h*(p.w-1)*3)))
+	term := func(y, x int32, n int) tf.Output {
+		if n == 0 {
+			return tg.Const(ts, float32(0))
+		}
+		d := op.Sub(ts.SubScope("Sub"), slice(y, x, h-y, wd-x), slice(0, 0, h-y, wd-x))
+		return sumSquares(ts, d, weight/float64(n))
+	}
+	return op.Add(ts.SubScope("Add"), term(1, 0, (p.h-1)*p.w*3), term(0, 1, p.h*(p.w-1)*3))
 }
 
 // start finalises the graph, starts its session and loads the weights.

@@ -38,6 +38,11 @@ var layerNames = [...]string{
 // NumConv is the number of VGG-19's convolutions up to conv5_4.
 const NumConv = 16
 
+// Widths are the output channels of the real VGG-19's convolutions, conv1_1
+// to conv5_4 (a weights file gives its own; these size estimates made
+// before it is loaded).
+var Widths = [NumConv]int{64, 64, 128, 128, 256, 256, 256, 256, 512, 512, 512, 512, 512, 512, 512, 512}
+
 // Layers is VGG-19's layer table up to relu5_4, in order.
 var Layers = func() []LayerInfo {
 	out := make([]LayerInfo, len(layerNames))
