@@ -48,8 +48,8 @@ func TestTVOnePixelWide(t *testing.T) {
 		h, w := size[0], size[1]
 		t.Run(fmt.Sprintf("%dx%d", h, w), func(t *testing.T) {
 			spec := &engine.Spec{
-				Content:             vggtest.RandomImage(rng, h, w),
-				Styles:              []engine.Image{vggtest.RandomImage(rng, 6, 6)},
+				Content:           vggtest.RandomImage(rng, h, w),
+				Styles:            []engine.Image{vggtest.RandomImage(rng, 6, 6)},
 				ContentLayers:     []engine.LayerWeight{{Layer: "relu4_2", Weight: 1}},
 				StyleBlendWeights: []float64{1},
 				StyleLayers:       []engine.LayerWeight{{Layer: "relu1_1", Weight: 1}},
