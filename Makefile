@@ -38,6 +38,14 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzRead$$' -fuzztime=$(FUZZTIME) ./internal/matfile
 	$(GO) test -run='^$$' -fuzz='^FuzzRead$$' -fuzztime=$(FUZZTIME) ./internal/imageio
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./internal/imageio/jpeg
+	$(GO) test -run='^$$' -fuzz='^FuzzCaffe$$' -fuzztime=$(FUZZTIME) ./internal/weights
+	$(GO) test -run='^$$' -fuzz='^FuzzTorchZip$$' -fuzztime=$(FUZZTIME) ./internal/weights
+	$(GO) test -run='^$$' -fuzz='^FuzzTorchLegacy$$' -fuzztime=$(FUZZTIME) ./internal/weights
+	$(GO) test -run='^$$' -fuzz='^FuzzSafetensors$$' -fuzztime=$(FUZZTIME) ./internal/weights
+	$(GO) test -run='^$$' -fuzz='^FuzzPickle$$' -fuzztime=$(FUZZTIME) ./internal/weights
+	$(GO) test -run='^$$' -fuzz='^FuzzUnmarshalBinary$$' -fuzztime=$(FUZZTIME) ./internal/optim
+	$(GO) test -run='^$$' -fuzz='^FuzzCheckpointName$$' -fuzztime=$(FUZZTIME) ./internal/stylize
+	$(GO) test -run='^$$' -fuzz='^FuzzParseSize$$' -fuzztime=$(FUZZTIME) ./internal/sysmem
 
 smoke: build
 	./scripts/smoke.sh $(BIN)/neuralstyle

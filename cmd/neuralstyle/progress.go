@@ -91,6 +91,8 @@ func (r *reporter) report(ev stylize.Event) {
 		if r.live {
 			fmt.Fprintln(r.errw)
 		}
+	case stylize.EventWarning:
+		fmt.Fprintf(r.errw, "neuralstyle: warning: %s\n", ev.Message)
 	}
 }
 

@@ -91,7 +91,7 @@ func bindReferenceFlags(f *pflag.FlagSet, o *stylize.Options) {
 	f.BoolVar(&o.ProgressPlot, "progress-plot", o.ProgressPlot, "write progress.png (loss curves) in the output's folder")
 	f.IntVar(&o.Width, "width", o.Width, "resize the content to this width; height = floor(H/W*width)")
 	f.Float64SliceVar(&o.StyleScales, "style-scales", o.StyleScales, "style scale per style image (default 1.0 each)")
-	f.StringVar(&o.Network, "network", o.Network, "VGG-19 weights (MatConvNet .mat)")
+	f.StringVar(&o.Network, "network", o.Network, "VGG-19 weights: MatConvNet .mat, Caffe .caffemodel, PyTorch .pth or .safetensors (default: here, then $NEURALSTYLE_NETWORK, then the data folder; see 'neuralstyle weights path')")
 	f.Float64Var(&o.ContentWeightBlend, "content-weight-blend", o.ContentWeightBlend, "content layer blend: relu4_2 gets B, relu5_2 gets 1-B (default content layers only)")
 	f.Float64Var(&o.ContentWeight, "content-weight", o.ContentWeight, "content weight")
 	f.Float64Var(&o.StyleWeight, "style-weight", o.StyleWeight, "style weight")
@@ -118,6 +118,7 @@ func bindExtraFlags(f *pflag.FlagSet, c *cli) {
 	f.Int64Var(&o.Seed, "seed", o.Seed, "seed of the initial noise, 0 or more (default: drawn at random and printed)")
 	f.StringVar(&c.backend, "backend", "native", "compute backend: "+backendNames())
 	f.IntVar(&o.MaxPixels, "max-pixels", o.MaxPixels, "refuse input images with more pixels than this")
+	f.Var(newSizeValue(&o.MaxMemory), "max-memory", "refuse, before loading anything, a run whose estimated peak memory is over SIZE (300MB, 4GB, 1.5GiB; default: what this process may use: available RAM, a cgroup limit, RLIMIT_AS)")
 	f.BoolVarP(&c.quiet, "quiet", "q", false, "print nothing but errors")
 	// These defaults are markers (stylize.AutoNoiseBlend, RandomSeed) that
 	// the usage text explains: --help shows no "(default -1)".
@@ -132,6 +133,7 @@ func (c *cli) options() (stylize.Options, error) {
 	o.Styles = splitFileList(c.opts.Styles)
 	var err error
 	o.Engine, err = engineFactory(c.backend)
+	o.EngineName = c.backend
 	return o, err
 }
 
@@ -186,6 +188,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return err
 		}
+		// A --network given is the one file tried; without it the
+		// default name is searched for (weights.SearchPath).
+		opts.SearchNetwork = !cmd.Flags().Changed("network")
 		if err := opts.Validate(); err != nil {
 			return err
 		}
@@ -262,7 +267,8 @@ var optionFlags = map[string]struct{ flag, hint string }{
 	"Content":              {"--content", "give the content image with --content FILE"},
 	"Styles":               {"--styles", "give one or more style images with --styles FILE..."},
 	"Output":               {"--output", "give the output image with --output FILE"},
-	"Network":              {"--network", "download imagenet-vgg-verydeep-19.mat (see README) or give --network FILE"},
+	"Network":              {"--network", "run 'neuralstyle weights download', or give --network FILE"},
+	"MaxMemory":            {"--max-memory", "give a smaller --width or --style-scales, or a larger --max-memory if the memory is there"},
 	"Iterations":           {"--iterations", "use a positive number of iterations"},
 	"PrintIterations":      {"--print-iterations", "use a positive number, or leave it out"},
 	"CheckpointOutput":     {"--checkpoint-output", "give --checkpoint-output with a placeholder (`foo_{}.jpg`, `foo_{:05}.jpg`, `foo_%d.jpg`) together with --checkpoint-iterations N"},

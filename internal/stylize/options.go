@@ -8,6 +8,7 @@ import (
 
 	"github.com/neuralstyle/neuralstyle/internal/engine"
 	"github.com/neuralstyle/neuralstyle/internal/vgg"
+	"github.com/neuralstyle/neuralstyle/internal/weights"
 )
 
 // EngineFactory makes a compute engine for the loaded weights.
@@ -44,7 +45,11 @@ type Options struct {
 
 	Width             int       // resize the content to this width; 0 keeps it
 	StyleScales       []float64 // one per style; nil means 1.0 each
-	Network           string    // VGG-19 weights (MatConvNet .mat)
+	Network           string    // VGG-19 weights (.mat, .caffemodel, .pth, .safetensors)
+	// SearchNetwork looks for Network, when it is not there, where
+	// weights.SearchPath says ($NEURALSTYLE_NETWORK, the data folder of
+	// `neuralstyle weights download`); without it Network alone is tried.
+	SearchNetwork bool
 	StyleBlendWeights []float64 // one per style, normalised to sum 1; nil means equal
 
 	ContentWeight float64
@@ -71,6 +76,14 @@ type Options struct {
 
 	Seed      int64 // seed of the initial noise (>= 0), or RandomSeed
 	MaxPixels int   // bound on every input image's and resized image's pixels
+	// MaxMemory bounds the run's estimated peak memory in bytes; 0 means
+	// what this process may use (available RAM, a cgroup limit, RLIMIT_AS).
+	MaxMemory int64
+
+	// EngineName names Engine's backend for the memory estimate:
+	// "tensorflow" is estimated as TensorFlow's graph, anything else as the
+	// native engine.
+	EngineName string
 
 	// Engine makes the compute engine (required: package native's is the
 	// usual one).
@@ -85,7 +98,8 @@ type Options struct {
 func DefaultOptions() Options {
 	return Options{
 		Iterations:          1000,
-		Network:             "imagenet-vgg-verydeep-19.mat",
+		Network:             weights.DefaultName,
+		SearchNetwork:       true,
 		ContentWeight:       5,
 		ContentWeightBlend:  1,
 		StyleWeight:         500,
@@ -181,6 +195,8 @@ func checkCounts(r *resolved) error {
 		return invalid("Width", "must be positive, got %d", r.Width)
 	case r.MaxPixels <= 0:
 		return invalid("MaxPixels", "must be positive, got %d", r.MaxPixels)
+	case r.MaxMemory < 0:
+		return invalid("MaxMemory", "must be positive, got %d", r.MaxMemory)
 	case r.Seed < 0 && r.Seed != RandomSeed:
 		return invalid("Seed", "must be 0 or more, got %d", r.Seed)
 	}
@@ -338,6 +354,10 @@ const (
 	// EventInterrupted: the run was cancelled after Iteration steps; the
 	// best image so far goes to the output.
 	EventInterrupted
+	// EventWarning: something the user should know that does not stop the
+	// run (Message, one line): a network file whose checksum is not the
+	// official one's.
+	EventWarning
 )
 
 // Event is one report of progress.
@@ -354,5 +374,6 @@ type Event struct {
 	Path      string
 	Seed      int64
 	SeedDrawn bool // the seed was drawn at random, not given
-	UsesNoise bool // the initial image has a noise share
+	UsesNoise bool   // the initial image has a noise share
+	Message   string // EventWarning's text
 }

@@ -4,14 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/neuralstyle/neuralstyle/internal/engine"
 	"github.com/neuralstyle/neuralstyle/internal/imageio"
 	"github.com/neuralstyle/neuralstyle/internal/vgg"
+	"github.com/neuralstyle/neuralstyle/internal/weights"
 )
 
 // Record is one row of progress.txt.
@@ -43,9 +44,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(r.Network); errors.Is(err, fs.ErrNotExist) {
-		return nil, &OptionError{Option: "Network", Usage: true,
-			Msg: fmt.Sprintf("%s does not exist. (Did you forget to download it?)", r.Network)}
+	if err := findNetwork(r); err != nil {
+		return nil, err
 	}
 	if err := checkOutputs(r); err != nil {
 		return nil, err
@@ -66,6 +66,22 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return res, fmt.Errorf("stopped after %d of %d iterations: %w", res.Steps, r.Iterations, ErrInterrupted)
 	}
 	return res, nil
+}
+
+// findNetwork sets r.Network to the weights file the run loads, searched
+// for as weights.Find does; a missing file is a usage error, as in the
+// reference (argparse's parser.error).
+func findNetwork(r *resolved) error {
+	path, _, err := weights.Find(r.Network, !r.SearchNetwork)
+	var nf *weights.NotFoundError
+	switch {
+	case errors.As(err, &nf):
+		return &OptionError{Option: "Network", Usage: true, Msg: strings.TrimPrefix(nf.Error(), "Network ")}
+	case err != nil:
+		return fmt.Errorf("network: %w", err)
+	}
+	r.Network = path
+	return nil
 }
 
 // job is a prepared run: the problem on its engine, with its targets, and
@@ -90,25 +106,35 @@ type images struct {
 // prepare turns the options' files into a problem on the engine: it reads
 // and resizes the images, loads the network and computes the targets.
 func prepare(ctx context.Context, r *resolved) (*job, error) {
-	im, err := readImages(r)
+	im, err := readImages(ctx, r)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w before the optimisation started, nothing written: %w", ErrInterrupted, err)
+		}
+		return nil, err
+	}
+	if err := r.checkMemory(im); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("before the optimisation started, nothing written: %w", ErrInterrupted)
 	}
-	weights, err := vgg.Load(r.Network)
+	checked := weights.StartCheck(r.Network)
+	wt, err := weights.Load(r.Network)
 	if err != nil {
 		return nil, err
 	}
-	eng, err := r.Engine(weights)
+	eng, err := r.Engine(wt)
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	mean := weights.MeanPixel
+	mean := wt.MeanPixel
 	problem, err := eng.NewProblem(r.spec(im, mean))
 	if err != nil {
 		return nil, fmt.Errorf("engine %s: %w", eng.Name(), err)
+	}
+	if warning := checked(); warning != "" && r.Progress != nil {
+		r.Progress(Event{Kind: EventWarning, Message: warning})
 	}
 	job := &job{r: r, problem: problem, content: im.content, mean: mean, seed: r.Seed}
 	if job.seedDrawn = r.Seed == RandomSeed; job.seedDrawn {
@@ -129,9 +155,9 @@ func prepare(ctx context.Context, r *resolved) (*job, error) {
 // readImages reads the images and gives them the reference's sizes: the
 // content --width wide, each style scaled to the content's width times its
 // scale, the initial image at the content's size.
-func readImages(r *resolved) (*images, error) {
+func readImages(ctx context.Context, r *resolved) (*images, error) {
 	ropts := imageio.ReadOptions{MaxPixels: r.MaxPixels}
-	content, err := imageio.Read(r.Content, ropts)
+	content, err := imageio.ReadContext(ctx, r.Content, ropts)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +169,7 @@ func readImages(r *resolved) (*images, error) {
 	}
 	im := &images{content: content, styles: make([]*imageio.Image, len(r.Styles))}
 	for i, path := range r.Styles {
-		s, err := imageio.Read(path, ropts)
+		s, err := imageio.ReadContext(ctx, path, ropts)
 		if err != nil {
 			return nil, err
 		}
@@ -154,13 +180,42 @@ func readImages(r *resolved) (*images, error) {
 		}
 	}
 	if r.Initial != "" {
-		initial, err := imageio.Read(r.Initial, ropts)
+		initial, err := imageio.ReadContext(ctx, r.Initial, ropts)
 		if err != nil {
 			return nil, err
 		}
 		im.initial = imageio.Resize(initial, content.W, content.H)
 	}
 	return im, nil
+}
+
+// checkMemory refuses, before the network is loaded, a run whose
+// estimated peak exceeds MaxMemory (or what the process may use).
+func (r *resolved) checkMemory(im *images) error {
+	content := Size{im.content.W, im.content.H}
+	styles := make([]Size, len(im.styles))
+	for i, s := range im.styles {
+		styles[i] = Size{s.W, s.H}
+	}
+	est := EstimatePeakMemory(r.EngineName, content, styles, r.deepest(), 0)
+	return CheckMemory(content, styles, est, MemoryLimit(r.MaxMemory))
+}
+
+// deepest is the deepest layer a loss reads with a weight, where the
+// engines stop (relu1_1 when no loss reads any).
+func (r *resolved) deepest() vgg.Layer {
+	deepest := vgg.Layer(0)
+	for _, terms := range [2]struct {
+		weight float64
+		layers []engine.LayerWeight
+	}{{r.ContentWeight, r.content}, {r.StyleWeight, r.style}} {
+		for _, l := range terms.layers {
+			if i, err := vgg.ReLUIndex(l.Layer); err == nil && terms.weight*l.Weight != 0 {
+				deepest = max(deepest, i)
+			}
+		}
+	}
+	return deepest
 }
 
 // spec is the engine's problem for the images.
