@@ -43,13 +43,13 @@ type Options struct {
 	ProgressWrite bool // write progress.txt beside the output
 	ProgressPlot  bool // write progress.png beside the output
 
-	Width             int       // resize the content to this width; 0 keeps it
-	StyleScales       []float64 // one per style; nil means 1.0 each
-	Network           string    // VGG-19 weights (.mat, .caffemodel, .pth, .safetensors)
+	Width       int       // resize the content to this width; 0 keeps it
+	StyleScales []float64 // one per style; nil means 1.0 each
+	Network     string    // VGG-19 weights (.mat, .caffemodel, .pth, .safetensors)
 	// SearchNetwork looks for Network, when it is not there, where
 	// weights.SearchPath says ($NEURALSTYLE_NETWORK, the data folder of
 	// `neuralstyle weights download`); without it Network alone is tried.
-	SearchNetwork bool
+	SearchNetwork     bool
 	StyleBlendWeights []float64 // one per style, normalised to sum 1; nil means equal
 
 	ContentWeight float64
@@ -373,7 +373,7 @@ type Event struct {
 	Losses    engine.Losses
 	Path      string
 	Seed      int64
-	SeedDrawn bool // the seed was drawn at random, not given
+	SeedDrawn bool   // the seed was drawn at random, not given
 	UsesNoise bool   // the initial image has a noise share
 	Message   string // EventWarning's text
 }
