@@ -21,15 +21,37 @@ func TestNormalizeArgs(t *testing.T) {
 			[]string{"--style-scales=1", "--style-scales", "-0.5", "--style-scales", "2"}},
 		{[]string{"--styles", "a.jpg", "-q"}, []string{"--styles", "a.jpg", "-q"}},
 		{[]string{"--iter", "10", "--print-iter=2"}, []string{"--iterations", "10", "--print-iterations=2"}},
-		// ambiguous prefixes are left for the parser to report
-		{[]string{"--style", "x"}, []string{"--style", "x"}},
 		{[]string{"--content-weight", "5"}, []string{"--content-weight", "5"}},
-		// a flag right after a list flag is not one of its values
-		{[]string{"--styles", "--output", "x"}, []string{"--styles", "--output", "x"}},
+		{[]string{"--seed", "-5", "--content", "-"}, []string{"--seed", "-5", "--content", "-"}},
+		{[]string{"--progress-write", "--overwrite"}, []string{"--progress-write", "--overwrite"}},
+		{[]string{"--frob", "x"}, []string{"--frob", "x"}}, // unknown: the parser reports it
 	}
 	for _, tt := range tests {
-		if got := normalizeArgs(cmd.Flags(), tt.in); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("normalizeArgs(%q) = %q, want %q", tt.in, got, tt.want)
+		got, err := normalizeArgs(cmd.Flags(), tt.in)
+		if err != nil || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("normalizeArgs(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+// TestNormalizeArgsRefuses: argparse's errors for an ambiguous prefix and
+// for a flag whose value is missing (pflag would take the next flag as it).
+func TestNormalizeArgsRefuses(t *testing.T) {
+	cmd, _ := newCommand(io.Discard, io.Discard, func(*cobra.Command, *cli) error { return nil })
+	for _, tt := range []struct {
+		in   []string
+		want string
+	}{
+		{[]string{"--cont", "x"}, "ambiguous option: --cont could match --content, --content-weight-blend, --content-weight, --content-layers"},
+		{[]string{"--style", "x"}, "ambiguous option: --style could match --styles, --style-scales, --style-weight, --style-layer-weight-exp, --style-blend-weights, --style-layers"},
+		{[]string{"--styles", "--output", "o.png"}, "--styles needs a value"},
+		{[]string{"--content", "--output", "o.png"}, "--content needs a value"},
+		{[]string{"--output"}, "--output needs a value"},
+		{[]string{"--iter"}, "--iterations needs a value"},
+	} {
+		_, err := normalizeArgs(cmd.Flags(), tt.in)
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("normalizeArgs(%q): error %v, want %q", tt.in, err, tt.want)
 		}
 	}
 }
