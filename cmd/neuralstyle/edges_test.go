@@ -1,11 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/neuralstyle/neuralstyle/internal/stylize"
 )
 
 // TestDecimalIterations: integer flags are decimal as argparse's int():
@@ -84,4 +90,54 @@ func TestOverwriteSymlink(t *testing.T) {
 		t.Errorf("the link was replaced (%v)", err)
 	}
 	decode(t, target)
+}
+
+// TestInterruptDuringSave: a Ctrl-C after the last iteration, while the
+// image is written, lets the save finish and exits 130.
+func TestInterruptDuringSave(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	testHookEvent = func(ev stylize.Event) {
+		if ev.Kind == stylize.EventLosses && ev.Iteration == ev.Iterations {
+			cancel() // the loop is done: what follows is the save
+		}
+	}
+	defer func() { testHookEvent = nil }()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, baseArgs(dir, "--progress-write"), &stdout, &stderr)
+	if code != exitInterrupt {
+		t.Fatalf("exit %d, want %d; stderr %s", code, exitInterrupt, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "out.png was written in full") {
+		t.Errorf("stderr does not say the image was written: %q", stderr.String())
+	}
+	decode(t, filepath.Join(dir, "out.png"))
+	if rows := readProgress(t, filepath.Join(dir, "progress.txt")); len(rows) != 1 {
+		t.Errorf("progress.txt has %d rows, want 1", len(rows))
+	}
+}
+
+// failingWriter fails every write, as a full disk or a closed pipe does.
+type failingWriter struct{ writes int }
+
+func (f *failingWriter) Write([]byte) (int, error) {
+	f.writes++
+	return 0, errors.New("no space left on device")
+}
+
+// TestProgressWriter: the first failed write is said once on stderr, the
+// later ones are neither tried nor said, and none fails the caller.
+func TestProgressWriter(t *testing.T) {
+	var fw failingWriter
+	var stderr bytes.Buffer
+	p := &progressWriter{w: &fw, errw: &stderr}
+	for range 3 {
+		if n, err := fmt.Fprintln(p, "Iteration    1/   3"); err != nil || n != 20 {
+			t.Fatalf("write: %d, %v", n, err)
+		}
+	}
+	if fw.writes != 1 || stderr.String() != "neuralstyle: cannot write the progress to stdout (no space left on device); going on without it\n" {
+		t.Errorf("%d writes tried, stderr %q", fw.writes, stderr.String())
+	}
 }

@@ -6,16 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"regexp"
 	"strings"
-	"syscall"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/neuralstyle/neuralstyle/internal/imageio"
 	"github.com/neuralstyle/neuralstyle/internal/stylize"
 	"github.com/neuralstyle/neuralstyle/internal/vgg"
 )
@@ -169,27 +167,18 @@ func splitFileList(values []string) []string {
 func Main(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	go func() {
-		n := 0
-		for range sigs {
-			n++
-			if n > 1 {
-				fmt.Fprintln(stderr, "neuralstyle: interrupted again; quitting without writing")
-				imageio.RemovePartial()
-				os.Exit(exitInterrupt)
-			}
-			fmt.Fprintln(stderr, "\nneuralstyle: stopping after this iteration to write the best image so far (Ctrl-C again to quit at once)")
-			cancel()
-		}
-	}()
-	return run(ctx, args, stdout, stderr)
+	sigs := watchSignals(cancel, stderr)
+	defer sigs.stop()
+	return runQuiet(ctx, args, stdout, stderr, &sigs.quiet)
 }
 
 // run is Main without the signal handling, for tests.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return runQuiet(ctx, args, stdout, stderr, new(atomic.Bool))
+}
+
+// runQuiet is run that sets quiet when the flags ask for -q.
+func runQuiet(ctx context.Context, args []string, stdout, stderr io.Writer, quiet *atomic.Bool) int {
 	cmd, _ := newCommand(stdout, stderr, func(cmd *cobra.Command, c *cli) error {
 		opts, err := c.options(cmd.Flags())
 		if err != nil {
@@ -198,10 +187,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if err := opts.Validate(); err != nil {
 			return err
 		}
+		quiet.Store(c.quiet)
 		var report func(stylize.Event)
 		var rep *reporter
 		if !c.quiet {
 			rep = newReporter(stdout, stderr)
+			rep.out = &progressWriter{w: rep.out, errw: stderr}
 			report = rep.report
 		}
 		opts.Progress = func(ev stylize.Event) {
@@ -213,6 +204,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 		}
 		res, err := stylize.Run(ctx, opts)
+		if err == nil && ctx.Err() != nil {
+			// Stopped after the last iteration, during the save: the save
+			// went on to the end, and the exit status says interrupted.
+			if !c.quiet {
+				fmt.Fprintf(stderr, "neuralstyle: interrupted while writing; all %d iterations ran and %s was written in full\n", res.Steps, res.Output)
+			}
+			return fmt.Errorf("interrupted during the save: %w", stylize.ErrInterrupted)
+		}
 		switch {
 		case errors.Is(err, stylize.ErrInterrupted) && res != nil && !c.quiet:
 			fmt.Fprintf(stderr, "neuralstyle: interrupted after %d of %d iterations; wrote the best image so far to %s\n",
