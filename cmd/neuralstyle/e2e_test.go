@@ -323,6 +323,7 @@ func TestRuntimeErrors(t *testing.T) {
 		{"empty style scale", append(baseArgs(dir), "--style-scales", "0.001"), "--style-scales gives an empty 0x0 image"},
 		{"output is a folder", append(baseArgs(dir), "--output", folder), "is a folder"},
 		{"output is a folder, --overwrite", append(baseArgs(dir), "--output", folder, "--overwrite"), "is a folder"},
+		{"output is a folder without extension", append(baseArgs(dir), "--output", dir), "is a folder"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -111,8 +112,9 @@ func TestCheckEncodable(t *testing.T) {
 		{"a.jpg", 65535, 2, true},
 		{"a.gif", 65536, 1, false},
 		{"a.png", 70000, 2, true},
-		{"a.bmp", 40000, 30000, false},
-		{"a.tif", 40000, 30000, false},
+		{"a.bmp", 40000, 40000, false},
+		{"a.bmp", 40000, 30000, true},
+		{"a.tif", 40000, 40000, false},
 		{"a.tif", 4000, 3000, true},
 		{"a.xyz", 1, 1, false},
 	} {
@@ -136,6 +138,10 @@ func TestCheckWritableFolder(t *testing.T) {
 	}
 	if err := CheckWritable(folder); err == nil {
 		t.Error("CheckWritable accepts a folder")
+	}
+	// a folder without an extension is said to be a folder
+	if err := CheckWritable(dir); err == nil || !strings.Contains(err.Error(), "is a folder") {
+		t.Errorf("CheckWritable(a folder without extension) = %v, want it to say it is a folder", err)
 	}
 	if err := CheckWritableFile(filepath.Join(dir, "progress.txt")); err != nil {
 		t.Errorf("CheckWritableFile(progress.txt): %v", err)

@@ -76,8 +76,8 @@ func save(path string, img *Image, replace bool) error {
 	if err != nil {
 		return fail(err)
 	}
-	if err := CheckEncodable(path, img.W, img.H); err != nil {
-		return err
+	if err := encodable(path, img.W, img.H); err != nil {
+		return fail(err)
 	}
 	m := toRGBA(img)
 	err = writeAtomic(path, func(w io.Writer) error {
@@ -94,8 +94,9 @@ func save(path string, img *Image, replace bool) error {
 }
 
 // maxSide are the largest widths and heights the formats' encoders can
-// write (JPEG's and GIF's 16-bit sizes); maxBytes the largest pixel data
-// (BMP's and our TIFF's 32-bit offsets and sizes, with room for headers).
+// write (JPEG's and GIF's 16-bit sizes); maxBytes the largest RGB pixel
+// data (BMP's and our TIFF's 32-bit offsets and sizes, less 1 MiB of room
+// for headers).
 var (
 	maxSide  = map[string]int{".jpg": 65535, ".jpeg": 65535, ".gif": 65535}
 	maxBytes = map[string]int64{".bmp": 1<<32 - 1<<20, ".tif": 1<<32 - 1<<20, ".tiff": 1<<32 - 1<<20}
@@ -105,26 +106,50 @@ var (
 // known extension, and a size the format can hold (a JPEG at most 65535
 // pixels wide and high), so that a run can refuse it before its work.
 func CheckEncodable(path string, w, h int) error {
-	fail := func(err error) error { return &Error{Op: "check output", Path: path, Err: err} }
+	if err := encodable(path, w, h); err != nil {
+		return &Error{Op: "check output", Path: path, Err: err}
+	}
+	return nil
+}
+
+func encodable(path string, w, h int) error {
 	if _, err := encoderFor(path); err != nil {
-		return fail(err)
+		return err
 	}
 	ext := strings.ToLower(filepath.Ext(path))
 	if m, ok := maxSide[ext]; ok && (w > m || h > m) {
-		return fail(&detailError{kind: ErrTooLarge, msg: fmt.Sprintf("a %dx%d image is too large for %s, which holds at most %d pixels a side (use .png)", w, h, ext, m)})
+		return &detailError{kind: ErrTooLarge, msg: fmt.Sprintf("a %dx%d image is too large for %s, which holds at most %d pixels a side (use .png)", w, h, ext, m)}
 	}
-	if m, ok := maxBytes[ext]; ok && int64(w)*int64(h)*4 > m {
-		return fail(&detailError{kind: ErrTooLarge, msg: fmt.Sprintf("a %dx%d image is too large for %s, whose offsets are 32-bit (use .png)", w, h, ext)})
+	// 3 bytes a pixel, a BMP row padded to 4
+	if m, ok := maxBytes[ext]; ok && (int64(w)*3+3)&^3*int64(h) > m {
+		return &detailError{kind: ErrTooLarge, msg: fmt.Sprintf("a %dx%d image is too large for %s, whose offsets are 32-bit (use .png)", w, h, ext)}
 	}
 	return nil
 }
 
 // CheckWritable reports, without leaving any file behind, whether Save(path, ...) could work: known extension, existing writable folder (create and remove a temp file there), path not a folder.
 func CheckWritable(path string) error {
+	// A folder is said first: "--output results" is a folder, not a
+	// name without an extension.
+	if err := checkNotFolder(path); err != nil {
+		return &Error{Op: "check output", Path: path, Err: err}
+	}
 	if _, err := encoderFor(path); err != nil {
 		return &Error{Op: "check output", Path: path, Err: err}
 	}
 	return CheckWritableFile(path)
+}
+
+// checkNotFolder refuses a path that is a folder, or a link to one.
+func checkNotFolder(path string) error {
+	path, err := linkTarget(path)
+	if err != nil {
+		return err
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return errors.New("is a folder, not a file")
+	}
+	return nil
 }
 
 // CheckWritableFile reports, without leaving any file behind, whether
@@ -133,12 +158,12 @@ func CheckWritable(path string) error {
 // folder.
 func CheckWritableFile(path string) error {
 	fail := func(err error) error { return &Error{Op: "check output", Path: path, Err: err} }
+	if err := checkNotFolder(path); err != nil {
+		return fail(err)
+	}
 	path, err := linkTarget(path)
 	if err != nil {
 		return fail(err)
-	}
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return fail(errors.New("is a folder, not a file"))
 	}
 	dir := filepath.Dir(path)
 	st, err := os.Stat(dir)
