@@ -196,3 +196,19 @@ func TestAppearedOutputKept(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckpointNameRepeats: a format that gives several numbers one name
+// ("%.0s" prints none) replaces the run's own checkpoint, as the
+// reference does, instead of failing as if someone else's file appeared.
+func TestCheckpointNameRepeats(t *testing.T) {
+	o := tinyOptions(t, &recorder{})
+	dir := filepath.Dir(o.Output)
+	o.CheckpointOutput, o.CheckpointIterations = filepath.Join(dir, "c%.0s.png"), 1
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{filepath.Join(dir, "c.png"), o.Output}; !slices.Equal(res.Files, want) {
+		t.Errorf("files %v, want %v", res.Files, want)
+	}
+}

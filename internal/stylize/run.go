@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/neuralstyle/neuralstyle/internal/engine"
 	"github.com/neuralstyle/neuralstyle/internal/imageio"
@@ -247,10 +248,19 @@ func (j *job) writeCheckpoint(res *Result, label int, emit func(Event)) error {
 	if err != nil {
 		return err
 	}
-	if err := j.save(name, res.Image); err != nil {
+	// A format may give two numbers one name: the run replaces its own
+	// checkpoint, as the reference does, but no one else's file.
+	if slices.Contains(res.Files, name) {
+		err = imageio.Save(name, res.Image)
+	} else {
+		err = j.save(name, res.Image)
+	}
+	if err != nil {
 		return err
 	}
-	res.Files = append(res.Files, name)
+	if !slices.Contains(res.Files, name) {
+		res.Files = append(res.Files, name)
+	}
 	emit(Event{Kind: EventCheckpoint, Label: label, Path: name, Iterations: j.r.Iterations})
 	return nil
 }
