@@ -71,17 +71,20 @@ func TestStopSignals(t *testing.T) {
 			if tt.quiet {
 				args = append(args, "-q")
 			}
+			if tt.quiet {
+				// -q prints nothing: wait for the first checkpoint instead.
+				args = append(args, "--checkpoint-output", filepath.Join(dir, "c{}.png"), "--checkpoint-iterations", "1000000")
+			}
 			cmd := child(t, args...)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
-			stdout, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tt.quiet {
-				cmd.Stdout, stdout = nil, nil
-				// -q prints nothing: wait for the first checkpoint instead.
-				cmd.Args = append(cmd.Args, "--checkpoint-output", filepath.Join(dir, "c{}.png"), "--checkpoint-iterations", "1000000")
+			var stdout io.Reader
+			if !tt.quiet {
+				pipe, err := cmd.StdoutPipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				stdout = pipe
 			}
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
@@ -96,7 +99,7 @@ func TestStopSignals(t *testing.T) {
 			if stdout != nil {
 				go io.Copy(io.Discard, stdout)
 			}
-			err = cmd.Wait()
+			err := cmd.Wait()
 			var ee *exec.ExitError
 			if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupt {
 				t.Fatalf("exit %v, want status %d\nstderr: %s", err, exitInterrupt, stderr.String())
