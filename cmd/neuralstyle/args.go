@@ -22,6 +22,9 @@ var numberRE = regexp.MustCompile(`^-\d|^-\.\d`)
 func normalizeArgs(fs *pflag.FlagSet, args []string) ([]string, error) {
 	var names []string
 	fs.VisitAll(func(f *pflag.Flag) { names = append(names, f.Name) })
+	if fs.Lookup("help") == nil {
+		names = append(names, "help") // cobra adds it when it runs
+	}
 	out := make([]string, 0, len(args))
 	list := "" // the list flag whose values are being read
 	for i := 0; i < len(args); i++ {

@@ -25,6 +25,7 @@ func TestNormalizeArgs(t *testing.T) {
 		{[]string{"--seed", "-5", "--content", "-"}, []string{"--seed", "-5", "--content", "-"}},
 		{[]string{"--progress-write", "--overwrite"}, []string{"--progress-write", "--overwrite"}},
 		{[]string{"--frob", "x"}, []string{"--frob", "x"}}, // unknown: the parser reports it
+		{[]string{"--he"}, []string{"--help"}},
 	}
 	for _, tt := range tests {
 		got, err := normalizeArgs(cmd.Flags(), tt.in)
