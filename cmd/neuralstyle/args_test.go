@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -68,4 +69,44 @@ func TestSplitFileList(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("splitFileList = %q, want %q", got, want)
 	}
+}
+
+// FuzzNormalizeArgs: any arguments are rewritten without a panic, and
+// what is not a flag comes out unchanged and in order, each value once.
+func FuzzNormalizeArgs(f *testing.F) {
+	for _, seed := range []string{
+		"--styles\x00a.jpg\x00b.jpg\x00--output\x00o.png",
+		"--cont\x00x", "--styles\x00--output\x00o.png", "--iter=3\x00--seed\x00-5",
+		"--\x00--styles", "-q\x00--style-scales\x001\x00-0.5", "--=x\x00---\x00--",
+	} {
+		f.Add(seed)
+	}
+	cmd, _ := newCommand(io.Discard, io.Discard, func(*cobra.Command, *cli) error { return nil })
+	f.Fuzz(func(t *testing.T, joined string) {
+		args := strings.Split(joined, "\x00")
+		out, err := normalizeArgs(cmd.Flags(), args)
+		if err != nil {
+			return
+		}
+		var in, got []string
+		for _, a := range args {
+			if a == "--" {
+				break
+			}
+			if !strings.HasPrefix(a, "--") {
+				in = append(in, a)
+			}
+		}
+		for _, a := range out {
+			if a == "--" {
+				break
+			}
+			if !strings.HasPrefix(a, "--") {
+				got = append(got, a)
+			}
+		}
+		if !reflect.DeepEqual(in, got) {
+			t.Errorf("normalizeArgs(%q) = %q: values %q, want %q", args, out, got, in)
+		}
+	})
 }
