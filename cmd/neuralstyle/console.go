@@ -48,7 +48,14 @@ type signals struct {
 func watchSignals(cancel func(), stderr io.Writer) *signals {
 	s := &signals{ch: make(chan os.Signal, 2), cancel: cancel, stderr: stderr}
 	signal.Ignore(syscall.SIGPIPE)
-	signal.Notify(s.ch, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP} {
+		// A signal ignored from the start stays ignored: Notify would
+		// undo "nohup neuralstyle ... &" (SIGHUP) or a shell's background
+		// job (SIGINT).
+		if !signal.Ignored(sig) {
+			signal.Notify(s.ch, sig)
+		}
+	}
 	go s.loop()
 	return s
 }

@@ -136,3 +136,59 @@ func waitRunning(stdout io.Reader, ready string) error {
 	}
 	return errors.New("the run ended before its second iteration")
 }
+
+// TestNohup: a run started with SIGHUP ignored (nohup) goes on after a
+// SIGHUP; Ctrl-C still stops it.
+func TestNohup(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	// trap '' ignores the signal; exec keeps it ignored, as nohup does.
+	cmd := exec.Command(sh, append([]string{"-c", `trap '' HUP; exec "$0" "$@"`, exe},
+		baseArgs(dir, "--iterations", "100000", "--print-iterations", "1")...)...)
+	cmd.Env = append(os.Environ(), childEnv+"=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	sc := bufio.NewScanner(stdout)
+	waitFor := func(prefix string) bool {
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), prefix) {
+				return true
+			}
+		}
+		return false
+	}
+	if !waitFor("Iteration    2/") {
+		t.Fatalf("the run did not start: %s", stderr.String())
+	}
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor("Iteration   20/") {
+		t.Fatalf("the run stopped on a SIGHUP it was started ignoring: %s", stderr.String())
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, stdout)
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupt {
+		t.Fatalf("exit %v, want status %d\nstderr: %s", err, exitInterrupt, stderr.String())
+	}
+	decode(t, filepath.Join(dir, "out.png"))
+}
