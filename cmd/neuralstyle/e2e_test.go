@@ -303,6 +303,10 @@ func TestRuntimeErrors(t *testing.T) {
 	if err := os.Mkdir(folder, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	wide := filepath.Join(dir, "wide.png") // over JPEG's 65535 pixels a side
+	if err := imageio.Save(wide, imageio.New(70000, 2)); err != nil {
+		t.Fatal(err)
+	}
 	for name, data := range map[string]string{notImage: "hello", existing: "keep me", badNet: "MATLAB 5.0 MAT-file, not really"} {
 		if err := os.WriteFile(name, []byte(data), 0o644); err != nil {
 			t.Fatal(err)
@@ -324,6 +328,7 @@ func TestRuntimeErrors(t *testing.T) {
 		{"output is a folder", append(baseArgs(dir), "--output", folder), "is a folder"},
 		{"output is a folder, --overwrite", append(baseArgs(dir), "--output", folder, "--overwrite"), "is a folder"},
 		{"output is a folder without extension", append(baseArgs(dir), "--output", dir), "is a folder"},
+		{"too wide for JPEG", append(baseArgs(dir), "--content", wide, "--output", filepath.Join(dir, "out.jpg")), "a 70000x2 image is too large for .jpg"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -343,7 +348,7 @@ func TestRuntimeErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != 4 {
+	if len(entries) != 5 {
 		var names []string
 		for _, e := range entries {
 			names = append(names, e.Name())
