@@ -46,6 +46,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzUnmarshalBinary$$' -fuzztime=$(FUZZTIME) ./internal/optim
 	$(GO) test -run='^$$' -fuzz='^FuzzCheckpointName$$' -fuzztime=$(FUZZTIME) ./internal/stylize
 	$(GO) test -run='^$$' -fuzz='^FuzzParseSize$$' -fuzztime=$(FUZZTIME) ./internal/sysmem
+	$(GO) test -run='^$$' -fuzz='^FuzzNormalizeArgs$$' -fuzztime=$(FUZZTIME) ./cmd/neuralstyle
 
 smoke: build
 	./scripts/smoke.sh $(BIN)/neuralstyle

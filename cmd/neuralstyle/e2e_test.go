@@ -257,6 +257,21 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown flag", append(baseArgs(dir), "--frobnicate"), "unknown flag"},
 		{"bad number", append(baseArgs(dir), "--tv-weight", "lots"), "invalid argument"},
 		{"stray argument", append(baseArgs(dir), "--content-weight", "5", "extra"), "unknown command"},
+		// Numbers as argparse's int() and float() read them; non-finite
+		// floats would run to the end and write a black image.
+		{"hex iterations", append(baseArgs(dir), "--iterations", "0x10"), `"0x10" is not a decimal integer`},
+		{"binary width", append(baseArgs(dir), "--width", "0b11"), `"0b11" is not a decimal integer`},
+		{"nan tv weight", append(baseArgs(dir), "--tv-weight", "nan"), `"nan" is not a finite number`},
+		{"inf learning rate", append(baseArgs(dir), "--learning-rate=-inf"), `"-inf" is not a finite number`},
+		{"inf beta1", append(baseArgs(dir), "--beta1", "Infinity"), `"Infinity" is not a finite number`},
+		{"huge eps", append(baseArgs(dir), "--eps", "1e400"), `"1e400" is not a finite number`},
+		{"nan content weight", append(baseArgs(dir), "--content-weight", "NaN"), `"NaN" is not a finite number`},
+		{"nan blend weight", append(baseArgs(dir), "--style-blend-weights", "nan"), `"nan" is not a finite number`},
+		{"inf style scale", append(baseArgs(dir), "--style-scales", "inf"), `"inf" is not a finite number`},
+		{"width 0", append(baseArgs(dir), "--width", "0"), "--width must be positive, got 0"},
+		// argparse's messages
+		{"ambiguous prefix", append(baseArgs(dir), "--cont", "x.png"), "ambiguous option: --cont could match --content, --content-weight-blend, --content-weight"},
+		{"styles without a value", append(baseArgs(dir), "--styles", "--output", out), "--styles needs a value"},
 		{"missing network", []string{"--content", content, "--styles", style, "--output", out, "--network", filepath.Join(dir, "nope.mat")},
 			"does not exist. (Did you forget to download it?)"},
 	}
@@ -284,6 +299,14 @@ func TestRuntimeErrors(t *testing.T) {
 	notImage := filepath.Join(dir, "notimage.png")
 	existing := filepath.Join(dir, "exists.png")
 	badNet := filepath.Join(dir, "bad.mat")
+	folder := filepath.Join(dir, "folder.png")
+	if err := os.Mkdir(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	wide := filepath.Join(dir, "wide.png") // over JPEG's 65535 pixels a side
+	if err := imageio.Save(wide, imageio.New(70000, 2)); err != nil {
+		t.Fatal(err)
+	}
 	for name, data := range map[string]string{notImage: "hello", existing: "keep me", badNet: "MATLAB 5.0 MAT-file, not really"} {
 		if err := os.WriteFile(name, []byte(data), 0o644); err != nil {
 			t.Fatal(err)
@@ -302,6 +325,10 @@ func TestRuntimeErrors(t *testing.T) {
 		{"bad network", append(baseArgs(dir), "--network", badNet), "bad.mat"},
 		{"width over the pixel limit", append(baseArgs(dir), "--width", "5000", "--max-pixels", "1000000"), "exceeds the limit of 1000000"},
 		{"empty style scale", append(baseArgs(dir), "--style-scales", "0.001"), "--style-scales gives an empty 0x0 image"},
+		{"output is a folder", append(baseArgs(dir), "--output", folder), "is a folder"},
+		{"output is a folder, --overwrite", append(baseArgs(dir), "--output", folder, "--overwrite"), "is a folder"},
+		{"output is a folder without extension", append(baseArgs(dir), "--output", dir), "is a folder"},
+		{"too wide for JPEG", append(baseArgs(dir), "--content", wide, "--output", filepath.Join(dir, "out.jpg")), "a 70000x2 image is too large for .jpg"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -321,7 +348,7 @@ func TestRuntimeErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != 3 {
+	if len(entries) != 5 {
 		var names []string
 		for _, e := range entries {
 			names = append(names, e.Name())

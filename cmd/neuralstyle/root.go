@@ -6,16 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"regexp"
 	"strings"
-	"syscall"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/neuralstyle/neuralstyle/internal/imageio"
 	"github.com/neuralstyle/neuralstyle/internal/stylize"
 	"github.com/neuralstyle/neuralstyle/internal/vgg"
 )
@@ -83,27 +81,27 @@ func bindReferenceFlags(f *pflag.FlagSet, o *stylize.Options) {
 	f.StringVar(&o.Content, "content", o.Content, "content image (required)")
 	f.StringArrayVar(&o.Styles, "styles", o.Styles, "one or more style images (required): --styles a.jpg b.jpg")
 	f.StringVar(&o.Output, "output", o.Output, "output image; the format follows the extension (required)")
-	f.IntVar(&o.Iterations, "iterations", o.Iterations, "optimisation steps")
-	f.IntVar(&o.PrintIterations, "print-iterations", o.PrintIterations, "print the losses every N iterations (and at the last)")
+	f.Var(newDecimalInt(&o.Iterations, o.Iterations), "iterations", "optimisation steps")
+	f.Var(newDecimalInt(&o.PrintIterations, o.PrintIterations), "print-iterations", "print the losses every N iterations (and at the last)")
 	f.StringVar(&o.CheckpointOutput, "checkpoint-output", o.CheckpointOutput, "checkpoint file name with a placeholder: out_{:05}.jpg or out_%d.jpg")
-	f.IntVar(&o.CheckpointIterations, "checkpoint-iterations", o.CheckpointIterations, "checkpoint frequency (with --checkpoint-output)")
+	f.Var(newDecimalInt(&o.CheckpointIterations, o.CheckpointIterations), "checkpoint-iterations", "checkpoint frequency (with --checkpoint-output)")
 	f.BoolVar(&o.ProgressWrite, "progress-write", o.ProgressWrite, "write progress.txt (losses) in the output's folder")
 	f.BoolVar(&o.ProgressPlot, "progress-plot", o.ProgressPlot, "write progress.png (loss curves) in the output's folder")
-	f.IntVar(&o.Width, "width", o.Width, "resize the content to this width; height = floor(H/W*width)")
-	f.Float64SliceVar(&o.StyleScales, "style-scales", o.StyleScales, "style scale per style image (default 1.0 each)")
+	f.Var(newDecimalInt(&o.Width, o.Width), "width", "resize the content to this width; height = floor(H/W*width)")
+	f.Var(newFiniteFloatSlice(&o.StyleScales, o.StyleScales), "style-scales", "style scale per style image (default 1.0 each)")
 	f.StringVar(&o.Network, "network", o.Network, "VGG-19 weights: MatConvNet .mat, Caffe .caffemodel, PyTorch .pth or .safetensors (default: here, then $NEURALSTYLE_NETWORK, then the data folder; see 'neuralstyle weights path')")
-	f.Float64Var(&o.ContentWeightBlend, "content-weight-blend", o.ContentWeightBlend, "content layer blend: relu4_2 gets B, relu5_2 gets 1-B (default content layers only)")
-	f.Float64Var(&o.ContentWeight, "content-weight", o.ContentWeight, "content weight")
-	f.Float64Var(&o.StyleWeight, "style-weight", o.StyleWeight, "style weight")
-	f.Float64Var(&o.StyleLayerWeightExp, "style-layer-weight-exp", o.StyleLayerWeightExp, "style layer weights 1, E, E^2, ... over the style layers in order")
-	f.Float64SliceVar(&o.StyleBlendWeights, "style-blend-weights", o.StyleBlendWeights, "weight per style image, normalised to sum 1 (default equal)")
-	f.Float64Var(&o.TVWeight, "tv-weight", o.TVWeight, "total variation weight")
-	f.Float64Var(&o.LearningRate, "learning-rate", o.LearningRate, "Adam learning rate")
-	f.Float64Var(&o.Beta1, "beta1", o.Beta1, "Adam beta1")
-	f.Float64Var(&o.Beta2, "beta2", o.Beta2, "Adam beta2")
-	f.Float64Var(&o.Epsilon, "eps", o.Epsilon, "Adam epsilon")
+	f.Var(newFiniteFloat(&o.ContentWeightBlend, o.ContentWeightBlend), "content-weight-blend", "content layer blend: relu4_2 gets B, relu5_2 gets 1-B (default content layers only)")
+	f.Var(newFiniteFloat(&o.ContentWeight, o.ContentWeight), "content-weight", "content weight")
+	f.Var(newFiniteFloat(&o.StyleWeight, o.StyleWeight), "style-weight", "style weight")
+	f.Var(newFiniteFloat(&o.StyleLayerWeightExp, o.StyleLayerWeightExp), "style-layer-weight-exp", "style layer weights 1, E, E^2, ... over the style layers in order")
+	f.Var(newFiniteFloatSlice(&o.StyleBlendWeights, o.StyleBlendWeights), "style-blend-weights", "weight per style image, normalised to sum 1 (default equal)")
+	f.Var(newFiniteFloat(&o.TVWeight, o.TVWeight), "tv-weight", "total variation weight")
+	f.Var(newFiniteFloat(&o.LearningRate, o.LearningRate), "learning-rate", "Adam learning rate")
+	f.Var(newFiniteFloat(&o.Beta1, o.Beta1), "beta1", "Adam beta1")
+	f.Var(newFiniteFloat(&o.Beta2, o.Beta2), "beta2", "Adam beta2")
+	f.Var(newFiniteFloat(&o.Epsilon, o.Epsilon), "eps", "Adam epsilon")
 	f.StringVar(&o.Initial, "initial", o.Initial, "initial image (resized to the content's size)")
-	f.Float64Var(&o.InitialNoiseBlend, "initial-noiseblend", o.InitialNoiseBlend, "share of noise in the initial image (default 1 without --initial, 0 with it)")
+	f.Var(newFiniteFloat(&o.InitialNoiseBlend, o.InitialNoiseBlend), "initial-noiseblend", "share of noise in the initial image (default 1 without --initial, 0 with it)")
 	f.BoolVar(&o.PreserveColors, "preserve-colors", o.PreserveColors, "keep the content's colours (luminance transfer)")
 	f.StringVar(&o.Pooling, "pooling", o.Pooling, "pooling layers: max or avg")
 	f.BoolVar(&o.Overwrite, "overwrite", o.Overwrite, "replace an existing output file")
@@ -115,9 +113,9 @@ func bindExtraFlags(f *pflag.FlagSet, c *cli) {
 	layers := fmt.Sprintf("(%s .. %s)", vgg.ReLUNames[0], vgg.ReLUNames[len(vgg.ReLUNames)-1])
 	f.StringSliceVar(&o.ContentLayers, "content-layers", o.ContentLayers, "content loss layers, comma-separated "+layers)
 	f.StringSliceVar(&o.StyleLayers, "style-layers", o.StyleLayers, "style loss layers, comma-separated "+layers)
-	f.Int64Var(&o.Seed, "seed", o.Seed, "seed of the initial noise, 0 or more (default: drawn at random and printed)")
+	f.Var(newDecimalInt(&o.Seed, o.Seed), "seed", "seed of the initial noise, 0 or more (default: drawn at random and printed)")
 	f.StringVar(&c.backend, "backend", "native", "compute backend: "+backendNames())
-	f.IntVar(&o.MaxPixels, "max-pixels", o.MaxPixels, "refuse input images with more pixels than this")
+	f.Var(newDecimalInt(&o.MaxPixels, o.MaxPixels), "max-pixels", "refuse input images with more pixels than this")
 	f.Var(newSizeValue(&o.MaxMemory), "max-memory", "refuse, before loading anything, a run whose estimated peak memory is over SIZE (300MB, 4GB, 1.5GiB; default: what this process may use: available RAM, a cgroup limit, RLIMIT_AS)")
 	f.BoolVarP(&c.quiet, "quiet", "q", false, "print nothing but errors")
 	// These defaults are markers (stylize.AutoNoiseBlend, RandomSeed) that
@@ -127,9 +125,19 @@ func bindExtraFlags(f *pflag.FlagSet, c *cli) {
 	}
 }
 
-// options returns the parsed flags as stylize.Options.
-func (c *cli) options() (stylize.Options, error) {
+// options returns the parsed flags as stylize.Options. It refuses what
+// the flags' presence tells and the options cannot: an explicit --width 0
+// (the reference fails on it; Width 0 means the content's own width), and
+// --checkpoint-output without --checkpoint-iterations (an explicit
+// --checkpoint-iterations 0 is the reference's "only the last one").
+func (c *cli) options(f *pflag.FlagSet) (stylize.Options, error) {
 	o := c.opts
+	if f.Changed("width") && o.Width == 0 {
+		return o, &stylize.OptionError{Option: "Width", Msg: "must be positive, got 0", Usage: true}
+	}
+	if f.Changed("checkpoint-output") != f.Changed("checkpoint-iterations") {
+		return o, &stylize.OptionError{Option: "CheckpointOutput", Msg: "and CheckpointIterations: use either both or neither", Usage: true}
+	}
 	o.Styles = splitFileList(c.opts.Styles)
 	var err error
 	o.Engine, err = engineFactory(c.backend)
@@ -162,29 +170,20 @@ func splitFileList(values []string) []string {
 func Main(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	go func() {
-		n := 0
-		for range sigs {
-			n++
-			if n > 1 {
-				fmt.Fprintln(stderr, "neuralstyle: interrupted again; quitting without writing")
-				imageio.RemovePartial()
-				os.Exit(exitInterrupt)
-			}
-			fmt.Fprintln(stderr, "\nneuralstyle: stopping after this iteration to write the best image so far (Ctrl-C again to quit at once)")
-			cancel()
-		}
-	}()
-	return run(ctx, args, stdout, stderr)
+	sigs := watchSignals(cancel, stderr)
+	defer sigs.stop()
+	return runQuiet(ctx, args, stdout, stderr, &sigs.quiet)
 }
 
 // run is Main without the signal handling, for tests.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return runQuiet(ctx, args, stdout, stderr, new(atomic.Bool))
+}
+
+// runQuiet is run that sets quiet when the flags ask for -q.
+func runQuiet(ctx context.Context, args []string, stdout, stderr io.Writer, quiet *atomic.Bool) int {
 	cmd, _ := newCommand(stdout, stderr, func(cmd *cobra.Command, c *cli) error {
-		opts, err := c.options()
+		opts, err := c.options(cmd.Flags())
 		if err != nil {
 			return err
 		}
@@ -194,10 +193,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if err := opts.Validate(); err != nil {
 			return err
 		}
+		quiet.Store(c.quiet)
 		var report func(stylize.Event)
 		var rep *reporter
 		if !c.quiet {
 			rep = newReporter(stdout, stderr)
+			rep.out = &progressWriter{w: rep.out, errw: stderr}
 			report = rep.report
 		}
 		opts.Progress = func(ev stylize.Event) {
@@ -209,6 +210,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 		}
 		res, err := stylize.Run(ctx, opts)
+		if err == nil && ctx.Err() != nil {
+			// Stopped after the last iteration, during the save: the save
+			// went on to the end, and the exit status says interrupted.
+			if !c.quiet {
+				fmt.Fprintf(stderr, "neuralstyle: interrupted while writing; all %d iterations ran and %s was written in full\n", res.Steps, res.Output)
+			}
+			return fmt.Errorf("interrupted during the save: %w", stylize.ErrInterrupted)
+		}
 		switch {
 		case errors.Is(err, stylize.ErrInterrupted) && res != nil && !c.quiet:
 			fmt.Fprintf(stderr, "neuralstyle: interrupted after %d of %d iterations; wrote the best image so far to %s\n",
@@ -222,7 +231,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return err
 	})
-	cmd.SetArgs(normalizeArgs(cmd.Flags(), args))
+	norm, err := normalizeArgs(cmd.Flags(), args)
+	if err != nil {
+		return exitStatus(err, stderr)
+	}
+	cmd.SetArgs(norm)
 	return exitStatus(cmd.ExecuteContext(ctx), stderr)
 }
 
@@ -280,6 +293,14 @@ var optionFlags = map[string]struct{ flag, hint string }{
 	"ContentLayers":        {"--content-layers", "list ReLU layers, e.g. --content-layers relu4_2,relu5_2"},
 	"StyleLayers":          {"--style-layers", "list ReLU layers, e.g. --style-layers relu1_1,relu2_1,relu3_1"},
 	"InitialNoiseBlend":    {"--initial-noiseblend", "use a value between 0 and 1"},
+	"ContentWeight":        {"--content-weight", "use a finite number"},
+	"StyleWeight":          {"--style-weight", "use a finite number"},
+	"StyleLayerWeightExp":  {"--style-layer-weight-exp", "use a finite number"},
+	"TVWeight":             {"--tv-weight", "use a finite number"},
+	"LearningRate":         {"--learning-rate", "use a finite number"},
+	"Beta1":                {"--beta1", "use a finite number"},
+	"Beta2":                {"--beta2", "use a finite number"},
+	"Epsilon":              {"--eps", "use a finite number"},
 	"Pooling":              {"--pooling", "use --pooling max or --pooling avg"},
 	"Seed":                 {"--seed", "use a seed of 0 or more, or leave it out for a random one"},
 	"MaxPixels":            {"--max-pixels", "use a positive pixel limit"},

@@ -2,6 +2,7 @@ package imageio
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"math/rand/v2"
@@ -17,15 +18,44 @@ import (
 // gets the mode os.Create would give it: an existing file's, or 0666 less
 // the process umask. The temporary file is registered for RemovePartial
 // (a second Ctrl-C) while it exists, and removed on any failure.
+//
+// A path that is a symbolic link is written at the link's target, as
+// os.Create (and the reference's Pillow) would write it, the link kept.
 func WriteFileAtomic(path string, write func(w io.Writer) error) error {
-	if err := writeAtomic(path, write); err != nil {
+	if err := writeAtomic(path, write, true); err != nil {
 		return &Error{Op: "write", Path: path, Err: err}
 	}
 	return nil
 }
 
-// writeAtomic is WriteFileAtomic with errors that do not repeat the path.
-func writeAtomic(path string, write func(w io.Writer) error) (err error) {
+// ErrAppeared is the error (wrapped; errors.Is also matches fs.ErrExist)
+// of a write that would not replace a file when one is found at its path.
+var ErrAppeared = fmt.Errorf("a file appeared at the path while it was being written, not replacing it: %w", fs.ErrExist)
+
+// WriteFileNew is WriteFileAtomic except that it never replaces a file:
+// if one exists at path when the new one is complete, even one that
+// appeared while it was written, the write fails with ErrAppeared and the
+// existing file is kept.
+//
+// The new file is hard-linked into place, which fails on an existing name
+// (link(2) on unix, CreateHardLink on Windows), then its temporary name is
+// removed. Where the file system has no hard links (FAT, some network
+// file systems), it falls back to a check for the name just before an
+// ordinary rename: a file that appears between the two is replaced.
+func WriteFileNew(path string, write func(w io.Writer) error) error {
+	if err := writeAtomic(path, write, false); err != nil {
+		return &Error{Op: "write", Path: path, Err: err}
+	}
+	return nil
+}
+
+// writeAtomic is WriteFileAtomic (replace set) or WriteFileNew with errors
+// that do not repeat the path.
+func writeAtomic(path string, write func(w io.Writer) error, replace bool) (err error) {
+	path, err = linkTarget(path)
+	if err != nil {
+		return err
+	}
 	dir := filepath.Dir(path)
 	tmp, err := createTemp(dir, "."+filepath.Base(path)+".", ".tmp")
 	if err != nil {
@@ -53,6 +83,9 @@ func writeAtomic(path string, write func(w io.Writer) error) (err error) {
 	if err := tmp.Close(); err != nil {
 		return osCause(err)
 	}
+	if !replace {
+		return linkNew(tmp.Name(), path)
+	}
 	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
 		// os.Create would keep the existing file's mode.
 		if err := os.Chmod(tmp.Name(), st.Mode().Perm()); err != nil {
@@ -63,6 +96,51 @@ func writeAtomic(path string, write func(w io.Writer) error) (err error) {
 		return osCause(err)
 	}
 	return nil
+}
+
+// linkNew moves the complete file tmp to path unless a file exists there.
+func linkNew(tmp, path string) error {
+	err := os.Link(tmp, path)
+	if err == nil {
+		os.Remove(tmp)
+		return nil
+	}
+	if errors.Is(err, fs.ErrExist) {
+		return ErrAppeared
+	}
+	// No hard links here: check, then rename (see WriteFileNew).
+	if _, lerr := os.Lstat(path); lerr == nil {
+		return ErrAppeared
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return osCause(err)
+	}
+	return nil
+}
+
+// maxLinks bounds the symbolic links linkTarget follows, as the kernel's
+// ELOOP does.
+const maxLinks = 40
+
+// linkTarget returns the file that writing path would create or replace:
+// path itself, or, when path is a symbolic link, the file it points to,
+// through any chain of links, even a target that does not exist yet.
+func linkTarget(path string) (string, error) {
+	for range maxLinks {
+		st, err := os.Lstat(path)
+		if err != nil || st.Mode()&fs.ModeSymlink == 0 {
+			return path, nil
+		}
+		dest, err := os.Readlink(path)
+		if err != nil {
+			return "", osCause(err)
+		}
+		if !filepath.IsAbs(dest) {
+			dest = filepath.Join(filepath.Dir(path), dest)
+		}
+		path = dest
+	}
+	return "", fmt.Errorf("more than %d levels of symbolic links", maxLinks)
 }
 
 // createTemp creates a new file dir/prefix<random>suffix with mode 0666

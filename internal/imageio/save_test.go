@@ -159,7 +159,7 @@ func TestSaveFailuresLeaveNothing(t *testing.T) {
 		{"no extension", filepath.Join(dir, "out"), smooth(4, 4), ErrUnsupported, "no file extension"},
 		{"missing folder", filepath.Join(dir, "nope", "out.png"), smooth(4, 4), fs.ErrNotExist, "folder " + filepath.Join(dir, "nope") + " does not exist"},
 		{"encoder fails (empty PNG)", filepath.Join(dir, "empty.png"), New(0, 0), nil, "encoding"},
-		{"encoder fails (JPEG too wide)", filepath.Join(dir, "wide.jpg"), New(70000, 1), nil, "encoding"},
+		{"too wide for JPEG", filepath.Join(dir, "wide.jpg"), New(70000, 1), ErrTooLarge, "too large for .jpg"},
 		{"path is a folder", filepath.Join(dir, "taken.png"), smooth(4, 4), nil, ""},
 	}
 	for _, tc := range tests {

@@ -3,6 +3,7 @@ package stylize
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -36,7 +37,8 @@ type Options struct {
 	PrintIterations int // record and report losses every N steps; 0 only at the last
 
 	// CheckpointOutput is a file name with a placeholder ("out_{:05}.jpg",
-	// "out_%d.jpg"); CheckpointIterations its frequency. Both or neither.
+	// "out_%d.jpg"); CheckpointIterations its frequency, 0 for only the
+	// last step's checkpoint. CheckpointIterations needs CheckpointOutput.
 	CheckpointOutput     string
 	CheckpointIterations int
 
@@ -157,7 +159,7 @@ func (o *Options) Validate() error {
 
 func (o *Options) resolve() (*resolved, error) {
 	r := &resolved{Options: *o}
-	for _, check := range []func(*resolved) error{checkFiles, checkCounts, checkStyles, checkLayers, checkRest} {
+	for _, check := range []func(*resolved) error{checkFiles, checkFinite, checkCounts, checkStyles, checkLayers, checkRest} {
 		if err := check(r); err != nil {
 			return nil, err
 		}
@@ -181,13 +183,42 @@ func checkFiles(r *resolved) error {
 	return nil
 }
 
+// checkFinite refuses NaN and infinite numbers, which would run to the
+// end and write a black image: no weight, rate or scale means anything so.
+func checkFinite(r *resolved) error {
+	for _, v := range []struct {
+		option string
+		values []float64
+	}{
+		{"ContentWeight", []float64{r.ContentWeight}},
+		{"ContentWeightBlend", []float64{r.ContentWeightBlend}},
+		{"StyleWeight", []float64{r.StyleWeight}},
+		{"StyleLayerWeightExp", []float64{r.StyleLayerWeightExp}},
+		{"TVWeight", []float64{r.TVWeight}},
+		{"LearningRate", []float64{r.LearningRate}},
+		{"Beta1", []float64{r.Beta1}},
+		{"Beta2", []float64{r.Beta2}},
+		{"Epsilon", []float64{r.Epsilon}},
+		{"InitialNoiseBlend", []float64{r.InitialNoiseBlend}},
+		{"StyleScales", r.StyleScales},
+		{"StyleBlendWeights", r.StyleBlendWeights},
+	} {
+		for _, x := range v.values {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				return invalid(v.option, "must be a finite number, got %g", x)
+			}
+		}
+	}
+	return nil
+}
+
 func checkCounts(r *resolved) error {
 	switch {
 	case r.Iterations <= 0:
 		return invalid("Iterations", "must be positive, got %d", r.Iterations)
 	case r.PrintIterations < 0:
 		return invalid("PrintIterations", "must be positive, got %d", r.PrintIterations)
-	case (r.CheckpointOutput == "") != (r.CheckpointIterations == 0):
+	case r.CheckpointOutput == "" && r.CheckpointIterations != 0:
 		return invalid("CheckpointOutput", "and CheckpointIterations: use either both or neither")
 	case r.CheckpointIterations < 0:
 		return invalid("CheckpointIterations", "must be positive, got %d", r.CheckpointIterations)

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/neuralstyle/neuralstyle/internal/engine"
@@ -167,6 +168,11 @@ func readImages(ctx context.Context, r *resolved) (*images, error) {
 			return nil, err
 		}
 	}
+	// The output has the content's size: refuse one its format cannot
+	// hold before any more work.
+	if err := checkEncodable(r, content.W, content.H); err != nil {
+		return nil, err
+	}
 	im := &images{content: content, styles: make([]*imageio.Image, len(r.Styles))}
 	for i, path := range r.Styles {
 		s, err := imageio.ReadContext(ctx, path, ropts)
@@ -297,18 +303,37 @@ func (j *job) writeCheckpoint(res *Result, label int, emit func(Event)) error {
 	if err != nil {
 		return err
 	}
-	if err := imageio.Save(name, res.Image); err != nil {
+	// A format may give two numbers one name: the run replaces its own
+	// checkpoint, as the reference does, but no one else's file.
+	if slices.Contains(res.Files, name) {
+		err = imageio.Save(name, res.Image)
+	} else {
+		err = j.save(name, res.Image)
+	}
+	if err != nil {
 		return err
 	}
-	res.Files = append(res.Files, name)
+	if !slices.Contains(res.Files, name) {
+		res.Files = append(res.Files, name)
+	}
 	emit(Event{Kind: EventCheckpoint, Label: label, Path: name, Iterations: j.r.Iterations})
 	return nil
+}
+
+// save writes an image the run makes. Without Overwrite it replaces no
+// file, not even one that appeared during the run (checkOutputs found none
+// there before it).
+func (j *job) save(path string, img *imageio.Image) error {
+	if j.r.Overwrite {
+		return imageio.Save(path, img)
+	}
+	return imageio.SaveNew(path, img)
 }
 
 // write writes the result's image to the output and the progress files
 // the options ask for beside it.
 func (j *job) write(res *Result) error {
-	if err := imageio.Save(res.Output, res.Image); err != nil {
+	if err := j.save(res.Output, res.Image); err != nil {
 		return err
 	}
 	res.Files = append(res.Files, res.Output)
@@ -332,26 +357,112 @@ func (j *job) write(res *Result) error {
 	return nil
 }
 
-// checkOutputs refuses, before any work, an output that exists (without
-// Overwrite) or that could not be written, and checkpoint and progress
-// files that could not be written.
+// checkOutputs refuses, before any work, every file the run would write
+// that could not be written: the output, progress.txt and progress.png
+// when asked, and the checkpoints (a folder where the file goes, a
+// missing or unwritable folder, an unknown extension); and, without
+// Overwrite, an output or checkpoint that exists (a checkpoint name may be
+// the content's) or a checkpoint named as the output.
 func checkOutputs(r *resolved) error {
-	if _, err := os.Stat(r.Output); err == nil && !r.Overwrite {
-		return fmt.Errorf("%s already exists, will not replace it without the '--overwrite' flag", r.Output)
-	}
 	if err := imageio.CheckWritable(r.Output); err != nil {
 		return err
 	}
-	if r.CheckpointOutput != "" {
-		name, err := CheckpointName(r.CheckpointOutput, 0)
-		if err != nil {
-			return invalid("CheckpointOutput", "%v", err)
+	if exists(r.Output) && !r.Overwrite {
+		return fmt.Errorf("%s already exists, will not replace it without the '--overwrite' flag", r.Output)
+	}
+	for _, p := range []struct {
+		want bool
+		name string
+	}{{r.ProgressWrite, "progress.txt"}, {r.ProgressPlot, "progress.png"}} {
+		if p.want {
+			if err := imageio.CheckWritableFile(progressPath(r.Output, p.name)); err != nil {
+				return err
+			}
 		}
-		if err := imageio.CheckWritable(name); err != nil {
-			return fmt.Errorf("checkpoint output: %w", err)
+	}
+	if r.CheckpointOutput == "" {
+		return nil
+	}
+	names, err := checkpointNames(r)
+	if err != nil {
+		return invalid("CheckpointOutput", "%v", err)
+	}
+	checked := map[string]bool{} // folders found writable
+	for i, name := range names {
+		if exists(name) && !r.Overwrite {
+			return fmt.Errorf("checkpoint %s already exists, will not replace it without the '--overwrite' flag", name)
+		}
+		if name == r.Output && !r.Overwrite {
+			return fmt.Errorf("checkpoint %s is the output, will not replace it without the '--overwrite' flag", name)
+		}
+		// The first and the last name are checked in full; the others
+		// where their folder or extension differs from those checked.
+		if dir := filepath.Dir(name) + "\x00" + filepath.Ext(name); !checked[dir] || i == len(names)-1 {
+			if err := imageio.CheckWritable(name); err != nil {
+				return fmt.Errorf("checkpoint output: %w", err)
+			}
+			checked[dir] = true
 		}
 	}
 	return nil
+}
+
+// maxNamesChecked bounds the checkpoint names checkOutputs looks at one by
+// one: beyond it (a checkpoint every step of a very long run) only the
+// first and the last are checked.
+const maxNamesChecked = 100_000
+
+// checkpointNames are the names of the checkpoints the run will write, in
+// order: those of the steps i with i % CheckpointIterations == 0, and the
+// last, numbered Iterations (only that one with CheckpointIterations 0).
+func checkpointNames(r *resolved) ([]string, error) {
+	var labels []int
+	if k := r.CheckpointIterations; k > 0 {
+		count := (r.Iterations-2)/k + 1 // steps 0, k, 2k, ... below the last
+		if count > maxNamesChecked {
+			labels = append(labels, 0)
+		} else {
+			for i := 0; i < r.Iterations-1; i += k {
+				labels = append(labels, i)
+			}
+		}
+	}
+	labels = append(labels, r.Iterations)
+	names := make([]string, len(labels))
+	for i, label := range labels {
+		name, err := CheckpointName(r.CheckpointOutput, label)
+		if err != nil {
+			return nil, err
+		}
+		names[i] = name
+	}
+	return names, nil
+}
+
+// checkEncodable refuses, once the output's size is known and before the
+// network is loaded, an output or checkpoint format that cannot hold it.
+func checkEncodable(r *resolved, w, h int) error {
+	paths := []string{r.Output}
+	if r.CheckpointOutput != "" {
+		names, err := checkpointNames(r)
+		if err != nil {
+			return invalid("CheckpointOutput", "%v", err)
+		}
+		paths = append(paths, names[0], names[len(names)-1])
+	}
+	for _, p := range paths {
+		if err := imageio.CheckEncodable(p, w, h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// exists tells whether a file is at path (through links: a dangling link
+// is written through, to its target, as the reference's Pillow does).
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // resized resizes img, read from path, to w x h as the option named by why

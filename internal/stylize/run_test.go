@@ -3,6 +3,7 @@ package stylize
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -207,6 +208,14 @@ func TestValidate(t *testing.T) {
 		{"InitialNoiseBlend", func(o *Options) { o.InitialNoiseBlend = 1.5 }},
 		{"Seed", func(o *Options) { o.Seed = -2 }},
 		{"MaxPixels", func(o *Options) { o.MaxPixels = 0 }},
+		// non-finite numbers run to the end and write a black image
+		{"TVWeight", func(o *Options) { o.TVWeight = math.NaN() }},
+		{"LearningRate", func(o *Options) { o.LearningRate = math.Inf(1) }},
+		{"Epsilon", func(o *Options) { o.Epsilon = math.NaN() }},
+		{"ContentWeight", func(o *Options) { o.ContentWeight = math.Inf(-1) }},
+		{"StyleScales", func(o *Options) { o.StyleScales = []float64{1, math.Inf(1)} }},
+		{"StyleBlendWeights", func(o *Options) { o.StyleBlendWeights = []float64{math.NaN(), 1} }},
+		{"InitialNoiseBlend", func(o *Options) { o.InitialNoiseBlend = math.NaN() }},
 	} {
 		o := tinyOptions(t, &recorder{})
 		tt.edit(&o)
