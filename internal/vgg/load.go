@@ -4,25 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"slices"
 
 	"github.com/neuralstyle/neuralstyle/internal/matfile"
 	"github.com/neuralstyle/neuralstyle/internal/nn"
 )
-
-// MissingError is returned by Load when the network file does not exist.
-// It wraps the file system's error, so errors.Is(err, fs.ErrNotExist) holds.
-type MissingError struct {
-	Path string
-	Err  error
-}
-
-func (e *MissingError) Error() string {
-	return "Network " + e.Path + " does not exist. (Did you forget to download it?)"
-}
-
-func (e *MissingError) Unwrap() error { return e.Err }
 
 // LayerError says which layer of the network is missing or malformed.
 type LayerError struct {
@@ -59,10 +45,7 @@ func (e *LayerError) Error() string {
 func Load(path string) (*Weights, error) {
 	f, err := matfile.Open(path)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, &MissingError{Path: path, Err: err}
-		}
-		return nil, fmt.Errorf("vgg: %s: %w", path, err)
+		return nil, fmt.Errorf("vgg: %s: %w", path, err) // errors.Is(err, fs.ErrNotExist) for a missing file
 	}
 	defer f.Close()
 	w, err := load(f.Reader)
@@ -82,9 +65,6 @@ func Load(path string) (*Weights, error) {
 func Verify(path string) error {
 	f, err := matfile.Open(path)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return &MissingError{Path: path, Err: err}
-		}
 		return fmt.Errorf("vgg: %s: %w", path, err)
 	}
 	defer f.Close()

@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
 	"os"
 
@@ -66,7 +65,7 @@ var ErrUnknownFormat = errors.New("not a VGG-19 network file: neither MatConvNet
 
 // Load reads conv1_1..conv5_4 of VGG-19 and its mean pixel from path, in
 // any of the formats of the package documentation. A missing file gives a
-// *vgg.MissingError; a malformed one an error naming the file and, where
+// an error for which errors.Is(err, fs.ErrNotExist) holds; a malformed one an error naming the file and, where
 // it is about a layer, a *vgg.LayerError. Weights that are not finite are
 // refused, naming the layer.
 func Load(path string) (*vgg.Weights, error) {
@@ -122,10 +121,7 @@ func loadOther(path string, format Format) (*vgg.Weights, error) {
 func SniffFile(path string) (Format, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return FormatUnknown, &vgg.MissingError{Path: path, Err: err}
-		}
-		return FormatUnknown, fmt.Errorf("weights: %w", err)
+		return FormatUnknown, fmt.Errorf("weights: %w", err) // errors.Is(err, fs.ErrNotExist) for a missing file
 	}
 	defer f.Close()
 	st, err := f.Stat()
