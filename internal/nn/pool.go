@@ -71,7 +71,7 @@ func AvgPoolBackward(dIn, dOut []float32, c, h, w int) {
 	runPool(opAvgBwd, dIn, dOut, nil, c, h, w)
 }
 
-func (j *poolJob) run(t int) {
+func (j *poolJob) Run(t int) {
 	h, w, oh, ow := j.h, j.w, j.oh, j.ow
 	for ch := t * j.perTask; ch < min(j.c, (t+1)*j.perTask); ch++ {
 		full := j.in[ch*h*w:][:h*w]
@@ -243,7 +243,7 @@ func runGate(op gateOp, d, act []float32, mask []uint64) {
 	gateJobs.put(j)
 }
 
-func (j *gateJob) run(t int) {
+func (j *gateJob) Run(t int) {
 	// The activations' signs are random, so branches would mispredict half
 	// the time: each gate selects bits instead (the compiler turns these
 	// if-assignments into conditional moves), with the same comparisons.

@@ -51,7 +51,7 @@ func (k *kernels) NewConv(wt *nn.ConvWeights, h, w int) nn.Conv {
 		}
 	}
 	c.vpr = (w + v.lanes - 1) / v.lanes
-	n := workers().n
+	n := k.parts
 	c.fwd = convJob{c: c, wts: c.wf, bias: c.bf, nIn: wt.In, nOut: wt.Out, flags: flagReLU, args: make([]convArgs, n)}
 	c.bwd = convJob{c: c, wts: c.wb, bias: zeros[:], nIn: wt.Out, nOut: wt.In, args: make([]convArgs, n)}
 	c.fwd.setBands(n)
@@ -86,7 +86,7 @@ func (c *conv) run(j *convJob, out, in []float32) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	j.src, j.out, j.bands = in, out, k.bands
-	workers().do(j, &k.wg)
+	k.do(j)
 	j.src, j.out, j.bands = nil, nil, nil
 }
 

@@ -3,13 +3,13 @@
 package fast
 
 import (
-	"runtime"
 	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/cpu"
 
 	"github.com/neuralstyle/neuralstyle/internal/nn"
+	"github.com/neuralstyle/neuralstyle/internal/parallel"
 )
 
 // convArgs is the argument block of the convolution micro-kernels; gen.go
@@ -132,7 +132,10 @@ func Variants() []nn.Kernels {
 type kernels struct {
 	v  *variant
 	mu sync.Mutex
-	wg sync.WaitGroup
+	// parts is the number of parts a call splits into, each with its own
+	// buffers: GOMAXPROCS when the kernels were made.
+	parts int
+	task  jobTask
 	// bands holds each worker's zero-bordered copy of a band of a
 	// convolution's input rows.
 	bands [][]float32
@@ -146,62 +149,35 @@ type kernels struct {
 }
 
 func newKernels(v *variant) *kernels {
-	k := &kernels{v: v}
+	k := &kernels{v: v, parts: parallel.Procs()}
 	k.gram.k = k
 	k.gb.k = k
-	k.gram.args = make([]gramArgs, workers().n)
-	k.gb.args = make([]convArgs, workers().n)
-	k.packs = make([][]float32, workers().n)
+	k.gram.args = make([]gramArgs, k.parts)
+	k.gb.args = make([]convArgs, k.parts)
+	k.packs = make([][]float32, k.parts)
 	return k
 }
 
 func (k *kernels) Name() string { return k.v.name }
 
-// pool runs jobs on GOMAXPROCS goroutines (the caller and n-1 workers).
-type pool struct {
-	n     int
-	tasks chan task
-}
-
+// job is a kernel's work in nparts parts; part indexes the caller's
+// per-part buffers.
 type job interface{ run(part, nparts int) }
 
-type task struct {
-	j      job
-	part   int
-	nparts int
-	wg     *sync.WaitGroup
+// jobTask runs a job's parts on the process's worker pool.
+type jobTask struct {
+	j job
+	n int
 }
 
-var (
-	poolOnce sync.Once
-	thePool  *pool
-)
+func (t *jobTask) Run(part int) { t.j.run(part, t.n) }
 
-func workers() *pool {
-	poolOnce.Do(func() {
-		n := runtime.GOMAXPROCS(0)
-		p := &pool{n: n, tasks: make(chan task, n)}
-		for i := 1; i < n; i++ {
-			go func() {
-				for t := range p.tasks {
-					t.j.run(t.part, t.nparts)
-					t.wg.Done()
-				}
-			}()
-		}
-		thePool = p
-	})
-	return thePool
-}
-
-// do runs j on all parts and waits for them.
-func (p *pool) do(j job, wg *sync.WaitGroup) {
-	wg.Add(p.n - 1)
-	for i := 1; i < p.n; i++ {
-		p.tasks <- task{j, i, p.n, wg}
-	}
-	j.run(0, p.n)
-	wg.Wait()
+// do runs j in k.parts parts on the shared pool and waits for them. Calls
+// are serialized by k.mu, so one jobTask serves them all.
+func (k *kernels) do(j job) {
+	k.task.j, k.task.n = j, k.parts
+	parallel.For(k.parts, &k.task)
+	k.task.j = nil
 }
 
 // grow returns s with length n, reallocating only when it is too short.
