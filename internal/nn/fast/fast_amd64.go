@@ -105,15 +105,6 @@ var (
 func hasAVX512() bool { return cpu.X86.HasAVX512F && cpu.X86.HasAVX2 && cpu.X86.HasFMA }
 func hasAVX2() bool   { return cpu.X86.HasAVX2 && cpu.X86.HasFMA }
 
-// New returns the fastest variant the CPU supports.
-func New() (nn.Kernels, bool) {
-	v := Variants()
-	if len(v) == 0 {
-		return nil, false
-	}
-	return v[0], true
-}
-
 // Variants returns every variant the CPU supports, fastest first.
 func Variants() []nn.Kernels {
 	var ks []nn.Kernels
