@@ -24,6 +24,19 @@ type convArgs struct {
 	inOff            [8]int64
 	outOff           [8]int64
 	mask             [8]uint64 // AVX-512: lane bit mask; AVX2: pointer to 8 int32 lanes
+	wStep            int64     // wgemm: weight stride per input channel, bytes (row: per output channel)
+}
+
+// winoArgs is the argument block of the Winograd transforms; gen.go
+// hard-codes its field offsets.
+type winoArgs struct {
+	src, dst, bias, perm unsafe.Pointer
+	n                    int64     // channels to loop over
+	srcChan, srcRow      int64     // source channel and row strides, bytes
+	dstChan, dstRow      int64     // destination channel and row strides, bytes
+	xi                   int64     // stride between the 16 Winograd components, bytes
+	flags                int64     // flagReLU: add the bias and apply the ReLU (output transform)
+	mask                 [4]uint64 // output stores: row 0 low, high vector, row 1 low, high
 }
 
 const (
@@ -69,6 +82,14 @@ type variant struct {
 	// (tests).
 	gramChunkCols int
 	gramPerm      []int
+	// Winograd F(2x2, 3x3): the transforms and the strided-weight GEMM
+	// (convC x convP blocking); nil winoIn: direct convolutions only.
+	winoIn, winoOut func(*winoArgs)
+	wgemm           func(*convArgs)
+	// A direction runs as Winograd from winoMinChan input and output
+	// channels and winoMinWidth pixels wide; each worker's V and M take
+	// about winoBandBytes.
+	winoMinChan, winoMinWidth, winoBandBytes int
 }
 
 // mask returns the store mask for the first n lanes.
@@ -94,11 +115,13 @@ var (
 		name: "avx512", lanes: 16,
 		convC: 6, convP: 4, conv: zconv6x4t9, gemm: zconv6x4t1, tileGroup: 4, bandBytes: 1 << 20, gemmPackRows: 129,
 		gramR: 4, gramS: 4, gram: zgram4x4, gramPerm: zgram4x4Perm,
+		winoIn: zwinoIn, winoOut: zwinoOut, wgemm: zwgemm6x4, winoMinChan: 16, winoMinWidth: 24, winoBandBytes: 4 << 20,
 	}
 	avx2Variant = &variant{
 		name: "avx2", lanes: 8,
 		convC: 4, convP: 3, conv: yconv4x3t9, gemm: yconv4x3t1, tileGroup: 1, bandBytes: 1 << 20, gemmPackRows: 129,
 		gramR: 2, gramS: 4, gram: ygram2x4, gramPerm: ygram2x4Perm,
+		winoIn: ywinoIn, winoOut: ywinoOut, wgemm: ywgemm4x3, winoMinChan: 16, winoMinWidth: 12, winoBandBytes: 4 << 20,
 	}
 )
 
