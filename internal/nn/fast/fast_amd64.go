@@ -115,13 +115,13 @@ var (
 		name: "avx512", lanes: 16,
 		convC: 6, convP: 4, conv: zconv6x4t9, gemm: zconv6x4t1, tileGroup: 4, bandBytes: 1 << 20, gemmPackRows: 129,
 		gramR: 4, gramS: 4, gram: zgram4x4, gramPerm: zgram4x4Perm,
-		winoIn: zwinoIn, winoOut: zwinoOut, wgemm: zwgemm6x4, winoMinChan: 16, winoMinWidth: 24, winoBandBytes: 4 << 20,
+		winoIn: zwinoIn, winoOut: zwinoOut, wgemm: zwgemm6x4, winoMinChan: 16, winoMinWidth: 24, winoBandBytes: 1 << 20,
 	}
 	avx2Variant = &variant{
 		name: "avx2", lanes: 8,
 		convC: 4, convP: 3, conv: yconv4x3t9, gemm: yconv4x3t1, tileGroup: 1, bandBytes: 1 << 20, gemmPackRows: 129,
 		gramR: 2, gramS: 4, gram: ygram2x4, gramPerm: ygram2x4Perm,
-		winoIn: ywinoIn, winoOut: ywinoOut, wgemm: ywgemm4x3, winoMinChan: 16, winoMinWidth: 12, winoBandBytes: 4 << 20,
+		winoIn: ywinoIn, winoOut: ywinoOut, wgemm: ywgemm4x3, winoMinChan: 16, winoMinWidth: 12, winoBandBytes: 1 << 20,
 	}
 )
 

@@ -103,9 +103,11 @@ type winoJob struct {
 	nIn, nOut int
 	forward   bool
 	L, P, C   int
-	tvpr, wp  int // tile vectors per tile row; padded row length
+	tvpr, wp  int // tile vectors per tile row; padded row length of a band
 	tileRows  int
 	bandTR    int // tile rows per band
+	bandTV    int // tile vectors per band and tile row
+	segs      int // bands across a tile row
 	nBands    int
 	T         int // tiles per band
 	padChan   int // floats per channel of the padded band
@@ -124,14 +126,27 @@ func newWinoJob(c *conv, nIn, nOut int, forward bool, nparts int) *winoJob {
 	L := v.lanes
 	j := &winoJob{c: c, nIn: nIn, nOut: nOut, forward: forward, L: L, P: v.convP, C: v.convC}
 	j.tvpr = ((c.w+1)/2 + L - 1) / L
-	j.wp = 2*L*j.tvpr + 2
 	j.tileRows = (c.h + 1) / 2
-	rowBytes := 16 * (nIn + nOut) * j.tvpr * L * 4
-	br := max(1, v.winoBandBytes/rowBytes, (j.P+j.tvpr-1)/j.tvpr)
-	br = min(br, (j.tileRows+nparts-1)/nparts)
-	j.bandTR = br
-	j.nBands = (j.tileRows + br - 1) / br
-	j.T = br * j.tvpr * L
+	// A band is bandTR tile rows x bandTV tile vectors: about
+	// winoBandBytes of V and M (one worker's L2), at least one GEMM group
+	// of P vectors, and enough bands for every worker.
+	vecBytes := 16 * (nIn + nOut) * L * 4
+	want := max(j.P, v.winoBandBytes/vecBytes)
+	br, bv := 1, j.tvpr
+	if j.tvpr > want {
+		segs := (j.tvpr + want - 1) / want
+		bv = (j.tvpr + segs - 1) / segs
+	} else {
+		br = max(1, want/j.tvpr)
+	}
+	for br > 1 && ((j.tileRows+br-1)/br)*((j.tvpr+bv-1)/bv) < nparts {
+		br--
+	}
+	j.bandTR, j.bandTV = br, bv
+	j.segs = (j.tvpr + bv - 1) / bv
+	j.nBands = (j.tileRows + br - 1) / br * j.segs
+	j.wp = 2*L*bv + 2
+	j.T = br * bv * L
 	j.padChan = (2*br + 2) * j.wp
 	j.padElems = nIn*j.padChan + padSlack
 	j.vElems = 16 * nIn * j.T
@@ -143,13 +158,13 @@ func newWinoJob(c *conv, nIn, nOut int, forward bool, nparts int) *winoJob {
 
 func (j *winoJob) run(part, nparts int) {
 	for b := part; b < j.nBands; b += nparts {
-		j.band(part, b*j.bandTR)
+		j.band(part, b/j.segs*j.bandTR, b%j.segs*j.bandTV)
 	}
 }
 
-// band computes the output rows of tile rows r0 .. r0+bandTR-1 on worker
-// part.
-func (j *winoJob) band(part, r0 int) {
+// band computes the outputs of tile rows r0 .. r0+bandTR-1, tile vectors
+// tv0 .. tv0+bandTV-1 on worker part.
+func (j *winoJob) band(part, r0, tv0 int) {
 	c, v := j.c, j.c.v
 	h, w, wp, L, P, C := c.h, c.w, j.wp, j.L, j.P, j.C
 	buf := j.bands[part][:j.elems]
@@ -157,7 +172,11 @@ func (j *winoJob) band(part, r0 int) {
 	vb := buf[j.padElems : j.padElems+j.vElems]
 	mb := buf[j.padElems+j.vElems:]
 	nr := min(j.bandTR, j.tileRows-r0)
-	// Padded row pr is input row 2*r0-1+pr; column 0 is x = -1.
+	bv := min(j.bandTV, j.tvpr-tv0)
+	// Padded row pr is input row 2*r0-1+pr; padded column q is input
+	// column x0+q.
+	x0 := 2*L*tv0 - 1
+	lo, hi := max(0, x0), min(w, x0+2*L*bv+2) // input columns present
 	for ch := 0; ch < j.nIn; ch++ {
 		d := pad[ch*j.padChan : (ch+1)*j.padChan]
 		s := j.src[ch*h*w : (ch+1)*h*w]
@@ -168,9 +187,9 @@ func (j *winoJob) band(part, r0 int) {
 				clear(row)
 				continue
 			}
-			row[0] = 0
-			copy(row[1:1+w], s[y*w:(y+1)*w])
-			clear(row[1+w:])
+			clear(row[:lo-x0])
+			copy(row[lo-x0:hi-x0], s[y*w+lo:y*w+hi])
+			clear(row[hi-x0:])
 		}
 	}
 	T := j.T
@@ -182,9 +201,9 @@ func (j *winoJob) band(part, r0 int) {
 	wa.dstChan = int64(T * 4)
 	wa.xi = int64(j.nIn * T * 4)
 	for tr := 0; tr < nr; tr++ {
-		for tv := 0; tv < j.tvpr; tv++ {
+		for tv := 0; tv < bv; tv++ {
 			wa.src = unsafe.Pointer(&pad[2*tr*wp+2*L*tv])
-			wa.dst = unsafe.Pointer(&vb[(tr*j.tvpr+tv)*L])
+			wa.dst = unsafe.Pointer(&vb[(tr*j.bandTV+tv)*L])
 			v.winoIn(wa)
 		}
 	}
@@ -203,7 +222,9 @@ func (j *winoJob) band(part, r0 int) {
 	} else {
 		ga.row, ga.wStep = 4, int64(ci*4)
 	}
-	nv := nr * j.tvpr
+	// The band's vectors, row by row; a partial last segment leaves gaps
+	// that the GEMM computes too (from the zero padding, never stored).
+	nv := (nr-1)*j.bandTV + bv
 	nb := (j.nOut + C - 1) / C
 	for xi := 0; xi < 16; xi++ {
 		uxi := xi
@@ -248,8 +269,8 @@ func (j *winoJob) band(part, r0 int) {
 	}
 	for tr := 0; tr < nr; tr++ {
 		y := 2 * (r0 + tr)
-		for tv := 0; tv < j.tvpr; tv++ {
-			n := min(2*L, w-2*L*tv)
+		for tv := 0; tv < bv; tv++ {
+			n := min(2*L, w-2*L*(tv0+tv))
 			m0, m1 := v.mask(min(L, n)), v.mask(max(0, n-L))
 			wa.mask[0], wa.mask[1] = m0, m1
 			if y+1 < h {
@@ -257,8 +278,8 @@ func (j *winoJob) band(part, r0 int) {
 			} else {
 				wa.mask[2], wa.mask[3] = v.mask(0), v.mask(0)
 			}
-			wa.src = unsafe.Pointer(&mb[(tr*j.tvpr+tv)*L])
-			wa.dst = unsafe.Pointer(&j.out[y*w+2*L*tv])
+			wa.src = unsafe.Pointer(&mb[(tr*j.bandTV+tv)*L])
+			wa.dst = unsafe.Pointer(&j.out[y*w+2*L*(tv0+tv)])
 			v.winoOut(wa)
 		}
 	}

@@ -3,7 +3,10 @@
 package fast
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/neuralstyle/neuralstyle/internal/nn/nntest"
 )
@@ -17,5 +20,79 @@ func TestWinogradEverywhere(t *testing.T) {
 		v := *k.(*kernels).v
 		v.winoMinChan, v.winoMinWidth, v.winoBandBytes = 1, 1, 1
 		t.Run(k.Name(), func(t *testing.T) { nntest.TestKernels(t, newKernels(&v)) })
+	}
+}
+
+// BenchmarkWinograd compares, per VGG layer shape and direction, the
+// direct kernels with Winograd's (direct-equivalent GFLOP/s, best of
+// several timings, wall time), alternating the two.
+func BenchmarkWinograd(b *testing.B) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, k := range Variants() {
+		wv := *k.(*kernels).v
+		wv.winoMinChan, wv.winoMinWidth = 1, 1
+		dv := wv
+		dv.winoIn = nil
+		kw, kd := newKernels(&wv), newKernels(&dv)
+		for _, l := range layers {
+			n := l.Size * l.Size
+			wt := nntest.RandomConv(rng, l.In, l.Out)
+			in := nntest.RandomSlice(rng, l.In*n, 1)
+			out := make([]float32, l.Out*n)
+			flops := 2 * 9 * float64(l.In*l.Out) * float64(n)
+			cw, cd := kw.NewConv(wt, l.Size, l.Size), kd.NewConv(wt, l.Size, l.Size)
+			b.Run(fmt.Sprintf("%s/%s", k.Name(), l.Name), func(b *testing.B) {
+				var r [4]time.Duration
+				for i := range r {
+					r[i] = time.Duration(1 << 62)
+				}
+				for b.Loop() {
+					for range 3 {
+						r[0] = min(r[0], best(1, func() { cd.Forward(out, in) }))
+						r[1] = min(r[1], best(1, func() { cw.Forward(out, in) }))
+						r[2] = min(r[2], best(1, func() { cd.BackwardInput(in, out) }))
+						r[3] = min(r[3], best(1, func() { cw.BackwardInput(in, out) }))
+					}
+				}
+				for i, name := range []string{"fwdDirect", "fwdWino", "bwdDirect", "bwdWino"} {
+					b.ReportMetric(flops/r[i].Seconds()/1e9, name)
+				}
+			})
+		}
+	}
+}
+
+// TestWinogradBands checks Winograd on images wide enough for several
+// bands across a tile row (the last one partial) and several down, against
+// the float64 references.
+func TestWinogradBands(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, k := range Variants() {
+		v := *k.(*kernels).v
+		v.winoMinChan, v.winoMinWidth, v.winoBandBytes = 1, 1, 1
+		kk := newKernels(&v)
+		for _, s := range [][4]int{{9, 230, 5, 7}, {20, 141, 16, 24}, {6, 64, 24, 16}} {
+			h, w, ci, co := s[0], s[1], s[2], s[3]
+			t.Run(fmt.Sprintf("%s/%dx%d/%dto%d", k.Name(), h, w, ci, co), func(t *testing.T) {
+				wt := nntest.RandomConv(rng, ci, co)
+				in := nntest.RandomSlice(rng, ci*h*w, 1)
+				dOut := nntest.RandomSlice(rng, co*h*w, 1)
+				c := kk.NewConv(wt, h, w)
+				j := c.(*conv).fwd.(*winoJob)
+				if j.segs < 2 && j.nBands < 2 {
+					t.Fatalf("one band only (%d segments, %d bands)", j.segs, j.nBands)
+				}
+				out := make([]float32, co*h*w)
+				c.Forward(out, in)
+				if e := nntest.RelErr(out, nntest.RefConvForward(wt, in, h, w)); e > nntest.Tol {
+					t.Errorf("Forward: relative error %.3g > %g", e, nntest.Tol)
+				}
+				dIn := make([]float32, ci*h*w)
+				c.BackwardInput(dIn, dOut)
+				if e := nntest.RelErr(dIn, nntest.RefConvBackwardInput(wt, dOut, h, w)); e > nntest.Tol {
+					t.Errorf("BackwardInput: relative error %.3g > %g", e, nntest.Tol)
+				}
+			})
+		}
 	}
 }
