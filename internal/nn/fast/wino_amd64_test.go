@@ -96,3 +96,48 @@ func TestWinogradBands(t *testing.T) {
 		}
 	}
 }
+
+// TestWinogradLayerError measures, on each VGG-19 layer's channel counts,
+// the error of Winograd and of the direct kernels against the float64
+// references (relative to the largest reference magnitude; logged with -v)
+// and checks both stay within nntest.Tol. The sizes are small (the error
+// grows with the channels summed, not with the image) but span several
+// tiles and bands.
+func TestWinogradLayerError(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	for _, k := range Variants() {
+		wv := *k.(*kernels).v
+		wv.winoMinChan, wv.winoMinWidth = 1, 1
+		dv := wv
+		dv.winoIn = nil
+		kw, kd := newKernels(&wv), newKernels(&dv)
+		for _, l := range nntest.VGGLayers[1:] {
+			size := max(8, 2048/l.In)
+			wt := nntest.RandomConv(rng, l.In, l.Out)
+			n := size * size
+			in := nntest.RandomSlice(rng, l.In*n, 1)
+			for i, x := range in {
+				in[i] = max(0, x) // post-ReLU activations, as in the network
+			}
+			dOut := nntest.RandomSlice(rng, l.Out*n, 1)
+			wantF := nntest.RefConvForward(wt, in, size, size)
+			wantB := nntest.RefConvBackwardInput(wt, dOut, size, size)
+			var errs [4]float64
+			for i, kk := range []*kernels{kd, kw} {
+				c := kk.NewConv(wt, size, size)
+				out := make([]float32, l.Out*n)
+				c.Forward(out, in)
+				dIn := make([]float32, l.In*n)
+				c.BackwardInput(dIn, dOut)
+				errs[i], errs[2+i] = nntest.RelErr(out, wantF), nntest.RelErr(dIn, wantB)
+			}
+			t.Logf("%s %s %dx%d: forward error direct %.2g, Winograd %.2g; backward direct %.2g, Winograd %.2g",
+				k.Name(), l.Name, size, size, errs[0], errs[1], errs[2], errs[3])
+			for i, e := range errs {
+				if e > nntest.Tol {
+					t.Errorf("%s %s: %s error %.3g > %g", k.Name(), l.Name, []string{"direct forward", "Winograd forward", "direct backward", "Winograd backward"}[i], e, nntest.Tol)
+				}
+			}
+		}
+	}
+}
