@@ -70,6 +70,7 @@ func winoWeights(wt *nn.ConvWeights) []float32 {
 	ci, co := wt.In, wt.Out
 	u := make([]float32, 16*ci*co+8*max(ci, co))
 	var gk [3][3]float64
+	var t [4][3]float64 // G g
 	for o := 0; o < co; o++ {
 		for i := 0; i < ci; i++ {
 			for ky := 0; ky < 3; ky++ {
@@ -78,13 +79,13 @@ func winoWeights(wt *nn.ConvWeights) []float32 {
 				}
 			}
 			for a := 0; a < 4; a++ {
+				for kx := 0; kx < 3; kx++ {
+					t[a][kx] = winoG[a][0]*gk[0][kx] + winoG[a][1]*gk[1][kx] + winoG[a][2]*gk[2][kx]
+				}
+			}
+			for a := 0; a < 4; a++ {
 				for b := 0; b < 4; b++ {
-					var s float64
-					for ky := 0; ky < 3; ky++ {
-						for kx := 0; kx < 3; kx++ {
-							s += winoG[a][ky] * gk[ky][kx] * winoG[b][kx]
-						}
-					}
+					s := t[a][0]*winoG[b][0] + t[a][1]*winoG[b][1] + t[a][2]*winoG[b][2]
 					u[((a*4+b)*co+o)*ci+i] = float32(s)
 				}
 			}
