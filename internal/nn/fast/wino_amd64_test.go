@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
-	"time"
 
 	"github.com/neuralstyle/neuralstyle/internal/nn/nntest"
 )
@@ -20,45 +19,6 @@ func TestWinogradEverywhere(t *testing.T) {
 		v := *k.(*kernels).v
 		v.winoMinChan, v.winoMinWidth, v.winoBandBytes = 1, 1, 1
 		t.Run(k.Name(), func(t *testing.T) { nntest.TestKernels(t, newKernels(&v)) })
-	}
-}
-
-// BenchmarkWinograd compares, per VGG layer shape and direction, the
-// direct kernels with Winograd's (direct-equivalent GFLOP/s, best of
-// several timings, wall time), alternating the two.
-func BenchmarkWinograd(b *testing.B) {
-	rng := rand.New(rand.NewPCG(13, 14))
-	for _, k := range Variants() {
-		wv := *k.(*kernels).v
-		wv.winoMinChan, wv.winoMinWidth = 1, 1
-		dv := wv
-		dv.winoIn = nil
-		kw, kd := newKernels(&wv), newKernels(&dv)
-		for _, l := range layers {
-			n := l.Size * l.Size
-			wt := nntest.RandomConv(rng, l.In, l.Out)
-			in := nntest.RandomSlice(rng, l.In*n, 1)
-			out := make([]float32, l.Out*n)
-			flops := 2 * 9 * float64(l.In*l.Out) * float64(n)
-			cw, cd := kw.NewConv(wt, l.Size, l.Size), kd.NewConv(wt, l.Size, l.Size)
-			b.Run(fmt.Sprintf("%s/%s", k.Name(), l.Name), func(b *testing.B) {
-				var r [4]time.Duration
-				for i := range r {
-					r[i] = time.Duration(1 << 62)
-				}
-				for b.Loop() {
-					for range 3 {
-						r[0] = min(r[0], best(1, func() { cd.Forward(out, in) }))
-						r[1] = min(r[1], best(1, func() { cw.Forward(out, in) }))
-						r[2] = min(r[2], best(1, func() { cd.BackwardInput(in, out) }))
-						r[3] = min(r[3], best(1, func() { cw.BackwardInput(in, out) }))
-					}
-				}
-				for i, name := range []string{"fwdDirect", "fwdWino", "bwdDirect", "bwdWino"} {
-					b.ReportMetric(flops/r[i].Seconds()/1e9, name)
-				}
-			})
-		}
 	}
 }
 
