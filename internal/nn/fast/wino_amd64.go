@@ -140,8 +140,14 @@ func newWinoJob(c *conv, nIn, nOut int, forward bool, nparts int) *winoJob {
 	} else {
 		br = max(1, want/j.tvpr)
 	}
-	for br > 1 && ((j.tileRows+br-1)/br)*((j.tvpr+bv-1)/bv) < nparts {
+	bands := func() int { return (j.tileRows + br - 1) / br * ((j.tvpr + bv - 1) / bv) }
+	for br > 1 && bands() < nparts {
 		br--
+	}
+	// Then narrower segments, down to one GEMM group, for many cores on
+	// few tile rows.
+	for bv > j.P && bands() < nparts {
+		bv = max(j.P, (bv+1)/2)
 	}
 	j.bandTR, j.bandTV = br, bv
 	j.segs = (j.tvpr + bv - 1) / bv

@@ -5,6 +5,7 @@ package fast
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/neuralstyle/neuralstyle/internal/nn/nntest"
@@ -98,6 +99,35 @@ func TestWinogradLayerError(t *testing.T) {
 					t.Errorf("%s %s: %s error %.3g > %g", k.Name(), l.Name, []string{"direct forward", "Winograd forward", "direct backward", "Winograd backward"}[i], e, nntest.Tol)
 				}
 			}
+		}
+	}
+}
+
+// TestWinogradManyParts runs Winograd with GOMAXPROCS 16 (more parts than
+// this machine may have cores): every band boundary and worker buffer of a
+// 16-way split.
+func TestWinogradManyParts(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(16))
+	for _, k := range Variants() {
+		v := *k.(*kernels).v
+		v.winoMinChan, v.winoMinWidth = 1, 1
+		kk := newKernels(&v)
+		if kk.parts != 16 {
+			t.Fatalf("%d parts, want 16", kk.parts)
+		}
+		t.Run(k.Name(), func(t *testing.T) { nntest.TestKernels(t, kk) })
+		rng := rand.New(rand.NewPCG(19, 20))
+		const h, w, ci, co = 40, 130, 16, 20
+		wt := nntest.RandomConv(rng, ci, co)
+		in := nntest.RandomSlice(rng, ci*h*w, 1)
+		c := kk.NewConv(wt, h, w)
+		if nb := c.(*conv).fwd.(*winoJob).nBands; nb < 16 {
+			t.Errorf("%s: %d bands for 16 parts", k.Name(), nb)
+		}
+		out := make([]float32, co*h*w)
+		c.Forward(out, in)
+		if e := nntest.RelErr(out, nntest.RefConvForward(wt, in, h, w)); e > nntest.Tol {
+			t.Errorf("%s: Forward: relative error %.3g > %g", k.Name(), e, nntest.Tol)
 		}
 	}
 }
