@@ -103,7 +103,7 @@ func (j *poolJob) rowPairs(rows, out []float32, arg []uint8, o0, w int) int {
 	switch j.op {
 	case opMaxFwd:
 		a := arg[o0:][:n]
-		for ox := range a {
+		for ox := maxPoolRowsFast(r0, r1, out[:n], a); ox < n; ox++ {
 			// the first maximum in row-major order, as the general loop
 			best, bi := r0[2*ox], uint8(0)
 			if v := r0[2*ox+1]; v > best {
@@ -119,8 +119,8 @@ func (j *poolJob) rowPairs(rows, out []float32, arg []uint8, o0, w int) int {
 		}
 	case opMaxBwd:
 		a := arg[o0:][:n]
-		for ox, k := range a {
-			g := out[ox]
+		for ox := maxPoolBackRowsFast(r0, r1, out[:n], a); ox < n; ox++ {
+			k, g := a[ox], out[ox]
 			r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1] = 0, 0, 0, 0
 			switch k {
 			case 0:

@@ -1,0 +1,107 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// func maxPoolRows16(r0, r1, out *float32, arg *uint8, n int, perm *int32)
+// For each of n groups of 16 windows: out = the maximum of the window's
+// four cells, arg = its index (dy*2+dx), the first in row-major order on
+// ties (a later cell wins only when strictly greater, as the Go loop).
+TEXT ·maxPoolRows16(SB), NOSPLIT, $0-48
+	MOVQ r0+0(FP), SI
+	MOVQ r1+8(FP), DI
+	MOVQ out+16(FP), DX
+	MOVQ arg+24(FP), BX
+	MOVQ n+32(FP), CX
+	MOVQ perm+40(FP), AX
+	VMOVDQU32 (AX), Z20          // even lanes
+	VMOVDQU32 64(AX), Z21        // odd lanes
+	MOVL $1, R8
+	VPBROADCASTD R8, Z22
+	MOVL $2, R8
+	VPBROADCASTD R8, Z23
+	MOVL $3, R8
+	VPBROADCASTD R8, Z24
+loop:
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS (DI), Z2
+	VMOVUPS 64(DI), Z3
+	VMOVAPS Z20, Z4
+	VPERMI2PS Z1, Z0, Z4         // cell 0
+	VMOVAPS Z21, Z5
+	VPERMI2PS Z1, Z0, Z5         // cell 1
+	VMOVAPS Z20, Z6
+	VPERMI2PS Z3, Z2, Z6         // cell 2
+	VMOVAPS Z21, Z7
+	VPERMI2PS Z3, Z2, Z7         // cell 3
+	VPXORD Z8, Z8, Z8            // argmax
+	VCMPPS $0x1e, Z4, Z5, K1     // cell1 > best (GT_OQ)
+	VBLENDMPS Z5, Z4, K1, Z4
+	VPBLENDMD Z22, Z8, K1, Z8
+	VCMPPS $0x1e, Z4, Z6, K1
+	VBLENDMPS Z6, Z4, K1, Z4
+	VPBLENDMD Z23, Z8, K1, Z8
+	VCMPPS $0x1e, Z4, Z7, K1
+	VBLENDMPS Z7, Z4, K1, Z4
+	VPBLENDMD Z24, Z8, K1, Z8
+	VMOVUPS Z4, (DX)
+	VPMOVDB Z8, (BX)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	ADDQ $64, DX
+	ADDQ $16, BX
+	DECQ CX
+	JNZ loop
+	VZEROUPPER
+	RET
+
+// func maxPoolBackRows16(r0, r1, dOut *float32, arg *uint8, n int, perm *int32)
+// For each of n groups of 16 windows: the window's cells get dOut at the
+// argmax, zero elsewhere.
+TEXT ·maxPoolBackRows16(SB), NOSPLIT, $0-48
+	MOVQ r0+0(FP), SI
+	MOVQ r1+8(FP), DI
+	MOVQ dOut+16(FP), DX
+	MOVQ arg+24(FP), BX
+	MOVQ n+32(FP), CX
+	MOVQ perm+40(FP), AX
+	VMOVDQU32 128(AX), Z20       // interleave low halves
+	VMOVDQU32 192(AX), Z21       // interleave high halves
+	MOVL $1, R8
+	VPBROADCASTD R8, Z22
+	MOVL $2, R8
+	VPBROADCASTD R8, Z23
+	MOVL $3, R8
+	VPBROADCASTD R8, Z24
+	VPXORD Z25, Z25, Z25
+back:
+	VMOVUPS (DX), Z0             // dOut of 16 windows
+	VPMOVZXBD (BX), Z1           // their argmax
+	VPCMPEQD Z25, Z1, K1
+	VMOVAPS.Z Z0, K1, Z4         // cell 0
+	VPCMPEQD Z22, Z1, K1
+	VMOVAPS.Z Z0, K1, Z5         // cell 1
+	VPCMPEQD Z23, Z1, K1
+	VMOVAPS.Z Z0, K1, Z6         // cell 2
+	VPCMPEQD Z24, Z1, K1
+	VMOVAPS.Z Z0, K1, Z7         // cell 3
+	VMOVAPS Z20, Z8
+	VPERMI2PS Z5, Z4, Z8
+	VMOVAPS Z21, Z9
+	VPERMI2PS Z5, Z4, Z9
+	VMOVAPS Z20, Z10
+	VPERMI2PS Z7, Z6, Z10
+	VMOVAPS Z21, Z11
+	VPERMI2PS Z7, Z6, Z11
+	VMOVUPS Z8, (SI)
+	VMOVUPS Z9, 64(SI)
+	VMOVUPS Z10, (DI)
+	VMOVUPS Z11, 64(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	ADDQ $64, DX
+	ADDQ $16, BX
+	DECQ CX
+	JNZ back
+	VZEROUPPER
+	RET

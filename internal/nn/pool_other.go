@@ -1,0 +1,7 @@
+//go:build !amd64 || purego
+
+package nn
+
+func maxPoolRowsFast(r0, r1, out []float32, arg []uint8) int { return 0 }
+
+func maxPoolBackRowsFast(r0, r1, dOut []float32, arg []uint8) int { return 0 }
