@@ -252,7 +252,8 @@ func (j *gateJob) Run(t int) {
 	case gateReLU:
 		d, act := j.d[lo:hi], j.act[lo:hi]
 		act = act[:len(d)]
-		for i, a := range act {
+		for i := reluBackwardFast(d, act); i < len(act); i++ {
+			a := act[i]
 			u := math.Float32bits(d[i])
 			if a <= 0 {
 				u = 0
@@ -262,7 +263,7 @@ func (j *gateJob) Run(t int) {
 	case gateMask:
 		act := j.act[lo:hi]
 		mask := j.mask[lo/64 : (hi+63)/64]
-		for w := range mask {
+		for w := positiveMaskFast(mask, act) / 64; w < len(mask); w++ {
 			chunk := act[w*64 : min(len(act), w*64+64)]
 			var m uint64
 			for b, a := range chunk {
@@ -277,7 +278,8 @@ func (j *gateJob) Run(t int) {
 	case gateMasked:
 		d := j.d[lo:hi]
 		mask := j.mask[lo/64 : (hi+63)/64]
-		for w, m := range mask {
+		for w := reluMaskedFast(d, mask) / 64; w < len(mask); w++ {
+			m := mask[w]
 			if m == ^uint64(0) {
 				continue
 			}

@@ -52,3 +52,45 @@ func maxPoolBackRowsFast(r0, r1, dOut []float32, arg []uint8) int {
 	maxPoolBackRows16(&r0[0], &r1[0], &dOut[0], &arg[0], n, &poolPerm[0])
 	return 16 * n
 }
+
+//go:noescape
+func positiveMask64(mask *uint64, act *float32, words int)
+
+//go:noescape
+func reluMasked64(d *float32, mask *uint64, words int)
+
+//go:noescape
+func reluBackward16(d, act *float32, vectors int)
+
+// The ReLU gates in AVX-512, 16 lanes a compare: each returns how many
+// elements it did (whole 64-element mask words, or 16-element vectors).
+
+func positiveMaskFast(mask []uint64, act []float32) int {
+	n := len(act) / 64
+	if !poolAVX512 || n == 0 {
+		return 0
+	}
+	_, _ = mask[n-1], act[64*n-1]
+	positiveMask64(&mask[0], &act[0], n)
+	return 64 * n
+}
+
+func reluMaskedFast(d []float32, mask []uint64) int {
+	n := len(d) / 64
+	if !poolAVX512 || n == 0 {
+		return 0
+	}
+	_, _ = mask[n-1], d[64*n-1]
+	reluMasked64(&d[0], &mask[0], n)
+	return 64 * n
+}
+
+func reluBackwardFast(d, act []float32) int {
+	n := len(d) / 16
+	if !poolAVX512 || n == 0 {
+		return 0
+	}
+	_, _ = d[16*n-1], act[16*n-1]
+	reluBackward16(&d[0], &act[0], n)
+	return 16 * n
+}

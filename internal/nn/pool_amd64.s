@@ -105,3 +105,78 @@ back:
 	JNZ back
 	VZEROUPPER
 	RET
+
+// func positiveMask64(mask *uint64, act *float32, words int)
+// Bit b of mask[w] = act[64w+b] > 0 (ordered: NaN gives 0).
+TEXT ·positiveMask64(SB), NOSPLIT, $0-24
+	MOVQ mask+0(FP), DI
+	MOVQ act+8(FP), SI
+	MOVQ words+16(FP), CX
+	VPXORD Z31, Z31, Z31
+pm:
+	VCMPPS $0x11, (SI), Z31, K1 // 0 < act (LT_OQ)
+	VCMPPS $0x11, 64(SI), Z31, K2 // 0 < act (LT_OQ)
+	VCMPPS $0x11, 128(SI), Z31, K3 // 0 < act (LT_OQ)
+	VCMPPS $0x11, 192(SI), Z31, K4 // 0 < act (LT_OQ)
+	KMOVW K1, AX
+	KMOVW K2, BX
+	KMOVW K3, DX
+	KMOVW K4, R8
+	SHLQ $16, BX
+	SHLQ $32, DX
+	SHLQ $48, R8
+	ORQ BX, AX
+	ORQ DX, AX
+	ORQ R8, AX
+	MOVQ AX, (DI)
+	ADDQ $256, SI
+	ADDQ $8, DI
+	DECQ CX
+	JNZ pm
+	VZEROUPPER
+	RET
+
+// func reluMasked64(d *float32, mask *uint64, words int)
+// d[64w+b] is kept where bit b of mask[w] is set, zeroed elsewhere.
+TEXT ·reluMasked64(SB), NOSPLIT, $0-24
+	MOVQ d+0(FP), DI
+	MOVQ mask+8(FP), SI
+	MOVQ words+16(FP), CX
+rm:
+	MOVQ (SI), AX
+	KMOVQ AX, K1
+	KSHIFTRQ $16, K1, K2
+	KSHIFTRQ $32, K1, K3
+	KSHIFTRQ $48, K1, K4
+	VMOVUPS.Z (DI), K1, Z0
+	VMOVUPS.Z 64(DI), K2, Z1
+	VMOVUPS.Z 128(DI), K3, Z2
+	VMOVUPS.Z 192(DI), K4, Z3
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	ADDQ $256, DI
+	ADDQ $8, SI
+	DECQ CX
+	JNZ rm
+	VZEROUPPER
+	RET
+
+// func reluBackward16(d, act *float32, vectors int)
+// d is zeroed where act <= 0 and kept elsewhere (NaN included).
+TEXT ·reluBackward16(SB), NOSPLIT, $0-24
+	MOVQ d+0(FP), DI
+	MOVQ act+8(FP), SI
+	MOVQ vectors+16(FP), CX
+	VPXORD Z31, Z31, Z31
+rb:
+	VCMPPS $0x19, (SI), Z31, K1 // !(0 >= act) (NGE_UQ): NaN keeps d, as the Go loop
+	VMOVUPS.Z (DI), K1, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	DECQ CX
+	JNZ rb
+	VZEROUPPER
+	RET

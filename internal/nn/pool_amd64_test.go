@@ -3,6 +3,7 @@
 package nn
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -81,5 +82,84 @@ func TestMaxPoolRowsFast(t *testing.T) {
 		if b01[i] != b02[i] || b11[i] != b12[i] {
 			t.Fatalf("backward cell %d differs", i)
 		}
+	}
+}
+
+// TestGatesFast checks the AVX-512 gates against the Go loops on values
+// that include zeros of both signs and NaN, at lengths with remainders.
+func TestGatesFast(t *testing.T) {
+	if !poolAVX512 {
+		t.Skip("no AVX-512")
+	}
+	defer func(v bool) { poolAVX512 = v }(poolAVX512)
+	rng := rand.New(rand.NewPCG(5, 6))
+	nan := float32(math.NaN())
+	for _, n := range []int{15, 16, 64, 200, 1<<15 + 77} {
+		act := make([]float32, n)
+		for i := range act {
+			act[i] = []float32{0, float32(math.Copysign(0, -1)), nan, 1, -1, 2.5}[rng.IntN(6)]
+		}
+		d := make([]float32, n)
+		for i := range d {
+			d[i] = float32(i + 1)
+		}
+		var got, want [2][]float32
+		var masks [2][]uint64
+		for k, fast := range []bool{false, true} {
+			poolAVX512 = fast
+			g := append([]float32(nil), d...)
+			ReLUBackward(g, act)
+			m := make([]uint64, (n+63)/64)
+			PositiveMask(m, act)
+			g2 := append([]float32(nil), d...)
+			ReLUBackwardMask(g2, m)
+			got[k], want[k], masks[k] = g, g2, m
+		}
+		for i := 0; i < n; i++ {
+			if math.Float32bits(got[0][i]) != math.Float32bits(got[1][i]) || want[0][i] != want[1][i] {
+				t.Fatalf("n=%d, element %d (act %v): Go %v %v, AVX-512 %v %v", n, i, act[i], got[0][i], want[0][i], got[1][i], want[1][i])
+			}
+		}
+		for i := range masks[0] {
+			if masks[0][i] != masks[1][i] {
+				t.Fatalf("n=%d: mask word %d: Go %x, AVX-512 %x", n, i, masks[0][i], masks[1][i])
+			}
+		}
+	}
+}
+
+// BenchmarkGates compares the AVX-512 gates with the Go loops on conv1's
+// activations at 512x512.
+func BenchmarkGates(b *testing.B) {
+	if !poolAVX512 {
+		b.Skip("no AVX-512")
+	}
+	defer func(v bool) { poolAVX512 = v }(poolAVX512)
+	const n = 64 * 512 * 512
+	rng := rand.New(rand.NewPCG(7, 8))
+	act := make([]float32, n)
+	for i := range act {
+		act[i] = max(0, float32(rng.NormFloat64()))
+	}
+	d := make([]float32, n)
+	mask := make([]uint64, n/64)
+	for _, fast := range []bool{false, true} {
+		poolAVX512 = fast
+		name := map[bool]string{false: "go", true: "avx512"}[fast]
+		b.Run(name+"/ReLUBackward", func(b *testing.B) {
+			for b.Loop() {
+				ReLUBackward(d, act)
+			}
+		})
+		b.Run(name+"/PositiveMask", func(b *testing.B) {
+			for b.Loop() {
+				PositiveMask(mask, act)
+			}
+		})
+		b.Run(name+"/ReLUBackwardMask", func(b *testing.B) {
+			for b.Loop() {
+				ReLUBackwardMask(d, mask)
+			}
+		})
 	}
 }
