@@ -2,13 +2,28 @@
 
 package nn
 
-import "golang.org/x/sys/cpu"
+import (
+	"os"
+	"strings"
+
+	"golang.org/x/sys/cpu"
+)
 
 // The max-pool rows in AVX-512 (pool_amd64.s): 16 windows per step, the
 // argmax by compare-and-blend rather than data-dependent branches, which on
 // random activations mispredicted about once per window (the pooling took
 // 8% of an iteration at 512x512).
-var poolAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW
+// NEURALSTYLE_KERNELS=avx2 or portable (see nn/fast) turns them off too, so
+// that a forced kernel set is the whole iteration's instruction set.
+var poolAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && !forcedBelowAVX512(os.Getenv("NEURALSTYLE_KERNELS"))
+
+func forcedBelowAVX512(env string) bool {
+	switch strings.ToLower(strings.TrimSpace(env)) {
+	case "avx2", "portable":
+		return true
+	}
+	return false
+}
 
 // poolPerm: even lanes, odd lanes of two vectors; then the interleaving
 // of two vectors' low halves and high halves.

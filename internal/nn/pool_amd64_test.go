@@ -163,3 +163,13 @@ func BenchmarkGates(b *testing.B) {
 		})
 	}
 }
+
+// TestForcedBelowAVX512 checks which NEURALSTYLE_KERNELS values keep the
+// AVX-512 pooling and gates off.
+func TestForcedBelowAVX512(t *testing.T) {
+	for env, want := range map[string]bool{"": false, "avx512": false, "avx2": true, " AVX2 ": true, "portable": true, "bogus": false} {
+		if got := forcedBelowAVX512(env); got != want {
+			t.Errorf("%q: %v, want %v", env, got, want)
+		}
+	}
+}
