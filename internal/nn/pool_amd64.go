@@ -17,6 +17,10 @@ import (
 // that a forced kernel set is the whole iteration's instruction set.
 var poolAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && !forcedBelowAVX512(os.Getenv("NEURALSTYLE_KERNELS"))
 
+// gateAVX2 enables the AVX2 gates where AVX-512 is off (the pooling has no
+// AVX2 form); NEURALSTYLE_KERNELS=portable turns them off.
+var gateAVX2 = cpu.X86.HasAVX2 && strings.ToLower(strings.TrimSpace(os.Getenv("NEURALSTYLE_KERNELS"))) != "portable"
+
 func forcedBelowAVX512(env string) bool {
 	switch strings.ToLower(strings.TrimSpace(env)) {
 	case "avx2", "portable":
@@ -77,35 +81,64 @@ func reluMasked64(d *float32, mask *uint64, words int)
 //go:noescape
 func reluBackward16(d, act *float32, vectors int)
 
+//go:noescape
+func positiveMask64AVX2(mask *uint64, act *float32, words int)
+
+//go:noescape
+func reluMasked64AVX2(d *float32, mask *uint64, words int)
+
+//go:noescape
+func reluBackward8AVX2(d, act *float32, vectors int)
+
+// gateBits are the lane bits 1, 2, 4, ..., 128 of the AVX2 mask expansion.
+var gateBits = [8]uint32{1, 2, 4, 8, 16, 32, 64, 128}
+
 // The ReLU gates in AVX-512, 16 lanes a compare: each returns how many
 // elements it did (whole 64-element mask words, or 16-element vectors).
 
 func positiveMaskFast(mask []uint64, act []float32) int {
 	n := len(act) / 64
-	if !poolAVX512 || n == 0 {
+	if !(poolAVX512 || gateAVX2) || n == 0 {
 		return 0
 	}
 	_, _ = mask[n-1], act[64*n-1]
-	positiveMask64(&mask[0], &act[0], n)
+	if poolAVX512 {
+		positiveMask64(&mask[0], &act[0], n)
+	} else {
+		positiveMask64AVX2(&mask[0], &act[0], n)
+	}
 	return 64 * n
 }
 
 func reluMaskedFast(d []float32, mask []uint64) int {
 	n := len(d) / 64
-	if !poolAVX512 || n == 0 {
+	if !(poolAVX512 || gateAVX2) || n == 0 {
 		return 0
 	}
 	_, _ = mask[n-1], d[64*n-1]
-	reluMasked64(&d[0], &mask[0], n)
+	if poolAVX512 {
+		reluMasked64(&d[0], &mask[0], n)
+	} else {
+		reluMasked64AVX2(&d[0], &mask[0], n)
+	}
 	return 64 * n
 }
 
 func reluBackwardFast(d, act []float32) int {
-	n := len(d) / 16
-	if !poolAVX512 || n == 0 {
+	if poolAVX512 {
+		n := len(d) / 16
+		if n == 0 {
+			return 0
+		}
+		_, _ = d[16*n-1], act[16*n-1]
+		reluBackward16(&d[0], &act[0], n)
+		return 16 * n
+	}
+	n := len(d) / 8
+	if !gateAVX2 || n == 0 {
 		return 0
 	}
-	_, _ = d[16*n-1], act[16*n-1]
-	reluBackward16(&d[0], &act[0], n)
-	return 16 * n
+	_, _ = d[8*n-1], act[8*n-1]
+	reluBackward8AVX2(&d[0], &act[0], n)
+	return 8 * n
 }

@@ -180,3 +180,71 @@ rb:
 	JNZ rb
 	VZEROUPPER
 	RET
+
+// func positiveMask64AVX2(mask *uint64, act *float32, words int)
+TEXT ·positiveMask64AVX2(SB), NOSPLIT, $0-24
+	MOVQ mask+0(FP), DI
+	MOVQ act+8(FP), SI
+	MOVQ words+16(FP), CX
+	VXORPS Y15, Y15, Y15
+pm2:
+	XORQ AX, AX
+	MOVQ $224, R8                 // byte offset of the word's last vector
+pm2v:
+	SHLQ $8, AX
+	VCMPPS $0x11, (SI)(R8*1), Y15, Y0 // 0 < act (LT_OQ)
+	VMOVMSKPS Y0, BX
+	ORQ BX, AX
+	SUBQ $32, R8
+	JGE pm2v
+	MOVQ AX, (DI)
+	ADDQ $256, SI
+	ADDQ $8, DI
+	DECQ CX
+	JNZ pm2
+	VZEROUPPER
+	RET
+
+// func reluMasked64AVX2(d *float32, mask *uint64, words int)
+TEXT ·reluMasked64AVX2(SB), NOSPLIT, $0-24
+	MOVQ d+0(FP), DI
+	MOVQ mask+8(FP), SI
+	MOVQ words+16(FP), CX
+	MOVQ $·gateBits(SB), AX
+	VMOVDQU (AX), Y14
+rm2:
+	MOVQ (SI), AX
+	MOVQ $8, R8
+rm2v:
+	VMOVD AX, X1
+	VPBROADCASTD X1, Y1
+	VPAND Y14, Y1, Y1
+	VPCMPEQD Y14, Y1, Y1          // all ones where the lane's bit is set
+	VANDPS (DI), Y1, Y1
+	VMOVUPS Y1, (DI)
+	SHRQ $8, AX
+	ADDQ $32, DI
+	DECQ R8
+	JNZ rm2v
+	ADDQ $8, SI
+	DECQ CX
+	JNZ rm2
+	VZEROUPPER
+	RET
+
+// func reluBackward8AVX2(d, act *float32, vectors int)
+TEXT ·reluBackward8AVX2(SB), NOSPLIT, $0-24
+	MOVQ d+0(FP), DI
+	MOVQ act+8(FP), SI
+	MOVQ vectors+16(FP), CX
+	VXORPS Y15, Y15, Y15
+rb2:
+	VCMPPS $0x19, (SI), Y15, Y0   // !(0 >= act) (NGE_UQ): NaN keeps d
+	VANDPS (DI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ rb2
+	VZEROUPPER
+	RET

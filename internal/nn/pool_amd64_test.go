@@ -6,6 +6,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"golang.org/x/sys/cpu"
 )
 
 // BenchmarkMaxPool compares the AVX-512 rows with the Go loop on conv1's
@@ -85,16 +87,20 @@ func TestMaxPoolRowsFast(t *testing.T) {
 	}
 }
 
-// TestGatesFast checks the AVX-512 gates against the Go loops on values
-// that include zeros of both signs and NaN, at lengths with remainders.
+// TestGatesFast checks the AVX-512 and AVX2 gates against the Go loops on
+// values that include zeros of both signs and NaN, at lengths with
+// remainders.
 func TestGatesFast(t *testing.T) {
-	if !poolAVX512 {
-		t.Skip("no AVX-512")
+	defer func(a, b bool) { poolAVX512, gateAVX2 = a, b }(poolAVX512, gateAVX2)
+	type level struct {
+		name             string
+		avx512, avx2, ok bool
 	}
-	defer func(v bool) { poolAVX512 = v }(poolAVX512)
+	levels := []level{{"go", false, false, true}, {"avx2", false, true, cpu.X86.HasAVX2},
+		{"avx512", true, false, cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW}}
 	rng := rand.New(rand.NewPCG(5, 6))
 	nan := float32(math.NaN())
-	for _, n := range []int{15, 16, 64, 200, 1<<15 + 77} {
+	for _, n := range []int{7, 15, 16, 64, 200, 1<<15 + 77} {
 		act := make([]float32, n)
 		for i := range act {
 			act[i] = []float32{0, float32(math.Copysign(0, -1)), nan, 1, -1, 2.5}[rng.IntN(6)]
@@ -103,26 +109,34 @@ func TestGatesFast(t *testing.T) {
 		for i := range d {
 			d[i] = float32(i + 1)
 		}
-		var got, want [2][]float32
-		var masks [2][]uint64
-		for k, fast := range []bool{false, true} {
-			poolAVX512 = fast
+		var ref struct {
+			g, g2 []float32
+			m     []uint64
+		}
+		for k, l := range levels {
+			if !l.ok {
+				continue
+			}
+			poolAVX512, gateAVX2 = l.avx512, l.avx2
 			g := append([]float32(nil), d...)
 			ReLUBackward(g, act)
 			m := make([]uint64, (n+63)/64)
 			PositiveMask(m, act)
 			g2 := append([]float32(nil), d...)
 			ReLUBackwardMask(g2, m)
-			got[k], want[k], masks[k] = g, g2, m
-		}
-		for i := 0; i < n; i++ {
-			if math.Float32bits(got[0][i]) != math.Float32bits(got[1][i]) || want[0][i] != want[1][i] {
-				t.Fatalf("n=%d, element %d (act %v): Go %v %v, AVX-512 %v %v", n, i, act[i], got[0][i], want[0][i], got[1][i], want[1][i])
+			if k == 0 {
+				ref.g, ref.g2, ref.m = g, g2, m
+				continue
 			}
-		}
-		for i := range masks[0] {
-			if masks[0][i] != masks[1][i] {
-				t.Fatalf("n=%d: mask word %d: Go %x, AVX-512 %x", n, i, masks[0][i], masks[1][i])
+			for i := 0; i < n; i++ {
+				if math.Float32bits(g[i]) != math.Float32bits(ref.g[i]) || g2[i] != ref.g2[i] {
+					t.Fatalf("%s, n=%d, element %d (act %v): %v %v, Go %v %v", l.name, n, i, act[i], g[i], g2[i], ref.g[i], ref.g2[i])
+				}
+			}
+			for i := range m {
+				if m[i] != ref.m[i] {
+					t.Fatalf("%s, n=%d: mask word %d: %x, Go %x", l.name, n, i, m[i], ref.m[i])
+				}
 			}
 		}
 	}
@@ -134,7 +148,7 @@ func BenchmarkGates(b *testing.B) {
 	if !poolAVX512 {
 		b.Skip("no AVX-512")
 	}
-	defer func(v bool) { poolAVX512 = v }(poolAVX512)
+	defer func(a, b bool) { poolAVX512, gateAVX2 = a, b }(poolAVX512, gateAVX2)
 	const n = 64 * 512 * 512
 	rng := rand.New(rand.NewPCG(7, 8))
 	act := make([]float32, n)
@@ -143,9 +157,12 @@ func BenchmarkGates(b *testing.B) {
 	}
 	d := make([]float32, n)
 	mask := make([]uint64, n/64)
-	for _, fast := range []bool{false, true} {
-		poolAVX512 = fast
-		name := map[bool]string{false: "go", true: "avx512"}[fast]
+	for _, l := range []struct {
+		name         string
+		avx512, avx2 bool
+	}{{"go", false, false}, {"avx2", false, true}, {"avx512", true, false}} {
+		poolAVX512, gateAVX2 = l.avx512, l.avx2
+		name := l.name
 		b.Run(name+"/ReLUBackward", func(b *testing.B) {
 			for b.Loop() {
 				ReLUBackward(d, act)
