@@ -17,8 +17,8 @@ import (
 // that a forced kernel set is the whole iteration's instruction set.
 var poolAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && !forcedBelowAVX512(os.Getenv("NEURALSTYLE_KERNELS"))
 
-// gateAVX2 enables the AVX2 gates where AVX-512 is off (the pooling has no
-// AVX2 form); NEURALSTYLE_KERNELS=portable turns them off.
+// gateAVX2 enables the AVX2 pooling and gates where AVX-512 is off;
+// NEURALSTYLE_KERNELS=portable turns them off.
 var gateAVX2 = cpu.X86.HasAVX2 && strings.ToLower(strings.TrimSpace(os.Getenv("NEURALSTYLE_KERNELS"))) != "portable"
 
 func forcedBelowAVX512(env string) bool {
@@ -43,6 +43,20 @@ var poolPerm = func() (p [64]int32) {
 }()
 
 //go:noescape
+func maxPoolRows8AVX2(r0, r1, out *float32, arg *uint8, n int, perm *int32)
+
+//go:noescape
+func maxPoolBackRows8AVX2(r0, r1, dOut *float32, arg *uint8, n int, perm *int32)
+
+// poolArgBytes gathers each dword lane's low byte into the first dword of
+// its 128-bit half (VPSHUFB; 0x80 zeroes); poolArgOnes are 1s, 2s and 3s.
+var (
+	poolArgBytes = [32]uint8{0, 4, 8, 12, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+		0, 4, 8, 12, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80}
+	poolArgOnes = [24]int32{1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3}
+)
+
+//go:noescape
 func maxPoolRows16(r0, r1, out *float32, arg *uint8, n int, perm *int32)
 
 //go:noescape
@@ -51,8 +65,18 @@ func maxPoolBackRows16(r0, r1, dOut *float32, arg *uint8, n int, perm *int32)
 // maxPoolRowsFast does the first 16*k whole windows of a row pair and
 // returns how many it did.
 func maxPoolRowsFast(r0, r1, out []float32, arg []uint8) int {
+	if !poolAVX512 {
+		n := len(arg) / 8
+		if !gateAVX2 || n == 0 {
+			return 0
+		}
+		_, _ = r0[16*n-1], r1[16*n-1]
+		_, _ = out[8*n-1], arg[8*n-1]
+		maxPoolRows8AVX2(&r0[0], &r1[0], &out[0], &arg[0], n, &poolPerm[0])
+		return 8 * n
+	}
 	n := len(arg) / 16
-	if !poolAVX512 || n == 0 {
+	if n == 0 {
 		return 0
 	}
 	_, _ = r0[32*n-1], r1[32*n-1]
@@ -62,8 +86,18 @@ func maxPoolRowsFast(r0, r1, out []float32, arg []uint8) int {
 }
 
 func maxPoolBackRowsFast(r0, r1, dOut []float32, arg []uint8) int {
+	if !poolAVX512 {
+		n := len(arg) / 8
+		if !gateAVX2 || n == 0 {
+			return 0
+		}
+		_, _ = r0[16*n-1], r1[16*n-1]
+		_, _ = dOut[8*n-1], arg[8*n-1]
+		maxPoolBackRows8AVX2(&r0[0], &r1[0], &dOut[0], &arg[0], n, &poolPerm[0])
+		return 8 * n
+	}
 	n := len(arg) / 16
-	if !poolAVX512 || n == 0 {
+	if n == 0 {
 		return 0
 	}
 	_, _ = r0[32*n-1], r1[32*n-1]

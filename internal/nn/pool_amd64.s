@@ -248,3 +248,101 @@ rb2:
 	JNZ rb2
 	VZEROUPPER
 	RET
+
+// func maxPoolRows8AVX2(r0, r1, out *float32, arg *uint8, n int, perm *int32)
+// As maxPoolRows16, 8 windows a step; perm is unused (the even and odd
+// lanes come from VSHUFPS and VPERMPD).
+TEXT ·maxPoolRows8AVX2(SB), NOSPLIT, $0-48
+	MOVQ r0+0(FP), SI
+	MOVQ r1+8(FP), DI
+	MOVQ out+16(FP), DX
+	MOVQ arg+24(FP), BX
+	MOVQ n+32(FP), CX
+	MOVQ $·poolArgBytes(SB), AX
+	VMOVDQU (AX), Y13            // VPSHUFB: each lane's low byte to the lane's first dword
+	MOVQ $·poolArgOnes(SB), AX
+	VMOVDQU (AX), Y10            // 1s
+	VMOVDQU 32(AX), Y11          // 2s
+	VMOVDQU 64(AX), Y12          // 3s
+loop8:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS (DI), Y2
+	VMOVUPS 32(DI), Y3
+	VSHUFPS $0x88, Y1, Y0, Y4
+	VPERMPD $0xD8, Y4, Y4        // cell 0
+	VSHUFPS $0xDD, Y1, Y0, Y5
+	VPERMPD $0xD8, Y5, Y5        // cell 1
+	VSHUFPS $0x88, Y3, Y2, Y6
+	VPERMPD $0xD8, Y6, Y6        // cell 2
+	VSHUFPS $0xDD, Y3, Y2, Y7
+	VPERMPD $0xD8, Y7, Y7        // cell 3
+	VXORPS Y8, Y8, Y8            // argmax
+	VCMPPS $0x1e, Y4, Y5, Y9     // cell1 > best (GT_OQ)
+	VBLENDVPS Y9, Y5, Y4, Y4
+	VBLENDVPS Y9, Y10, Y8, Y8
+	VCMPPS $0x1e, Y4, Y6, Y9
+	VBLENDVPS Y9, Y6, Y4, Y4
+	VBLENDVPS Y9, Y11, Y8, Y8
+	VCMPPS $0x1e, Y4, Y7, Y9
+	VBLENDVPS Y9, Y7, Y4, Y4
+	VBLENDVPS Y9, Y12, Y8, Y8
+	VMOVUPS Y4, (DX)
+	VPSHUFB Y13, Y8, Y8
+	VMOVD X8, R8
+	MOVL R8, (BX)
+	VEXTRACTI128 $1, Y8, X8
+	VMOVD X8, R8
+	MOVL R8, 4(BX)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $32, DX
+	ADDQ $8, BX
+	DECQ CX
+	JNZ loop8
+	VZEROUPPER
+	RET
+
+// func maxPoolBackRows8AVX2(r0, r1, dOut *float32, arg *uint8, n int, perm *int32)
+TEXT ·maxPoolBackRows8AVX2(SB), NOSPLIT, $0-48
+	MOVQ r0+0(FP), SI
+	MOVQ r1+8(FP), DI
+	MOVQ dOut+16(FP), DX
+	MOVQ arg+24(FP), BX
+	MOVQ n+32(FP), CX
+	MOVQ $·poolArgOnes(SB), AX
+	VMOVDQU (AX), Y10
+	VMOVDQU 32(AX), Y11
+	VMOVDQU 64(AX), Y12
+	VPXOR Y13, Y13, Y13
+back8:
+	VMOVUPS (DX), Y0
+	VPMOVZXBD (BX), Y1
+	VPCMPEQD Y13, Y1, Y4
+	VANDPS Y0, Y4, Y4            // cell 0
+	VPCMPEQD Y10, Y1, Y5
+	VANDPS Y0, Y5, Y5            // cell 1
+	VPCMPEQD Y11, Y1, Y6
+	VANDPS Y0, Y6, Y6            // cell 2
+	VPCMPEQD Y12, Y1, Y7
+	VANDPS Y0, Y7, Y7            // cell 3
+	VUNPCKLPS Y5, Y4, Y8
+	VUNPCKHPS Y5, Y4, Y9
+	VPERM2F128 $0x20, Y9, Y8, Y2
+	VPERM2F128 $0x31, Y9, Y8, Y3
+	VMOVUPS Y2, (SI)
+	VMOVUPS Y3, 32(SI)
+	VUNPCKLPS Y7, Y6, Y8
+	VUNPCKHPS Y7, Y6, Y9
+	VPERM2F128 $0x20, Y9, Y8, Y2
+	VPERM2F128 $0x31, Y9, Y8, Y3
+	VMOVUPS Y2, (DI)
+	VMOVUPS Y3, 32(DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $32, DX
+	ADDQ $8, BX
+	DECQ CX
+	JNZ back8
+	VZEROUPPER
+	RET

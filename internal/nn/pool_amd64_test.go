@@ -10,13 +10,13 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// BenchmarkMaxPool compares the AVX-512 rows with the Go loop on conv1's
+// BenchmarkMaxPool compares the AVX-512 and AVX2 rows with the Go loop on conv1's
 // activations at 512x512 (forward, then backward).
 func BenchmarkMaxPool(b *testing.B) {
 	if !poolAVX512 {
 		b.Skip("no AVX-512")
 	}
-	defer func(v bool) { poolAVX512 = v }(poolAVX512)
+	defer func(a, b bool) { poolAVX512, gateAVX2 = a, b }(poolAVX512, gateAVX2)
 	const c, h, w = 64, 512, 512
 	rng := rand.New(rand.NewPCG(1, 2))
 	in := make([]float32, c*h*w)
@@ -25,9 +25,12 @@ func BenchmarkMaxPool(b *testing.B) {
 	}
 	out := make([]float32, c*h*w/4)
 	arg := make([]uint8, len(out))
-	for _, fast := range []bool{false, true} {
-		poolAVX512 = fast
-		name := map[bool]string{false: "go", true: "avx512"}[fast]
+	for _, l := range []struct {
+		name         string
+		avx512, avx2 bool
+	}{{"go", false, false}, {"avx2", false, true}, {"avx512", true, false}} {
+		poolAVX512, gateAVX2 = l.avx512, l.avx2
+		name := l.name
 		b.Run(name+"/forward", func(b *testing.B) {
 			for b.Loop() {
 				MaxPool(out, arg, in, c, h, w)
@@ -41,22 +44,19 @@ func BenchmarkMaxPool(b *testing.B) {
 	}
 }
 
-// TestMaxPoolRowsFast checks the AVX-512 rows against the Go loop on data
-// with many ties (values from a few levels), so that the first-maximum
-// rule is exercised lane by lane.
+// TestMaxPoolRowsFast checks the AVX-512 and AVX2 rows against the Go loop
+// on data with many ties (values from a few levels), so that the
+// first-maximum rule is exercised lane by lane.
 func TestMaxPoolRowsFast(t *testing.T) {
-	if !poolAVX512 {
-		t.Skip("no AVX-512")
-	}
-	const n = 16*5 + 3
+	defer func(a, b bool) { poolAVX512, gateAVX2 = a, b }(poolAVX512, gateAVX2)
+	const n = 16*5 + 11
 	rng := rand.New(rand.NewPCG(3, 4))
 	r0, r1 := make([]float32, 2*n), make([]float32, 2*n)
 	for i := range r0 {
 		r0[i], r1[i] = float32(rng.IntN(3)), float32(rng.IntN(3))
 	}
-	run := func(fast bool) ([]float32, []uint8, []float32, []float32) {
-		defer func(v bool) { poolAVX512 = v }(poolAVX512)
-		poolAVX512 = fast
+	run := func(avx512, avx2 bool) ([]float32, []uint8, []float32) {
+		poolAVX512, gateAVX2 = avx512, avx2
 		j := &poolJob{op: opMaxFwd}
 		rows := append(append([]float32(nil), r0...), r1...)
 		out, arg := make([]float32, n), make([]uint8, n)
@@ -71,18 +71,26 @@ func TestMaxPoolRowsFast(t *testing.T) {
 			back[i] = -1
 		}
 		j.rowPairs(back, g, arg, 0, 2*n)
-		return out, arg, back[:2*n], back[2*n:]
+		return out, arg, back
 	}
-	o1, a1, b01, b11 := run(false)
-	o2, a2, b02, b12 := run(true)
-	for i := range o1 {
-		if o1[i] != o2[i] || a1[i] != a2[i] {
-			t.Fatalf("window %d: fast gives %v at %d, Go %v at %d", i, o2[i], a2[i], o1[i], a1[i])
+	o1, a1, b1 := run(false, false)
+	for _, l := range []struct {
+		name             string
+		avx512, avx2, ok bool
+	}{{"avx2", false, true, cpu.X86.HasAVX2}, {"avx512", true, false, cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW}} {
+		if !l.ok {
+			continue
 		}
-	}
-	for i := range b01 {
-		if b01[i] != b02[i] || b11[i] != b12[i] {
-			t.Fatalf("backward cell %d differs", i)
+		o2, a2, b2 := run(l.avx512, l.avx2)
+		for i := range o1 {
+			if o1[i] != o2[i] || a1[i] != a2[i] {
+				t.Fatalf("%s: window %d: %v at %d, Go %v at %d", l.name, i, o2[i], a2[i], o1[i], a1[i])
+			}
+		}
+		for i := range b1 {
+			if b1[i] != b2[i] {
+				t.Fatalf("%s: backward cell %d: %v, Go %v", l.name, i, b2[i], b1[i])
+			}
 		}
 	}
 }
