@@ -100,9 +100,14 @@ func main() {
 			kname = strings.TrimSpace(kname)
 			// The AVX2 rows limit oneDNN (TensorFlow's and PyTorch's
 			// convolutions) and PyTorch's own kernels to AVX2 as well.
-			var env []string
+			// NEURALSTYLE_KERNELS goes in the child's environment: nn reads
+			// it at start-up (its pooling and gates follow it too).
+			env := []string{"NEURALSTYLE_KERNELS="}
+			if kname != "default" {
+				env[0] += kname
+			}
 			if kname == "avx2" {
-				env = []string{"ONEDNN_MAX_CPU_ISA=AVX2", "ATEN_CPU_CAPABILITY=avx2"}
+				env = append(env, "ONEDNN_MAX_CPU_ISA=AVX2", "ATEN_CPU_CAPABILITY=avx2")
 			}
 			args := []string{"-child", strconv.Itoa(size), "-iters", strconv.Itoa(*iters), "-kernels", kname,
 				"-relu5_2=" + strconv.FormatBool(*through52)}
