@@ -180,36 +180,57 @@ func (j *winoJob) band(part, r0, tv0 int) {
 	mb := buf[j.padElems+j.vElems:]
 	nr := min(j.bandTR, j.tileRows-r0)
 	bv := min(j.bandTV, j.tvpr-tv0)
-	// Padded row pr is input row 2*r0-1+pr; padded column q is input
-	// column x0+q.
+	// A tile whose input rows and columns all lie in the image is
+	// transformed straight from the input; the others from the band's
+	// padded copy, where padded row pr is input row 2*r0-1+pr and padded
+	// column q input column x0+q (zero outside the image). Only those
+	// tiles' cells are copied: at 512x512 the whole copy took 6% of an
+	// iteration.
 	x0 := 2*L*tv0 - 1
-	lo, hi := max(0, x0), min(w, x0+2*L*bv+2) // input columns present
-	for ch := 0; ch < j.nIn; ch++ {
-		d := pad[ch*j.padChan : (ch+1)*j.padChan]
-		s := j.src[ch*h*w : (ch+1)*h*w]
-		for pr := 0; pr < 2*nr+2; pr++ {
-			row := d[pr*wp : (pr+1)*wp]
-			y := 2*r0 - 1 + pr
-			if y < 0 || y >= h {
-				clear(row)
+	interior := func(tr, tv int) bool {
+		y, x := 2*(r0+tr)-1, x0+2*L*tv
+		return y >= 0 && y+4 <= h && x >= 0 && x+2*L+2 <= w
+	}
+	for tr := 0; tr < nr; tr++ {
+		for tv := 0; tv < bv; tv++ {
+			if interior(tr, tv) {
 				continue
 			}
-			clear(row[:lo-x0])
-			copy(row[lo-x0:hi-x0], s[y*w+lo:y*w+hi])
-			clear(row[hi-x0:])
+			// padded cells rows 2tr..2tr+3, columns q0..q0+2L+1
+			q0 := 2 * L * tv
+			lo, hi := max(0, x0+q0), min(w, x0+q0+2*L+2) // input columns present
+			for ch := 0; ch < j.nIn; ch++ {
+				d := pad[ch*j.padChan : (ch+1)*j.padChan]
+				s := j.src[ch*h*w : (ch+1)*h*w]
+				for pr := 2 * tr; pr < 2*tr+4; pr++ {
+					row := d[pr*wp+q0 : pr*wp+q0+2*L+2]
+					y := 2*r0 - 1 + pr
+					if y < 0 || y >= h || lo >= hi {
+						clear(row)
+						continue
+					}
+					clear(row[:lo-x0-q0])
+					copy(row[lo-x0-q0:hi-x0-q0], s[y*w+lo:y*w+hi])
+					clear(row[hi-x0-q0:])
+				}
+			}
 		}
 	}
 	T := j.T
 	wa := &j.wargs[part]
 	wa.perm = unsafe.Pointer(&winoInPerm[0])
 	wa.n = int64(j.nIn)
-	wa.srcChan = int64(j.padChan * 4)
-	wa.srcRow = int64(wp * 4)
 	wa.dstChan = int64(T * 4)
 	wa.xi = int64(j.nIn * T * 4)
 	for tr := 0; tr < nr; tr++ {
 		for tv := 0; tv < bv; tv++ {
-			wa.src = unsafe.Pointer(&pad[2*tr*wp+2*L*tv])
+			if interior(tr, tv) {
+				wa.src = unsafe.Pointer(&j.src[(2*(r0+tr)-1)*w+x0+2*L*tv])
+				wa.srcChan, wa.srcRow = int64(h*w*4), int64(w*4)
+			} else {
+				wa.src = unsafe.Pointer(&pad[2*tr*wp+2*L*tv])
+				wa.srcChan, wa.srcRow = int64(j.padChan*4), int64(wp*4)
+			}
 			wa.dst = unsafe.Pointer(&vb[(tr*j.bandTV+tv)*L])
 			v.winoIn(wa)
 		}
