@@ -9,28 +9,38 @@ import (
 )
 
 // Winograd's F(2x2, 3x3) convolution: each 2x2 block of output pixels (a
-// tile) costs 16 multiply-adds per input channel instead of 36, the price
-// being three passes over memory that the direct kernel does not make: the
-// input transform (V: 16 values per tile and input channel, 4x the input),
-// the output transform (from M, 4x the output) and the per-component GEMMs
-// between them. At VGG's layers the GEMMs do 2.25x fewer multiply-adds than
-// the direct kernel and run at its speed (the same register-blocked
-// micro-kernel, with strided weights), while the transforms cost about
-// (32 loads + 16 stores + 40 vector ops) per input channel and (24 loads + 4
-// stores + 32 ops) per output channel for every row of L tiles, against
-// 16 x Cin x Cout / L... FMAs, i.e. a few percent from 64 channels on.
+// tile) costs 16 multiply-adds per input and output channel instead of 36,
+// the price being passes over memory that the direct kernel does not make:
+// the input transform (V: 16 values per tile and input channel, 4x the
+// input), the output transform (from M, 4x the output) and the 16
+// per-component GEMMs between them.
 //
-// Bytes: per band of tile rows and worker, V takes 16 x Cin x T floats and
-// M 16 x Cout x T (T tiles in the band), sized to winoBandBytes so that they
-// stay in the worker's L2/L3 share; the transformed weights U take 16 x Cin
-// x Cout floats per layer (the direct packings, 2 x 9 x Cin x Cout, are
-// dropped when both directions use Winograd), and serve both directions:
-// backward to the input reads U transposed, with the components permuted
-// (the mirrored kernel's transform is U[p(a)][p(b)], p swapping 0 and 3).
+// Flops, per row of L tiles (L = 16 with AVX-512): the GEMMs do 16 x Cin x
+// Cout vector multiply-adds, 2.25x fewer than the direct kernel, with its
+// register-blocked micro-kernel (weights read at a stride); the input
+// transform about 32 loads, 40 vector ops and 16 stores per input channel,
+// the output transform about 24 loads, 32 ops and 4 stores per output
+// channel. At 64 channels that is 65536 multiply-adds against about 11000
+// other instructions (CPU profile at 512x512, conv1_2: GEMM 51%, input
+// transform 22%, output 12%, copies 10% before the band and copy changes),
+// at 256 and more channels the transforms are a few percent. Measured per
+// layer (BenchmarkWinograd, CPU time): 1.25x the direct kernel at 64
+// channels, 1.5-1.85x from 128.
 //
-// Error: the transforms' coefficients are 0, ±1 and ±1/2, so the rounding
-// error stays within about twice the direct kernel's (nntest checks 1e-5 of
-// the largest reference magnitude).
+// Bytes: per band of tile rows x tile vectors and worker, V takes 16 x Cin x
+// T floats and M 16 x Cout x T (T tiles in the band), sized to winoBandBytes
+// (1 MiB: BenchmarkWinoBands) so that they stay in the worker's L2; a tile
+// row of 512 pixels at 64 channels is 2 MiB, so wide rows split into
+// segments. The transformed weights U take 16 x Cin x Cout floats per layer
+// (the direct packings, 2 x 9 x Cin x Cout, are dropped when both directions
+// use Winograd), and serve both directions: backward to the input reads U
+// transposed, with the components permuted (the mirrored kernel's transform
+// is U[p(a)][p(b)], p swapping 0 and 3).
+//
+// Error: the transforms' coefficients are 0, ±1 and ±1/2, and each GEMM sums
+// Cin products where the direct kernel sums 9 x Cin, so the error against
+// the float64 reference is about half the direct kernel's
+// (TestWinogradLayerError, TestNetworkWinograd).
 
 // winoInPerm selects the even, then the odd lanes of two AVX-512 vectors;
 // winoOutPerm interleaves two vectors' lanes (low then high halves).
