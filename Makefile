@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin
 FUZZTIME ?= 5s
 
-.PHONY: all build test vet unit fuzz smoke bench bench-go clean
+.PHONY: all build test vet unit fuzz smoke bench bench-tf bench-go clean
 
 all: build
 
@@ -51,11 +51,22 @@ fuzz:
 smoke: build
 	./scripts/smoke.sh $(BIN)/neuralstyle
 
-# Seconds per iteration, GFLOP/s and peak memory at 256x256 and 512x512 with
-# random full-size VGG-19 weights, beside PyTorch when /usr/bin/python3 has torch.
+# Seconds per iteration (wall and CPU), GFLOP/s and peak memory at 256, 512
+# and 1024 pixels square with random full-size VGG-19 weights, the best
+# kernels and AVX2 only, beside PyTorch when /usr/bin/python3 has torch (AVX2
+# rows: ONEDNN_MAX_CPU_ISA=AVX2). bench-tf adds the TensorFlow backend (cgo and
+# the TensorFlow C library through scripts/tf.sh). BENCHFLAGS=-relu5_2=false
+# measures the default run's work instead of the reference's.
+BENCHSIZES ?= 256,512,1024
+BENCHFLAGS ?=
 bench:
 	$(GO) build -o $(BIN)/nsbench ./internal/tools/nsbench
-	$(BIN)/nsbench -sizes 256,512 -iters 3
+	$(BIN)/nsbench -sizes $(BENCHSIZES) -iters 3 -kernels default,avx2 $(BENCHFLAGS)
+
+bench-tf:
+	GO=$(GO) ./scripts/tf.sh env >/dev/null
+	eval "$$(GO=$(GO) ./scripts/tf.sh env)" && $(GO) build -tags tensorflow -o $(BIN)/nsbench-tf ./internal/tools/nsbench
+	eval "$$(GO=$(GO) ./scripts/tf.sh env)" && $(BIN)/nsbench-tf -sizes $(BENCHSIZES) -iters 3 -kernels default,avx2 -tf yes $(BENCHFLAGS)
 
 # Every Go benchmark (kernels, layers, loader, images).
 bench-go:

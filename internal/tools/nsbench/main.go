@@ -29,6 +29,7 @@ import (
 	"github.com/neuralstyle/neuralstyle/internal/engine"
 	"github.com/neuralstyle/neuralstyle/internal/native"
 	"github.com/neuralstyle/neuralstyle/internal/nn"
+	"github.com/neuralstyle/neuralstyle/internal/nn/fast"
 	"github.com/neuralstyle/neuralstyle/internal/stylize"
 	"github.com/neuralstyle/neuralstyle/internal/vgg"
 	"github.com/neuralstyle/neuralstyle/internal/vgg/vggtest"
@@ -38,6 +39,9 @@ type result struct {
 	Size    int     `json:"size"`
 	Kernels string  `json:"kernels"`
 	SecIter float64 `json:"sec_iter"`
+	// CPUIter is the process CPU time per iteration: on a machine shared
+	// with other jobs it compares builds where the wall time cannot.
+	CPUIter float64 `json:"cpu_iter"`
 	GFLOPs  float64 `json:"gflops"`
 	PeakMB  float64 `json:"peak_mb"`
 }
@@ -45,7 +49,10 @@ type result struct {
 func main() {
 	sizes := flag.String("sizes", "256,512", "image sizes (square), comma-separated")
 	iters := flag.Int("iters", 3, "timed iterations per size (after one warm-up)")
-	kernels := flag.String("kernels", "default", "kernels: default or portable")
+	kernels := flag.String("kernels", "default,avx2", "kernel sets, comma-separated: default (the fastest), avx512, avx2 or portable; avx2 runs TensorFlow and PyTorch with ONEDNN_MAX_CPU_ISA=AVX2 too")
+	tfMode := flag.String("tf", "auto", "run the TensorFlow backend beside (needs a build with -tags tensorflow, make bench-tf): auto, yes or no")
+	through52 := flag.Bool("relu5_2", true, "compute through relu5_2 as the reference always does (content weight on relu5_2); false: the default run's work, which the native engine stops at relu5_1")
+	engineName := flag.String("engine", "native", "internal: the engine a child measures, native or tensorflow")
 	torch := flag.String("torch", "auto", "run the PyTorch anchor: auto, yes or no")
 	threads := flag.Int("threads", runtime.GOMAXPROCS(0), "threads for PyTorch")
 	child := flag.Int("child", 0, "internal: measure this size in this process")
@@ -62,7 +69,7 @@ func main() {
 		return
 	}
 	if *child > 0 {
-		r, err := measure(*child, *iters, *kernels)
+		r, err := measure(*child, *iters, *kernels, *engineName, *through52)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "nsbench:", err)
 			os.Exit(1)
@@ -76,43 +83,104 @@ func main() {
 		os.Exit(1)
 	}
 	py := torchAvailable(*torch)
-	fmt.Printf("%-6s %-10s %10s %9s %9s | %10s %9s | %8s\n", "size", "kernels", "s/iter", "GFLOP/s", "peak MB", "torch s/it", "torch MB", "go/torch")
+	tf := tfEngine != nil && *tfMode != "no"
+	if *tfMode == "yes" && tfEngine == nil {
+		fmt.Fprintln(os.Stderr, "nsbench: built without the TensorFlow backend (make bench-tf builds it with -tags tensorflow)")
+		os.Exit(1)
+	}
+	fmt.Printf("%-5s %-9s %8s %9s %7s %6s | %8s %6s %6s | %8s %6s %6s\n", "size", "kernels", "s/iter", "cpu s/it", "GFLOP/s", "MB",
+		"tf s/it", "MB", "go/tf", "torch", "MB", "go/pt")
 	for _, s := range strings.Split(*sizes, ",") {
 		size, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || size < 8 {
 			fmt.Fprintf(os.Stderr, "nsbench: bad size %q\n", s)
 			os.Exit(2)
 		}
-		out, err := exec.Command(self, "-child", strconv.Itoa(size), "-iters", strconv.Itoa(*iters), "-kernels", *kernels).Output()
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "nsbench: size %d: %v\n", size, err)
-			os.Exit(1)
-		}
-		var r result
-		if err := json.Unmarshal(out, &r); err != nil {
-			fmt.Fprintf(os.Stderr, "nsbench: size %d: %v\n", size, err)
-			os.Exit(1)
-		}
-		line := fmt.Sprintf("%-6d %-10s %10.3f %9.1f %9.0f |", r.Size, r.Kernels, r.SecIter, r.GFLOPs, r.PeakMB)
-		if py != "" {
-			ts, tm, err := runTorch(py, size, *iters, *threads)
-			if err != nil {
-				line += fmt.Sprintf(" torch failed: %v", err)
-			} else {
-				line += fmt.Sprintf(" %10.3f %9.0f | %8.2f", ts, tm, r.SecIter/ts)
+		for _, kname := range strings.Split(*kernels, ",") {
+			kname = strings.TrimSpace(kname)
+			// The AVX2 rows limit oneDNN (TensorFlow's and PyTorch's
+			// convolutions) and PyTorch's own kernels to AVX2 as well.
+			// NEURALSTYLE_KERNELS goes in the child's environment: nn reads
+			// it at start-up (its pooling and gates follow it too).
+			env := []string{"NEURALSTYLE_KERNELS="}
+			if kname != "default" {
+				env[0] += kname
 			}
-		} else {
-			line += fmt.Sprintf(" %10s %9s | %8s", "-", "-", "-")
+			if kname == "avx2" {
+				env = append(env, "ONEDNN_MAX_CPU_ISA=AVX2", "ATEN_CPU_CAPABILITY=avx2")
+			}
+			args := []string{"-child", strconv.Itoa(size), "-iters", strconv.Itoa(*iters), "-kernels", kname,
+				"-relu5_2=" + strconv.FormatBool(*through52)}
+			r, err := runChild(self, append(args, "-engine", "native"), env)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "nsbench: size %d, %s: %v\n", size, kname, err)
+				os.Exit(1)
+			}
+			line := fmt.Sprintf("%-5d %-9s %8.3f %9.3f %7.1f %6.0f |", r.Size, r.Kernels, r.SecIter, r.CPUIter, r.GFLOPs, r.PeakMB)
+			if tf {
+				t, err := runChild(self, append(args, "-engine", "tensorflow"), env)
+				if err != nil {
+					line += fmt.Sprintf(" %22s |", "failed")
+					fmt.Fprintf(os.Stderr, "nsbench: tensorflow, size %d, %s: %v\n", size, kname, err)
+				} else {
+					line += fmt.Sprintf(" %8.3f %6.0f %6.2f |", t.SecIter, t.PeakMB, r.SecIter/t.SecIter)
+				}
+			} else {
+				line += fmt.Sprintf(" %8s %6s %6s |", "-", "-", "-")
+			}
+			if py != "" {
+				ts, tm, err := runTorch(py, size, *iters, *threads, env)
+				if err != nil {
+					line += " failed"
+					fmt.Fprintf(os.Stderr, "nsbench: torch, size %d: %v\n", size, err)
+				} else {
+					line += fmt.Sprintf(" %8.3f %6.0f %6.2f", ts, tm, r.SecIter/ts)
+				}
+			} else {
+				line += fmt.Sprintf(" %8s %6s %6s", "-", "-", "-")
+			}
+			fmt.Println(line)
 		}
-		fmt.Println(line)
 	}
 }
 
+// runChild measures in a child process (its peak memory its own), with env
+// added to its environment.
+func runChild(self string, args, env []string) (*result, error) {
+	cmd := exec.Command(self, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("%v: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	var r result
+	if err := json.Unmarshal(out, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
 // measure times iters iterations at size x size after a warm-up one.
-func measure(size, iters int, which string) (*result, error) {
-	k := native.DefaultKernels()
-	if which == "portable" {
+func measure(size, iters int, which, engineName string, through52 bool) (*result, error) {
+	var k nn.Kernels
+	switch which {
+	case "portable":
 		k = nn.Portable()
+	case "default":
+		os.Unsetenv(fast.EnvKernels)
+		k = native.DefaultKernels()
+	default:
+		os.Setenv(fast.EnvKernels, which)
+		fk, ok, err := fast.Choose()
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("no %s kernels", which)
+		}
+		k = fk
 	}
 	// Random weights and images: the time of an iteration does not depend
 	// on the values (nor do they differ in kind from the PyTorch anchor's).
@@ -120,8 +188,24 @@ func measure(size, iters int, which string) (*result, error) {
 	wt := vggtest.RandomWeights(rng, vggtest.FullWidths)
 	spec := vggtest.BenchSpec(rng, size)
 	// BenchSpec weighs relu5_2, so the network runs through conv5_2 as the
-	// PyTorch anchor's always does and as the FLOP count assumes.
-	prob, err := native.New(wt, k).NewProblem(spec)
+	// reference and the PyTorch anchor always do and as the FLOP count
+	// assumes.
+	if !through52 {
+		spec.ContentLayers = vggtest.Weighted(vgg.ReferenceContentLayers, 1, 0)
+	}
+	var eng engine.Engine = native.New(wt, k)
+	name := k.Name()
+	if engineName == "tensorflow" {
+		if tfEngine == nil {
+			return nil, fmt.Errorf("built without the TensorFlow backend")
+		}
+		e, err := tfEngine(wt)
+		if err != nil {
+			return nil, err
+		}
+		eng, name = e, "tensorflow"
+	}
+	prob, err := eng.NewProblem(spec)
 	if err != nil {
 		return nil, err
 	}
@@ -134,8 +218,9 @@ func measure(size, iters int, which string) (*result, error) {
 	d := stylize.DefaultOptions()
 	opt := stylize.NewAdam(len(x.Pix), engine.AdamSettings{LearningRate: d.LearningRate,
 		Beta1: d.Beta1, Beta2: d.Beta2, Epsilon: d.Epsilon})
-	var times []float64
+	var times, cpus []float64
 	for i := 0; i <= iters; i++ {
+		_, c0 := usage()
 		t0 := time.Now()
 		if _, err := prob.Eval(&x, grad); err != nil {
 			return nil, err
@@ -143,12 +228,15 @@ func measure(size, iters int, which string) (*result, error) {
 		opt.Step(x.Pix, grad)
 		if i > 0 {
 			times = append(times, time.Since(t0).Seconds())
+			_, c1 := usage()
+			cpus = append(cpus, c1-c0)
 		}
 	}
 	sort.Float64s(times)
+	sort.Float64s(cpus)
 	sec := times[len(times)/2]
 	peak, _ := usage()
-	return &result{Size: size, Kernels: k.Name(), SecIter: sec, GFLOPs: vggtest.IterationFLOPs(wt, size, size) / sec / 1e9,
+	return &result{Size: size, Kernels: name, SecIter: sec, CPUIter: cpus[len(cpus)/2], GFLOPs: vggtest.IterationFLOPs(wt, size, size) / sec / 1e9,
 		PeakMB: peak}, nil
 }
 
@@ -171,9 +259,10 @@ func torchAvailable(mode string) string {
 
 var torchRE = regexp.MustCompile(`s/iter ([0-9.]+) peak_rss_MB ([0-9.]+)`)
 
-func runTorch(py string, size, iters, threads int) (float64, float64, error) {
+func runTorch(py string, size, iters, threads int, env []string) (float64, float64, error) {
 	script := filepath.Join(repoRoot(), "scripts", "torch", "bench_torch.py")
 	cmd := exec.Command(py, script, strconv.Itoa(size), strconv.Itoa(iters), strconv.Itoa(threads), "--channels-last")
+	cmd.Env = append(os.Environ(), env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
