@@ -43,6 +43,13 @@ func clampSample(x int32) uint8 {
 // stride apart.
 func idctISLOW(in *[64]int16, q *[64]int32, dst []uint8, stride int) {
 	var ws [64]int32
+	idctColumns(in, q, &ws)
+	idctRows(&ws, dst, stride)
+}
+
+// idctColumns is the first pass: it dequantises each column of in and
+// transforms it into ws, scaled up by pass1Bits bits of extra precision.
+func idctColumns(in *[64]int16, q *[64]int32, ws *[64]int32) {
 	for col := 0; col < 8; col++ {
 		if in[8+col] == 0 && in[16+col] == 0 && in[24+col] == 0 && in[32+col] == 0 &&
 			in[40+col] == 0 && in[48+col] == 0 && in[56+col] == 0 {
@@ -100,7 +107,12 @@ func idctISLOW(in *[64]int16, q *[64]int32, dst []uint8, stride int) {
 		ws[3*8+col] = (tmp13 + tmp0 + rnd) >> sh
 		ws[4*8+col] = (tmp13 - tmp0 + rnd) >> sh
 	}
+}
 
+// idctRows is the second pass: it transforms each row of ws, removes the
+// first pass's scaling and writes the clamped samples to 8 rows of dst,
+// stride apart.
+func idctRows(ws *[64]int32, dst []uint8, stride int) {
 	for row := 0; row < 8; row++ {
 		w := (*[8]int32)(ws[row*8:])
 		out := dst[row*stride:][:8]
