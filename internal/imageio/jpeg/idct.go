@@ -40,16 +40,12 @@ func clampSample(x int32) uint8 {
 }
 
 // idctISLOW dequantises and inverse-transforms one block into 8 rows of dst,
-// stride apart.
+// stride apart. It runs the first pass itself, down the columns into ws,
+// scaled up by pass1Bits bits of extra precision, and hands ws to idctRows
+// for the second: one call per block, where a function per pass would cost
+// two.
 func idctISLOW(in *[64]int16, q *[64]int32, dst []uint8, stride int) {
 	var ws [64]int32
-	idctColumns(in, q, &ws)
-	idctRows(&ws, dst, stride)
-}
-
-// idctColumns is the first pass: it dequantises each column of in and
-// transforms it into ws, scaled up by pass1Bits bits of extra precision.
-func idctColumns(in *[64]int16, q *[64]int32, ws *[64]int32) {
 	for col := 0; col < 8; col++ {
 		if in[8+col] == 0 && in[16+col] == 0 && in[24+col] == 0 && in[32+col] == 0 &&
 			in[40+col] == 0 && in[48+col] == 0 && in[56+col] == 0 {
@@ -107,6 +103,7 @@ func idctColumns(in *[64]int16, q *[64]int32, ws *[64]int32) {
 		ws[3*8+col] = (tmp13 + tmp0 + rnd) >> sh
 		ws[4*8+col] = (tmp13 - tmp0 + rnd) >> sh
 	}
+	idctRows(&ws, dst, stride)
 }
 
 // idctRows is the second pass: it transforms each row of ws, removes the
