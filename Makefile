@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin
 FUZZTIME ?= 5s
 
-.PHONY: all build test vet unit fuzz smoke bench bench-tf bench-go clean
+.PHONY: all build test vet funclen unit fuzz smoke bench bench-tf bench-go clean
 
 all: build
 
@@ -15,8 +15,9 @@ build:
 test: vet unit fuzz smoke
 
 # The portable build (-tags purego) and another architecture must stay clean
-# too, and go.mod must list exactly the modules the code imports.
-vet:
+# too, go.mod must list exactly the modules the code imports, and no function
+# may outgrow issue 10's length limits.
+vet: funclen
 	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	$(GO) vet -tags purego ./...
@@ -25,6 +26,11 @@ vet:
 	GOARCH=386 $(GO) vet ./...
 	$(GO) vet -tags cuda ./...
 	GOOS=windows $(GO) vet -tags cuda ./internal/cuda/... ./cmd/neuralstyle
+
+# No function over 80 lines in the run, the engines and the commands, nor over
+# 100 elsewhere (internal/tools/funclen lists the exemptions and why).
+funclen:
+	$(GO) run ./internal/tools/funclen .
 
 # Every package, then the engine and the command again on the portable Go
 # kernels (the default build picks the assembly ones where the CPU has them).

@@ -398,125 +398,183 @@ func knownUnsupported(h []byte) string {
 // first frame may cover only part of its logical screen; the rest stays black),
 // taking colour channels un-premultiplied and ignoring alpha.
 func fromImage(m image.Image, w, h int) *Image {
-	b := m.Bounds()
 	out := New(w, h)
 	o := out.Pix
-	// rowOut is the output offset of pixel (b.Min.X, y).
-	rowOut := func(y int) int { return (y*w + b.Min.X) * 3 }
-	n := b.Dx()
 	switch m := m.(type) {
 	case *image.YCbCr:
-		if b == m.Rect && b.Min == (image.Point{}) {
-			// A decoded JPEG: convert as libjpeg does, rows in parallel.
-			parallel(b.Dy(), 64, func(lo, hi int) {
-				cw := (b.Dx() + 1) / 2
-				ycbcrRows(o, m, lo, hi, make([]int32, cw), make([]int32, cw))
-			})
-			break
-		}
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			dst := o[rowOut(y):][:3*n]
-			for x := 0; x < n; x++ {
-				ci := m.COffset(b.Min.X+x, y)
-				r, g, bb := color.YCbCrToRGB(m.Y[m.YOffset(b.Min.X+x, y)], m.Cb[ci], m.Cr[ci])
-				dst[3*x], dst[3*x+1], dst[3*x+2] = float32(r), float32(g), float32(bb)
-			}
-		}
+		fromYCbCr(o, w, m)
 	case *image.NYCbCrA:
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			dst := o[rowOut(y):][:3*n]
-			for x := 0; x < n; x++ {
-				yi := m.YOffset(b.Min.X+x, y)
-				ci := m.COffset(b.Min.X+x, y)
-				r, g, bb := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
-				dst[3*x], dst[3*x+1], dst[3*x+2] = float32(r), float32(g), float32(bb)
-			}
-		}
+		fromYCbCrAt(o, w, &m.YCbCr, m.Bounds())
 	case *image.Gray:
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			dst := o[rowOut(y):][:3*n]
-			src := m.Pix[m.PixOffset(b.Min.X, y):][:n]
-			for x, v := range src {
-				f := float32(v)
-				dst[3*x], dst[3*x+1], dst[3*x+2] = f, f, f
-			}
-		}
+		fromGray(o, w, m)
 	case *image.Gray16:
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			dst := o[rowOut(y):][:3*n]
-			src := m.Pix[m.PixOffset(b.Min.X, y):][:2*n]
-			for x := 0; x < n; x++ {
-				f := float32(src[2*x]) // the high byte, as Pillow keeps it
-				dst[3*x], dst[3*x+1], dst[3*x+2] = f, f, f
-			}
-		}
+		fromGray16(o, w, m)
 	case *image.NRGBA:
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			dst := o[rowOut(y):][:3*n]
-			src := m.Pix[m.PixOffset(b.Min.X, y):][:4*n]
-			for x := 0; x < n; x++ {
-				dst[3*x], dst[3*x+1], dst[3*x+2] = float32(src[4*x]), float32(src[4*x+1]), float32(src[4*x+2])
-			}
-		}
+		fromNRGBA(o, w, m)
 	case *image.NRGBA64:
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			dst := o[rowOut(y):][:3*n]
-			src := m.Pix[m.PixOffset(b.Min.X, y):][:8*n]
-			for x := 0; x < n; x++ {
-				dst[3*x], dst[3*x+1], dst[3*x+2] = float32(src[8*x]), float32(src[8*x+2]), float32(src[8*x+4])
-			}
-		}
+		fromNRGBA64(o, w, m)
 	case *image.RGBA:
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			dst := o[rowOut(y):][:3*n]
-			src := m.Pix[m.PixOffset(b.Min.X, y):][:4*n]
-			for x := 0; x < n; x++ {
-				p := src[4*x : 4*x+4]
-				r, g, bb := p[0], p[1], p[2]
-				if p[3] != 0xff {
-					c := color.NRGBAModel.Convert(color.RGBA{p[0], p[1], p[2], p[3]}).(color.NRGBA)
-					r, g, bb = c.R, c.G, c.B
-				}
-				dst[3*x], dst[3*x+1], dst[3*x+2] = float32(r), float32(g), float32(bb)
-			}
-		}
+		fromRGBA(o, w, m)
 	case *image.Paletted:
-		var pal [256][3]float32 // indexes past the palette read black
-		for i, c := range m.Palette {
-			if i >= len(pal) {
-				break
-			}
-			nc, ok := c.(color.NRGBA) // keeps the colour of fully transparent entries
-			if !ok {
-				nc = color.NRGBAModel.Convert(c).(color.NRGBA)
-			}
-			pal[i] = [3]float32{float32(nc.R), float32(nc.G), float32(nc.B)}
-		}
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			dst := o[rowOut(y):][:3*n]
-			src := m.Pix[m.PixOffset(b.Min.X, y):][:n]
-			for x, v := range src {
-				c := pal[v]
-				dst[3*x], dst[3*x+1], dst[3*x+2] = c[0], c[1], c[2]
-			}
-		}
+		fromPaletted(o, w, m)
 	case *image.CMYK:
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			dst := o[rowOut(y):][:3*n]
-			src := m.Pix[m.PixOffset(b.Min.X, y):][:4*n]
-			for x := 0; x < n; x++ {
-				r, g, bb := color.CMYKToRGB(src[4*x], src[4*x+1], src[4*x+2], src[4*x+3])
-				dst[3*x], dst[3*x+1], dst[3*x+2] = float32(r), float32(g), float32(bb)
-			}
-		}
+		fromCMYK(o, w, m)
 	default:
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			dst := o[rowOut(y):][:3*n]
-			for x := 0; x < n; x++ {
-				c := color.NRGBAModel.Convert(m.At(b.Min.X+x, y)).(color.NRGBA)
-				dst[3*x], dst[3*x+1], dst[3*x+2] = float32(c.R), float32(c.G), float32(c.B)
-			}
-		}
+		fromAny(o, w, m)
 	}
 	return out
+}
+
+// The from* functions below write the pixels of m's bounds into the RGB
+// canvas o, w pixels wide, at their own coordinates.
+
+// rowStart is the offset in a canvas w pixels wide of pixel (b.Min.X, y).
+func rowStart(b image.Rectangle, w, y int) int { return (y*w + b.Min.X) * 3 }
+
+// fromYCbCr converts a decoded JPEG as libjpeg does, rows in parallel, and
+// any other YCbCr image as image/color does.
+func fromYCbCr(o []float32, w int, m *image.YCbCr) {
+	b := m.Bounds()
+	if b != m.Rect || b.Min != (image.Point{}) {
+		fromYCbCrAt(o, w, m, b)
+		return
+	}
+	parallel(b.Dy(), 64, func(lo, hi int) {
+		cw := (b.Dx() + 1) / 2
+		ycbcrRows(o, m, lo, hi, make([]int32, cw), make([]int32, cw))
+	})
+}
+
+// fromYCbCrAt converts the pixels of m within b one at a time, as
+// image/color does.
+func fromYCbCrAt(o []float32, w int, m *image.YCbCr, b image.Rectangle) {
+	n := b.Dx()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		dst := o[rowStart(b, w, y):][:3*n]
+		for x := 0; x < n; x++ {
+			ci := m.COffset(b.Min.X+x, y)
+			r, g, bb := color.YCbCrToRGB(m.Y[m.YOffset(b.Min.X+x, y)], m.Cb[ci], m.Cr[ci])
+			dst[3*x], dst[3*x+1], dst[3*x+2] = float32(r), float32(g), float32(bb)
+		}
+	}
+}
+
+func fromGray(o []float32, w int, m *image.Gray) {
+	b := m.Bounds()
+	n := b.Dx()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		dst := o[rowStart(b, w, y):][:3*n]
+		src := m.Pix[m.PixOffset(b.Min.X, y):][:n]
+		for x, v := range src {
+			f := float32(v)
+			dst[3*x], dst[3*x+1], dst[3*x+2] = f, f, f
+		}
+	}
+}
+
+func fromGray16(o []float32, w int, m *image.Gray16) {
+	b := m.Bounds()
+	n := b.Dx()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		dst := o[rowStart(b, w, y):][:3*n]
+		src := m.Pix[m.PixOffset(b.Min.X, y):][:2*n]
+		for x := 0; x < n; x++ {
+			f := float32(src[2*x]) // the high byte, as Pillow keeps it
+			dst[3*x], dst[3*x+1], dst[3*x+2] = f, f, f
+		}
+	}
+}
+
+func fromNRGBA(o []float32, w int, m *image.NRGBA) {
+	b := m.Bounds()
+	n := b.Dx()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		dst := o[rowStart(b, w, y):][:3*n]
+		src := m.Pix[m.PixOffset(b.Min.X, y):][:4*n]
+		for x := 0; x < n; x++ {
+			dst[3*x], dst[3*x+1], dst[3*x+2] = float32(src[4*x]), float32(src[4*x+1]), float32(src[4*x+2])
+		}
+	}
+}
+
+// fromNRGBA64 keeps the high byte of each channel, as Pillow does.
+func fromNRGBA64(o []float32, w int, m *image.NRGBA64) {
+	b := m.Bounds()
+	n := b.Dx()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		dst := o[rowStart(b, w, y):][:3*n]
+		src := m.Pix[m.PixOffset(b.Min.X, y):][:8*n]
+		for x := 0; x < n; x++ {
+			dst[3*x], dst[3*x+1], dst[3*x+2] = float32(src[8*x]), float32(src[8*x+2]), float32(src[8*x+4])
+		}
+	}
+}
+
+// fromRGBA un-premultiplies the pixels that are not opaque.
+func fromRGBA(o []float32, w int, m *image.RGBA) {
+	b := m.Bounds()
+	n := b.Dx()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		dst := o[rowStart(b, w, y):][:3*n]
+		src := m.Pix[m.PixOffset(b.Min.X, y):][:4*n]
+		for x := 0; x < n; x++ {
+			p := src[4*x : 4*x+4]
+			r, g, bb := p[0], p[1], p[2]
+			if p[3] != 0xff {
+				c := color.NRGBAModel.Convert(color.RGBA{p[0], p[1], p[2], p[3]}).(color.NRGBA)
+				r, g, bb = c.R, c.G, c.B
+			}
+			dst[3*x], dst[3*x+1], dst[3*x+2] = float32(r), float32(g), float32(bb)
+		}
+	}
+}
+
+func fromPaletted(o []float32, w int, m *image.Paletted) {
+	var pal [256][3]float32 // indexes past the palette read black
+	for i, c := range m.Palette {
+		if i >= len(pal) {
+			break
+		}
+		nc, ok := c.(color.NRGBA) // keeps the colour of fully transparent entries
+		if !ok {
+			nc = color.NRGBAModel.Convert(c).(color.NRGBA)
+		}
+		pal[i] = [3]float32{float32(nc.R), float32(nc.G), float32(nc.B)}
+	}
+	b := m.Bounds()
+	n := b.Dx()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		dst := o[rowStart(b, w, y):][:3*n]
+		src := m.Pix[m.PixOffset(b.Min.X, y):][:n]
+		for x, v := range src {
+			c := pal[v]
+			dst[3*x], dst[3*x+1], dst[3*x+2] = c[0], c[1], c[2]
+		}
+	}
+}
+
+func fromCMYK(o []float32, w int, m *image.CMYK) {
+	b := m.Bounds()
+	n := b.Dx()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		dst := o[rowStart(b, w, y):][:3*n]
+		src := m.Pix[m.PixOffset(b.Min.X, y):][:4*n]
+		for x := 0; x < n; x++ {
+			r, g, bb := color.CMYKToRGB(src[4*x], src[4*x+1], src[4*x+2], src[4*x+3])
+			dst[3*x], dst[3*x+1], dst[3*x+2] = float32(r), float32(g), float32(bb)
+		}
+	}
+}
+
+// fromAny converts any other image through color.NRGBAModel, pixel by pixel.
+func fromAny(o []float32, w int, m image.Image) {
+	b := m.Bounds()
+	n := b.Dx()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		dst := o[rowStart(b, w, y):][:3*n]
+		for x := 0; x < n; x++ {
+			c := color.NRGBAModel.Convert(m.At(b.Min.X+x, y)).(color.NRGBA)
+			dst[3*x], dst[3*x+1], dst[3*x+2] = float32(c.R), float32(c.G), float32(c.B)
+		}
+	}
 }

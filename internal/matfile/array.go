@@ -80,18 +80,7 @@ func dimsString(d []int) string {
 func (s *stream) parseArray(start, end int64, parent *Array, index int) (*Array, error) {
 	a := &Array{s: s, end: end, Index: index, depth: len(s.stack)}
 	if parent != nil {
-		switch parent.Class {
-		case ClassCell:
-			a.path = parent.path + "{" + strconv.Itoa(index+1) + "}"
-		case ClassStruct:
-			nf := len(parent.Fields)
-			a.Field = parent.Fields[index%nf]
-			if parent.numel == 1 {
-				a.path = parent.path + "." + a.Field
-			} else {
-				a.path = parent.path + "(" + strconv.Itoa(index/nf+1) + ")." + a.Field
-			}
-		}
+		a.Field, a.path = childPath(parent, index)
 	}
 	if a.depth >= maxDepth {
 		return nil, s.errorAt(start, a.path, fmt.Sprintf("arrays nested more than %d deep", maxDepth), nil)
@@ -102,39 +91,82 @@ func (s *stream) parseArray(start, end int64, parent *Array, index int) (*Array,
 		a.Class, a.Dims, a.bare = ClassDouble, []int{0, 0}, true
 		return a, nil
 	}
-	var t tag
-
-	// Array flags.
-	if err := s.readTag(&t, end, a.path); err != nil {
+	if err := s.readArrayFlags(a, end); err != nil {
 		return nil, err
 	}
+	numel, overflow, err := s.readDims(a, end)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.readArrayName(a, end); err != nil {
+		return nil, err
+	}
+	if parent == nil {
+		a.path = a.Name
+	}
+	if err := s.countElements(a, end, numel, overflow); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// childPath is the field name (for a struct's child) and the MATLAB
+// expression naming the child at index of parent: c{3}, s.f or s(2).f.
+func childPath(parent *Array, index int) (field, path string) {
+	switch parent.Class {
+	case ClassCell:
+		return "", parent.path + "{" + strconv.Itoa(index+1) + "}"
+	case ClassStruct:
+		nf := len(parent.Fields)
+		field = parent.Fields[index%nf]
+		if parent.numel == 1 {
+			return field, parent.path + "." + field
+		}
+		return field, parent.path + "(" + strconv.Itoa(index/nf+1) + ")." + field
+	}
+	return "", ""
+}
+
+// readArrayFlags reads the array flags subelement: class, complex, global
+// and logical.
+func (s *stream) readArrayFlags(a *Array, end int64) error {
+	var t tag
+	if err := s.readTag(&t, end, a.path); err != nil {
+		return err
+	}
 	if t.typ != miUINT32 || t.n != 8 {
-		return nil, s.errorAt(t.pos, a.path, fmt.Sprintf("array flags are a %s element of %d bytes, want miUINT32 of 8", miName(t.typ), t.n), nil)
+		return s.errorAt(t.pos, a.path, fmt.Sprintf("array flags are a %s element of %d bytes, want miUINT32 of 8", miName(t.typ), t.n), nil)
 	}
 	b, err := s.readData(&t, end, a.path)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	flags := s.order.Uint32(b)
 	a.Class = Class(flags & 0xff)
 	a.Complex, a.Global, a.Logical = flags&0x0800 != 0, flags&0x0400 != 0, flags&0x0200 != 0
+	return nil
+}
 
-	// Dimensions.
+// readDims reads the dimensions subelement into a.Dims (at least two) and
+// returns their product, with overflow set when it passes 2^64.
+func (s *stream) readDims(a *Array, end int64) (numel uint64, overflow bool, err error) {
+	var t tag
 	if err := s.readTag(&t, end, a.path); err != nil {
-		return nil, err
+		return 0, false, err
 	}
 	if t.typ != miINT32 || t.n < 4 || t.n%4 != 0 {
-		return nil, s.errorAt(t.pos, a.path, fmt.Sprintf("dimensions are a %s element of %d bytes, want miINT32", miName(t.typ), t.n), nil)
+		return 0, false, s.errorAt(t.pos, a.path, fmt.Sprintf("dimensions are a %s element of %d bytes, want miINT32", miName(t.typ), t.n), nil)
 	}
-	if b, err = s.readData(&t, end, a.path); err != nil {
-		return nil, err
+	b, err := s.readData(&t, end, a.path)
+	if err != nil {
+		return 0, false, err
 	}
 	a.Dims = make([]int, len(b)/4)
-	numel, overflow := uint64(1), false
+	numel = 1
 	for i := range a.Dims {
 		d := int32(s.order.Uint32(b[4*i:]))
 		if d < 0 {
-			return nil, s.errorAt(t.pos, a.path, fmt.Sprintf("negative dimension %d", d), nil)
+			return 0, false, s.errorAt(t.pos, a.path, fmt.Sprintf("negative dimension %d", d), nil)
 		}
 		a.Dims[i] = int(d)
 		hi, lo := bits.Mul64(numel, uint64(d))
@@ -143,22 +175,31 @@ func (s *stream) parseArray(start, end int64, parent *Array, index int) (*Array,
 	for len(a.Dims) < 2 {
 		a.Dims = append(a.Dims, 1)
 	}
+	return numel, overflow, nil
+}
 
-	// Name.
+// readArrayName reads the array name subelement into a.Name.
+func (s *stream) readArrayName(a *Array, end int64) error {
+	var t tag
 	if err := s.readTag(&t, end, a.path); err != nil {
-		return nil, err
+		return err
 	}
 	if t.typ != miINT8 && t.typ != miUINT8 && t.typ != miUTF8 {
-		return nil, s.errorAt(t.pos, a.path, fmt.Sprintf("array name is a %s element, want miINT8", miName(t.typ)), nil)
+		return s.errorAt(t.pos, a.path, fmt.Sprintf("array name is a %s element, want miINT8", miName(t.typ)), nil)
 	}
-	if b, err = s.readData(&t, end, a.path); err != nil {
-		return nil, err
+	b, err := s.readData(&t, end, a.path)
+	if err != nil {
+		return err
 	}
 	a.Name = strings.TrimRight(string(b), "\x00")
-	if parent == nil {
-		a.path = a.Name
-	}
+	return nil
+}
 
+// countElements checks a's element count (numel, or overflow past 2^64)
+// against what is left of its element, reads a struct's field names and
+// sets the number of elements and of children to come. Classes that are
+// not decoded are marked done, to be skipped.
+func (s *stream) countElements(a *Array, end int64, numel uint64, overflow bool) error {
 	// Every element of a numeric or char array takes at least one byte and
 	// every child of a cell or struct at least an 8-byte tag, so a count that
 	// does not fit in what is left of the element is a lie.
@@ -175,31 +216,31 @@ func (s *stream) parseArray(start, end int64, parent *Array, index int) (*Array,
 	switch {
 	case a.Class.Numeric() || a.Class == ClassChar:
 		if huge || numel > left {
-			return nil, tooMany("bytes")
+			return tooMany("bytes")
 		}
 	case a.Class == ClassCell:
 		if huge || numel > left/8 {
-			return nil, tooMany("cells")
+			return tooMany("cells")
 		}
 		a.nkids = int(numel)
 	case a.Class == ClassStruct:
 		if huge || numel > left/8 {
-			return nil, tooMany("struct elements")
+			return tooMany("struct elements")
 		}
 		if err := s.readFieldNames(a, end); err != nil {
-			return nil, err
+			return err
 		}
 		if nf := uint64(len(a.Fields)); nf > 0 && (numel > uint64(end-s.pos)/8/nf || numel*nf > math.MaxInt/8) {
-			return nil, tooMany(fmt.Sprintf("struct elements of %d fields", nf))
+			return tooMany(fmt.Sprintf("struct elements of %d fields", nf))
 		}
 		a.nkids = int(numel) * len(a.Fields)
 	default:
 		// Sparse, object, function handle, opaque: not decoded, only skipped.
 		a.done = true
-		return a, nil
+		return nil
 	}
 	a.numel = int(numel)
-	return a, nil
+	return nil
 }
 
 // readFieldNames reads a struct's field name length and field names.

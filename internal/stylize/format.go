@@ -49,7 +49,7 @@ func CheckpointName(format string, itr int) (string, error) {
 // "{!s}", each with an optional format spec, and "{{" / "}}".
 func pyFormat(format string, v int) (string, error) {
 	var b strings.Builder
-	auto, manual := 0, false // str.format numbers "{}" fields itself, and has one value
+	var fields fieldNumbering
 	for i := 0; i < len(format); i++ {
 		c := format[i]
 		switch {
@@ -66,57 +66,7 @@ func pyFormat(format string, v int) (string, error) {
 			if end < 0 {
 				return "", errors.New("single '{' encountered in format string")
 			}
-			field := format[i+1 : i+end]
-			if strings.ContainsRune(field, '{') {
-				return "", fmt.Errorf("nested field {%s} is not supported", field)
-			}
-			name, spec, _ := strings.Cut(field, ":")
-			name, conv, hasConv := strings.Cut(name, "!")
-			attrs := strings.Split(name, ".")
-			arg := attrs[0]
-			if strings.IndexByte(name, '[') >= 0 {
-				return "", fmt.Errorf("field {%s}: the iteration number cannot be indexed", field)
-			}
-			switch arg {
-			case "":
-				if manual {
-					return "", errors.New("cannot switch from manual field specification to automatic field numbering")
-				}
-				if auto++; auto > 1 {
-					return "", errors.New("only one {} placeholder is allowed (use {0} to repeat it)")
-				}
-			case "0":
-				if auto > 0 {
-					return "", errors.New("cannot switch from automatic field numbering to manual field specification")
-				}
-				manual = true
-			default:
-				return "", fmt.Errorf("field {%s} is not the iteration (use {} or {0})", field)
-			}
-			val := v
-			for _, a := range attrs[1:] {
-				switch a {
-				case "real", "numerator":
-				case "imag":
-					val = 0
-				case "denominator":
-					val = 1
-				case "":
-					return "", fmt.Errorf("field {%s}: empty attribute", field)
-				default:
-					return "", fmt.Errorf("field {%s}: an int has no attribute %q", field, a)
-				}
-			}
-			var s string
-			var err error
-			switch {
-			case !hasConv:
-				s, err = pyFormatInt(val, spec)
-			case conv == "s" || conv == "r" || conv == "a":
-				s, err = pyFormatStr(strconv.Itoa(val), spec)
-			default:
-				err = fmt.Errorf("unknown conversion specifier %q", conv)
-			}
+			s, err := fields.format(format[i+1:i+end], v)
 			if err != nil {
 				return "", err
 			}
@@ -127,6 +77,84 @@ func pyFormat(format string, v int) (string, error) {
 		}
 	}
 	return b.String(), nil
+}
+
+// fieldNumbering follows str.format's numbering of one format string's
+// fields: automatic ("{}") or manual ("{0}"), never both, and with one
+// value to format, one automatic field at most.
+type fieldNumbering struct {
+	auto   int  // "{}" fields seen
+	manual bool // a "{0}" field seen
+}
+
+// format is the replacement field {field} ([arg][.attr...][!conv][:spec])
+// formatted for the value v.
+func (n *fieldNumbering) format(field string, v int) (string, error) {
+	if strings.ContainsRune(field, '{') {
+		return "", fmt.Errorf("nested field {%s} is not supported", field)
+	}
+	name, spec, _ := strings.Cut(field, ":")
+	name, conv, hasConv := strings.Cut(name, "!")
+	attrs := strings.Split(name, ".")
+	if strings.IndexByte(name, '[') >= 0 {
+		return "", fmt.Errorf("field {%s}: the iteration number cannot be indexed", field)
+	}
+	if err := n.take(attrs[0], field); err != nil {
+		return "", err
+	}
+	val, err := intAttrs(v, attrs[1:], field)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case !hasConv:
+		return pyFormatInt(val, spec)
+	case conv == "s" || conv == "r" || conv == "a":
+		return pyFormatStr(strconv.Itoa(val), spec)
+	default:
+		return "", fmt.Errorf("unknown conversion specifier %q", conv)
+	}
+}
+
+// take numbers the field {field} whose argument is arg ("" or "0"), as
+// str.format does.
+func (n *fieldNumbering) take(arg, field string) error {
+	switch arg {
+	case "":
+		if n.manual {
+			return errors.New("cannot switch from manual field specification to automatic field numbering")
+		}
+		if n.auto++; n.auto > 1 {
+			return errors.New("only one {} placeholder is allowed (use {0} to repeat it)")
+		}
+	case "0":
+		if n.auto > 0 {
+			return errors.New("cannot switch from automatic field numbering to manual field specification")
+		}
+		n.manual = true
+	default:
+		return fmt.Errorf("field {%s} is not the iteration (use {} or {0})", field)
+	}
+	return nil
+}
+
+// intAttrs is v.attr1.attr2... for an int v and the attributes an int has
+// that are ints themselves.
+func intAttrs(v int, attrs []string, field string) (int, error) {
+	for _, a := range attrs {
+		switch a {
+		case "real", "numerator":
+		case "imag":
+			v = 0
+		case "denominator":
+			v = 1
+		case "":
+			return 0, fmt.Errorf("field {%s}: empty attribute", field)
+		default:
+			return 0, fmt.Errorf("field {%s}: an int has no attribute %q", field, a)
+		}
+	}
+	return v, nil
 }
 
 // pySpec is a parsed Python format spec:
@@ -216,21 +244,8 @@ func pyFormatInt(v int, spec string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	verb := p.verb
-	isFloat := strings.IndexByte("eEfFgG%", verb) >= 0
-	switch {
-	case verb == 'c':
-		return "", errors.New("a character ({:c}) makes no file name; use {} or {:05}")
-	case verb != 0 && strings.IndexByte("dnboxX", verb) < 0 && !isFloat:
-		return "", fmt.Errorf("unknown format code '%c' for an iteration number", verb)
-	case p.z && !isFloat:
-		return "", errors.New("negative zero coercion (z) not allowed in integer format specifier")
-	case p.prec >= 0 && !isFloat:
-		return "", errors.New("precision not allowed in integer format specifier")
-	case p.group == ',' && strings.IndexByte("nboxX", verb) >= 0 && verb != 0:
-		return "", fmt.Errorf("cannot specify ',' with '%c'", verb)
-	case p.group == '_' && verb == 'n':
-		return "", errors.New("cannot specify '_' with 'n'")
+	if err := checkIntSpec(p); err != nil {
+		return "", err
 	}
 	if p.zero {
 		// Python 3.10+: '0' sets the fill when none is given and the
@@ -249,49 +264,10 @@ func pyFormatInt(v int, spec string) (string, error) {
 		p.align = '>'
 	}
 
-	neg := v < 0
-	var prefix, digits, rest string // rest: the float's fraction and exponent
-	groupSize := 3
-	switch verb {
-	case 0, 'd', 'n':
-		digits = strconv.FormatUint(absInt(v), 10)
-	case 'b', 'o', 'x', 'X':
-		base := map[byte]int{'b': 2, 'o': 8, 'x': 16, 'X': 16}[verb]
-		digits = strconv.FormatUint(absInt(v), base)
-		if verb == 'X' {
-			digits = strings.ToUpper(digits)
-		}
-		if p.alt {
-			prefix = "0" + string(verb)
-		}
-		groupSize = 4
-	default:
-		f := float64(v)
-		if neg {
-			f = -f
-		}
-		fv, suffix := verb, ""
-		if verb == '%' {
-			f, fv, suffix = f*100, 'f', "%"
-		}
-		prec := p.prec
-		if prec < 0 {
-			prec = 6
-		}
-		flags := "%"
-		if p.alt {
-			flags += "#"
-		}
-		body := fmt.Sprintf(flags+".*"+string(fv), prec, f) + suffix
-		end := strings.IndexFunc(body, func(r rune) bool { return r < '0' || r > '9' })
-		if end < 0 {
-			end = len(body)
-		}
-		digits, rest = body[:end], body[end:]
-	}
+	prefix, digits, rest, groupSize := intParts(v, p)
 	sign := ""
 	switch {
-	case neg:
+	case v < 0:
 		sign = "-"
 	case p.sign == '+':
 		sign = "+"
@@ -309,6 +285,81 @@ func pyFormatInt(v int, spec string) (string, error) {
 	}
 	body := groupDigits(digits, sep, groupSize, 0) + rest
 	return pad(sign+prefix, body, p.fill, p.align, p.width), nil
+}
+
+// isFloatVerb reports whether verb is a float presentation type.
+func isFloatVerb(verb byte) bool { return strings.IndexByte("eEfFgG%", verb) >= 0 }
+
+// checkIntSpec refuses what Python refuses in a spec for an int, and a
+// character presentation.
+func checkIntSpec(p pySpec) error {
+	verb := p.verb
+	isFloat := isFloatVerb(verb)
+	switch {
+	case verb == 'c':
+		return errors.New("a character ({:c}) makes no file name; use {} or {:05}")
+	case verb != 0 && strings.IndexByte("dnboxX", verb) < 0 && !isFloat:
+		return fmt.Errorf("unknown format code '%c' for an iteration number", verb)
+	case p.z && !isFloat:
+		return errors.New("negative zero coercion (z) not allowed in integer format specifier")
+	case p.prec >= 0 && !isFloat:
+		return errors.New("precision not allowed in integer format specifier")
+	case p.group == ',' && strings.IndexByte("nboxX", verb) >= 0 && verb != 0:
+		return fmt.Errorf("cannot specify ',' with '%c'", verb)
+	case p.group == '_' && verb == 'n':
+		return errors.New("cannot specify '_' with 'n'")
+	}
+	return nil
+}
+
+// intParts is |v| as p presents it, in parts: the base prefix ("0x"), the
+// integer digits, the rest (a float presentation's fraction, exponent or
+// %) and the size of the digit groups.
+func intParts(v int, p pySpec) (prefix, digits, rest string, groupSize int) {
+	switch p.verb {
+	case 0, 'd', 'n':
+		digits = strconv.FormatUint(absInt(v), 10)
+	case 'b', 'o', 'x', 'X':
+		base := map[byte]int{'b': 2, 'o': 8, 'x': 16, 'X': 16}[p.verb]
+		digits = strconv.FormatUint(absInt(v), base)
+		if p.verb == 'X' {
+			digits = strings.ToUpper(digits)
+		}
+		if p.alt {
+			prefix = "0" + string(p.verb)
+		}
+		return prefix, digits, "", 4
+	default:
+		digits, rest = floatParts(v, p)
+	}
+	return "", digits, rest, 3
+}
+
+// floatParts is |v| in p's float presentation, split into its integer
+// digits and the rest.
+func floatParts(v int, p pySpec) (digits, rest string) {
+	f := float64(v)
+	if v < 0 {
+		f = -f
+	}
+	fv, suffix := p.verb, ""
+	if p.verb == '%' {
+		f, fv, suffix = f*100, 'f', "%"
+	}
+	prec := p.prec
+	if prec < 0 {
+		prec = 6
+	}
+	flags := "%"
+	if p.alt {
+		flags += "#"
+	}
+	body := fmt.Sprintf(flags+".*"+string(fv), prec, f) + suffix
+	end := strings.IndexFunc(body, func(r rune) bool { return r < '0' || r > '9' })
+	if end < 0 {
+		end = len(body)
+	}
+	return body[:end], body[end:]
 }
 
 // pyFormatStr is format(s, spec) for a str.
@@ -422,95 +473,123 @@ func percentFormat(format string, v int) (string, error) {
 			b.WriteByte('%')
 			continue
 		}
-		if i < len(format) && format[i] == '(' {
-			return "", errors.New("a %(name) conversion needs a mapping, not the iteration number")
-		}
-		var minus, plus, space, alt, zero bool
-	flags:
-		for ; i < len(format); i++ {
-			switch format[i] {
-			case '-':
-				minus = true
-			case '+':
-				plus = true
-			case ' ':
-				space = true
-			case '#':
-				alt = true
-			case '0':
-				zero = true
-			default:
-				break flags
-			}
-		}
-		if i < len(format) && format[i] == '*' {
-			return "", errors.New("a * width needs a second value (give the width in the name)")
-		}
-		width, rest, err := fieldNumber(format[i:], "width")
+		p, verbAt, err := parsePercentSpec(format, i)
 		if err != nil {
 			return "", err
 		}
-		i = len(format) - len(rest)
-		prec := -1
-		if i < len(format) && format[i] == '.' {
-			i++
-			if i < len(format) && format[i] == '*' {
-				return "", errors.New("a * precision needs a second value (give the precision in the name)")
-			}
-			if prec, rest, err = fieldNumber(format[i:], "precision"); err != nil {
-				return "", err
-			}
-			prec = max(prec, 0) // "%.d" is precision 0
-			i = len(format) - len(rest)
-		}
-		if i < len(format) && (format[i] == 'h' || format[i] == 'l' || format[i] == 'L') {
-			i++
-		}
-		if i >= len(format) {
-			return "", errors.New("incomplete format")
-		}
-		verb := format[i]
+		i = verbAt
 		if used++; used > 1 {
 			return "", errors.New("needs exactly one placeholder such as %d, found more")
 		}
-		switch verb {
-		case 'd', 'i', 'u', 'o', 'x', 'X':
-			b.WriteString(percentInt(v, verb, prec, width, minus, plus, space, alt, zero))
-		case 'e', 'E', 'f', 'F', 'g', 'G':
-			goFlags := ""
-			for _, f := range []struct {
-				on bool
-				c  string
-			}{{minus, "-"}, {plus, "+"}, {space, " "}, {alt, "#"}, {zero, "0"}} {
-				if f.on {
-					goFlags += f.c
-				}
-			}
-			if prec < 0 {
-				prec = 6
-			}
-			fmt.Fprintf(&b, "%"+goFlags+"*.*"+string(verb), width, prec, float64(v))
-		case 's', 'r', 'a':
-			s := strconv.Itoa(v)
-			if prec >= 0 && prec < len(s) {
-				s = s[:prec]
-			}
-			align := byte('>')
-			if minus {
-				align = '<'
-			}
-			b.WriteString(pad("", s, " ", align, width))
-		case 'c':
-			return "", errors.New("a character (%c) makes no file name; use %d or %05d")
-		default:
-			r, _ := utf8.DecodeRuneInString(format[i:])
-			return "", fmt.Errorf("unsupported format character %q at index %d (use %%d or %%05d)", r, i)
+		if err := p.write(&b, v, format, i); err != nil {
+			return "", err
 		}
 	}
 	if used == 0 {
 		return "", errors.New("needs exactly one placeholder such as %d, found none")
 	}
 	return b.String(), nil
+}
+
+// percentSpec is one parsed % conversion: %[flags][width][.precision][length]verb.
+type percentSpec struct {
+	minus, plus, space, alt, zero bool
+	width, prec                   int // -1 when not given
+	verb                          byte
+}
+
+// parsePercentSpec parses the conversion whose flags start at format[i],
+// returning it and the index of its conversion character.
+func parsePercentSpec(format string, i int) (percentSpec, int, error) {
+	var p percentSpec
+	if i < len(format) && format[i] == '(' {
+		return p, i, errors.New("a %(name) conversion needs a mapping, not the iteration number")
+	}
+flags:
+	for ; i < len(format); i++ {
+		switch format[i] {
+		case '-':
+			p.minus = true
+		case '+':
+			p.plus = true
+		case ' ':
+			p.space = true
+		case '#':
+			p.alt = true
+		case '0':
+			p.zero = true
+		default:
+			break flags
+		}
+	}
+	if i < len(format) && format[i] == '*' {
+		return p, i, errors.New("a * width needs a second value (give the width in the name)")
+	}
+	width, rest, err := fieldNumber(format[i:], "width")
+	if err != nil {
+		return p, i, err
+	}
+	p.width, p.prec = width, -1
+	i = len(format) - len(rest)
+	if i < len(format) && format[i] == '.' {
+		i++
+		if i < len(format) && format[i] == '*' {
+			return p, i, errors.New("a * precision needs a second value (give the precision in the name)")
+		}
+		if p.prec, rest, err = fieldNumber(format[i:], "precision"); err != nil {
+			return p, i, err
+		}
+		p.prec = max(p.prec, 0) // "%.d" is precision 0
+		i = len(format) - len(rest)
+	}
+	if i < len(format) && (format[i] == 'h' || format[i] == 'l' || format[i] == 'L') {
+		i++
+	}
+	if i >= len(format) {
+		return p, i, errors.New("incomplete format")
+	}
+	p.verb = format[i]
+	return p, i, nil
+}
+
+// write writes v converted as p to b; format and i, the index of the
+// conversion character in it, name an unsupported one.
+func (p percentSpec) write(b *strings.Builder, v int, format string, i int) error {
+	switch p.verb {
+	case 'd', 'i', 'u', 'o', 'x', 'X':
+		b.WriteString(percentInt(v, p.verb, p.prec, p.width, p.minus, p.plus, p.space, p.alt, p.zero))
+	case 'e', 'E', 'f', 'F', 'g', 'G':
+		goFlags := ""
+		for _, f := range []struct {
+			on bool
+			c  string
+		}{{p.minus, "-"}, {p.plus, "+"}, {p.space, " "}, {p.alt, "#"}, {p.zero, "0"}} {
+			if f.on {
+				goFlags += f.c
+			}
+		}
+		prec := p.prec
+		if prec < 0 {
+			prec = 6
+		}
+		fmt.Fprintf(b, "%"+goFlags+"*.*"+string(p.verb), p.width, prec, float64(v))
+	case 's', 'r', 'a':
+		s := strconv.Itoa(v)
+		if p.prec >= 0 && p.prec < len(s) {
+			s = s[:p.prec]
+		}
+		align := byte('>')
+		if p.minus {
+			align = '<'
+		}
+		b.WriteString(pad("", s, " ", align, p.width))
+	case 'c':
+		return errors.New("a character (%c) makes no file name; use %d or %05d")
+	default:
+		r, _ := utf8.DecodeRuneInString(format[i:])
+		return fmt.Errorf("unsupported format character %q at index %d (use %%d or %%05d)", r, i)
+	}
+	return nil
 }
 
 // percentInt formats an integer conversion as Python's % does: the

@@ -198,10 +198,33 @@ func (u *unpickler) load() (any, error) {
 	return nil, errPickleLimit
 }
 
+// errNotTorchOp is the error for an opcode torch.save does not write.
+var errNotTorchOp = errors.New("opcode not used by torch.save")
+
+// step runs one opcode, handing it to the handler of its kind, and reports
+// whether it was STOP.
 func (u *unpickler) step(op byte) (stop bool, err error) {
 	switch op {
 	case '.': // STOP
 		return true, nil
+	case 0x80, 0x95, '(', '0', '2':
+		return false, u.stepMachine(op)
+	case '}', ']', ')', 'N', 0x88, 0x89, 'J', 'K', 'M', 0x8a, 'G', 'X', 'T', 'B', 0x8c, 'U', 'C', 0x8d, 0x8e:
+		return false, u.stepValue(op)
+	case 'q', 'r', 0x94, 'h', 'j':
+		return false, u.stepMemo(op)
+	case 't', 0x85, 0x86, 0x87, 'c', 0x93, 'Q', 'R', 0x81, 'b':
+		return false, u.stepObject(op)
+	case 's', 'u', 'a', 'e':
+		return false, u.stepContainer(op)
+	}
+	return false, errNotTorchOp
+}
+
+// stepMachine runs the opcodes that work the machine: protocol, frames,
+// marks and the stack itself.
+func (u *unpickler) stepMachine(op byte) (err error) {
+	switch op {
 	case 0x80: // PROTO
 		_, err = u.byte1()
 	case 0x95: // FRAME: frames only group the opcodes
@@ -209,8 +232,24 @@ func (u *unpickler) step(op byte) (stop bool, err error) {
 	case '(': // MARK
 		u.marks = append(u.marks, len(u.stack))
 		if len(u.marks) > maxPickleStack {
-			return false, errPickleLimit
+			return errPickleLimit
 		}
+	case '0': // POP
+		_, err = u.pop()
+	case '2': // DUP
+		var v any
+		if v, err = u.top(); err == nil {
+			err = u.push(v)
+		}
+	default:
+		return errNotTorchOp
+	}
+	return err
+}
+
+// stepValue runs the opcodes that push a constant, a number or a string.
+func (u *unpickler) stepValue(op byte) (err error) {
+	switch op {
 	case '}': // EMPTY_DICT
 		err = u.push(&pyDict{})
 	case ']': // EMPTY_LIST
@@ -241,11 +280,11 @@ func (u *unpickler) step(op byte) (stop bool, err error) {
 	case 0x8a: // LONG1
 		var n byte
 		if n, err = u.byte1(); err != nil {
-			return false, err
+			return err
 		}
 		var b []byte
 		if b, err = u.bytesN(int64(n)); err != nil {
-			return false, err
+			return err
 		}
 		if n > 8 {
 			err = u.push(pyLong(b))
@@ -270,6 +309,16 @@ func (u *unpickler) step(op byte) (stop bool, err error) {
 		err = u.pushString(1)
 	case 0x8d, 0x8e: // BINUNICODE8, BINBYTES8
 		err = u.pushString(8)
+	default:
+		return errNotTorchOp
+	}
+	return err
+}
+
+// stepMemo runs the opcodes that store values in the memo and fetch them
+// back.
+func (u *unpickler) stepMemo(op byte) (err error) {
+	switch op {
 	case 'q': // BINPUT
 		var v uint64
 		if v, err = u.uint(1); err == nil {
@@ -289,13 +338,23 @@ func (u *unpickler) step(op byte) (stop bool, err error) {
 		}
 		var v uint64
 		if v, err = u.uint(n); err != nil {
-			return false, err
+			return err
 		}
 		val, ok := u.memo[uint32(v)]
 		if !ok {
-			return false, fmt.Errorf("memo %d not set", v)
+			return fmt.Errorf("memo %d not set", v)
 		}
 		err = u.push(val)
+	default:
+		return errNotTorchOp
+	}
+	return err
+}
+
+// stepObject runs the opcodes that build tuples, globals and objects:
+// persistent ids (tensor storages), calls and states.
+func (u *unpickler) stepObject(op byte) (err error) {
+	switch op {
 	case 't': // TUPLE
 		var items []any
 		if items, err = u.popMark(); err == nil {
@@ -304,7 +363,7 @@ func (u *unpickler) step(op byte) (stop bool, err error) {
 	case 0x85, 0x86, 0x87: // TUPLE1..3
 		n := int(op - 0x84)
 		if len(u.stack) < n || (len(u.marks) > 0 && len(u.stack)-n < u.marks[len(u.marks)-1]) {
-			return false, errors.New("stack underflow")
+			return errors.New("stack underflow")
 		}
 		t := append(pyTuple(nil), u.stack[len(u.stack)-n:]...)
 		u.stack = u.stack[:len(u.stack)-n]
@@ -312,10 +371,10 @@ func (u *unpickler) step(op byte) (stop bool, err error) {
 	case 'c': // GLOBAL module\nname\n
 		var mod, name string
 		if mod, err = u.line(); err != nil {
-			return false, err
+			return err
 		}
 		if name, err = u.line(); err != nil {
-			return false, err
+			return err
 		}
 		err = u.push(pyGlobal{mod, name})
 	case 0x93: // STACK_GLOBAL
@@ -324,13 +383,13 @@ func (u *unpickler) step(op byte) (stop bool, err error) {
 		ns, ok1 := name.(string)
 		ms, ok2 := mod.(string)
 		if err1 != nil || err2 != nil || !ok1 || !ok2 {
-			return false, errors.New("STACK_GLOBAL without module and name")
+			return errors.New("STACK_GLOBAL without module and name")
 		}
 		err = u.push(pyGlobal{ms, ns})
 	case 'Q': // BINPERSID
 		var pid any
 		if pid, err = u.pop(); err != nil {
-			return false, err
+			return err
 		}
 		var v any
 		if v, err = u.persistentLoad(pid); err == nil {
@@ -340,7 +399,7 @@ func (u *unpickler) step(op byte) (stop bool, err error) {
 		args, err1 := u.pop()
 		fn, err2 := u.pop()
 		if err1 != nil || err2 != nil {
-			return false, errors.New("stack underflow")
+			return errors.New("stack underflow")
 		}
 		var v any
 		if v, err = reduce(fn, args); err == nil {
@@ -348,21 +407,30 @@ func (u *unpickler) step(op byte) (stop bool, err error) {
 		}
 	case 0x81: // NEWOBJ
 		if _, err = u.pop(); err != nil {
-			return false, err
+			return err
 		}
 		if _, err = u.pop(); err != nil {
-			return false, err
+			return err
 		}
 		err = u.push(pyObject{})
 	case 'b': // BUILD: the state of an OrderedDict or a module is not needed
 		if _, err = u.pop(); err == nil {
 			_, err = u.top()
 		}
+	default:
+		return errNotTorchOp
+	}
+	return err
+}
+
+// stepContainer runs the opcodes that fill dicts and lists.
+func (u *unpickler) stepContainer(op byte) (err error) {
+	switch op {
 	case 's': // SETITEM
 		v, err1 := u.pop()
 		k, err2 := u.pop()
 		if err1 != nil || err2 != nil {
-			return false, errors.New("stack underflow")
+			return errors.New("stack underflow")
 		}
 		var d any
 		if d, err = u.top(); err == nil {
@@ -373,10 +441,10 @@ func (u *unpickler) step(op byte) (stop bool, err error) {
 	case 'u': // SETITEMS
 		var items []any
 		if items, err = u.popMark(); err != nil {
-			return false, err
+			return err
 		}
 		if len(items)%2 != 0 {
-			return false, errors.New("SETITEMS with an odd number of values")
+			return errors.New("SETITEMS with an odd number of values")
 		}
 		var d any
 		if d, err = u.top(); err == nil {
@@ -389,7 +457,7 @@ func (u *unpickler) step(op byte) (stop bool, err error) {
 	case 'a': // APPEND
 		var v, l any
 		if v, err = u.pop(); err != nil {
-			return false, err
+			return err
 		}
 		if l, err = u.top(); err == nil {
 			if list, ok := l.(*pyList); ok {
@@ -399,7 +467,7 @@ func (u *unpickler) step(op byte) (stop bool, err error) {
 	case 'e': // APPENDS
 		var items []any
 		if items, err = u.popMark(); err != nil {
-			return false, err
+			return err
 		}
 		var l any
 		if l, err = u.top(); err == nil {
@@ -407,17 +475,10 @@ func (u *unpickler) step(op byte) (stop bool, err error) {
 				list.items = append(list.items, items...)
 			}
 		}
-	case '0': // POP
-		_, err = u.pop()
-	case '2': // DUP
-		var v any
-		if v, err = u.top(); err == nil {
-			err = u.push(v)
-		}
 	default:
-		return false, errors.New("opcode not used by torch.save")
+		return errNotTorchOp
 	}
-	return false, err
+	return err
 }
 
 func (u *unpickler) pushString(lenBytes int) error {

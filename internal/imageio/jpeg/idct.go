@@ -40,7 +40,10 @@ func clampSample(x int32) uint8 {
 }
 
 // idctISLOW dequantises and inverse-transforms one block into 8 rows of dst,
-// stride apart.
+// stride apart. It runs the first pass itself, down the columns into ws,
+// scaled up by pass1Bits bits of extra precision, and hands ws to idctRows
+// for the second: one call per block, where a function per pass would cost
+// two.
 func idctISLOW(in *[64]int16, q *[64]int32, dst []uint8, stride int) {
 	var ws [64]int32
 	for col := 0; col < 8; col++ {
@@ -100,7 +103,13 @@ func idctISLOW(in *[64]int16, q *[64]int32, dst []uint8, stride int) {
 		ws[3*8+col] = (tmp13 + tmp0 + rnd) >> sh
 		ws[4*8+col] = (tmp13 - tmp0 + rnd) >> sh
 	}
+	idctRows(&ws, dst, stride)
+}
 
+// idctRows is the second pass: it transforms each row of ws, removes the
+// first pass's scaling and writes the clamped samples to 8 rows of dst,
+// stride apart.
+func idctRows(ws *[64]int32, dst []uint8, stride int) {
 	for row := 0; row < 8; row++ {
 		w := (*[8]int32)(ws[row*8:])
 		out := dst[row*stride:][:8]
