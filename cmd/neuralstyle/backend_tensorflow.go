@@ -4,15 +4,12 @@ package main
 
 import (
 	"github.com/neuralstyle/neuralstyle/internal/engine"
-	"github.com/neuralstyle/neuralstyle/internal/stylize"
 	"github.com/neuralstyle/neuralstyle/internal/tfbackend"
 	"github.com/neuralstyle/neuralstyle/internal/vgg"
 )
 
-// A binary built with -tags tensorflow (make tf) can select the TensorFlow
-// backend with --backend tensorflow.
-func init() {
-	stylize.RegisterBackend("tensorflow", func(w *vgg.Weights) (engine.Engine, error) {
-		return tfbackend.New(w)
-	})
+// tensorflowBackend: a binary built with -tags tensorflow (make tf) can
+// select the TensorFlow backend with --backend tensorflow.
+var tensorflowBackend = func(w *vgg.Weights) (engine.Engine, error) {
+	return tfbackend.New(w)
 }

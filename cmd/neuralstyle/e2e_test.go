@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"image/color"
 	_ "image/jpeg"
 	_ "image/png"
 	"math"
@@ -78,25 +79,7 @@ func TestReferenceCases(t *testing.T) {
 			if !strings.Contains(stdout, "Optimization started...") || !strings.Contains(stdout, "Iteration   10/  10") {
 				t.Errorf("plain progress lines missing:\n%s", stdout)
 			}
-			rows := readProgress(t, filepath.Join(dir, "progress.txt"))
-			wantItr := []float64{0, 1, 2, 3, 4, 5, 6, 7, 8, 10}
-			worstRel := 0.0
-			if len(rows) != len(c.LossHistory) {
-				t.Fatalf("progress.txt has %d rows, want %d", len(rows), len(c.LossHistory))
-			}
-			for i, row := range rows {
-				if row[0] != wantItr[i] {
-					t.Errorf("row %d: itr %v, want %v", i, row[0], wantItr[i])
-				}
-				for j, key := range []string{"content", "style", "tv", "total"} {
-					want := c.LossHistory[i][key]
-					rel := math.Abs(row[j+1]-want) / math.Max(math.Abs(want), 1e-30)
-					worstRel = math.Max(worstRel, rel)
-					if rel > 1e-3 {
-						t.Errorf("row %d %s = %v, want %v (relative error %.2g)", i, key, row[j+1], want, rel)
-					}
-				}
-			}
+			worstRel := checkLossHistory(t, readProgress(t, filepath.Join(dir, "progress.txt")), c)
 			img := decode(t, out)
 			b := img.Bounds()
 			h, w := c.FinalImage.Shape[0], c.FinalImage.Shape[1]
@@ -127,6 +110,31 @@ func TestReferenceCases(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkLossHistory compares progress.txt's rows with the reference's
+// recorded losses, within a relative 1e-3, and returns the worst relative
+// error.
+func checkLossHistory(t *testing.T, rows [][]float64, c vggtest.Case) (worstRel float64) {
+	t.Helper()
+	wantItr := []float64{0, 1, 2, 3, 4, 5, 6, 7, 8, 10}
+	if len(rows) != len(c.LossHistory) {
+		t.Fatalf("progress.txt has %d rows, want %d", len(rows), len(c.LossHistory))
+	}
+	for i, row := range rows {
+		if row[0] != wantItr[i] {
+			t.Errorf("row %d: itr %v, want %v", i, row[0], wantItr[i])
+		}
+		for j, key := range []string{"content", "style", "tv", "total"} {
+			want := c.LossHistory[i][key]
+			rel := math.Abs(row[j+1]-want) / math.Max(math.Abs(want), 1e-30)
+			worstRel = math.Max(worstRel, rel)
+			if rel > 1e-3 {
+				t.Errorf("row %d %s = %v, want %v (relative error %.2g)", i, key, row[j+1], want, rel)
+			}
+		}
+	}
+	return worstRel
 }
 
 func readProgress(t *testing.T, path string) [][]float64 {
@@ -226,21 +234,44 @@ func TestUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no content", []string{"--styles", style, "--output", out, "--network", net}, "content image is required"},
-		{"no styles", []string{"--content", content, "--output", out, "--network", net}, "style image is required"},
-		{"no output", []string{"--content", content, "--styles", style, "--network", net}, "output image is required"},
-		{"checkpoint output alone", append(baseArgs(dir), "--checkpoint-output", "x_{}.png"), "both of checkpoint-output and checkpoint-iterations"},
-		{"checkpoint iterations alone", append(baseArgs(dir), "--checkpoint-iterations", "5"), "both of checkpoint-output and checkpoint-iterations"},
+		{"no content", []string{"--styles", style, "--output", out, "--network", net}, "--content is required"},
+		{"no styles", []string{"--content", content, "--output", out, "--network", net}, "--styles is required"},
+		{"no output", []string{"--content", content, "--styles", style, "--network", net}, "--output is required"},
+		{"checkpoint output alone", append(baseArgs(dir), "--checkpoint-output", "x_{}.png"), "--checkpoint-output and --checkpoint-iterations: use either both or neither"},
+		{"checkpoint iterations alone", append(baseArgs(dir), "--checkpoint-iterations", "5"), "--checkpoint-output and --checkpoint-iterations: use either both or neither"},
 		{"no placeholder", append(baseArgs(dir), "--checkpoint-output", "x.png", "--checkpoint-iterations", "5"), "placeholder"},
 		{"scales count", append(baseArgs(dir), "--style-scales", "1", "2"), "2 style scales for 1 style images"},
 		{"blend count", append(baseArgs(dir), "--style-blend-weights", "1", "2"), "2 style blend weights for 1 style images"},
 		{"zero print iterations", append(baseArgs(dir), "--print-iterations", "-1"), "print-iterations must be positive"},
 		{"zero iterations", append(baseArgs(dir), "--iterations", "0"), "iterations must be positive"},
 		{"negative iterations", append(baseArgs(dir), "--iterations", "-4"), "iterations must be positive"},
-		{"pooling", append(baseArgs(dir), "--pooling", "min"), `unknown pooling "min"`},
+		{"pooling", append(baseArgs(dir), "--pooling", "min"), `--pooling must be max or avg, got "min"`},
+		{"unknown content layer", append(baseArgs(dir), "--content-layers", "relu4_2,pool4"), `--content-layers has unknown layer "pool4": valid layers are relu1_1 .. relu5_4`},
+		{"unknown style layer", append(baseArgs(dir), "--style-layers", "relu6_1"), `--style-layers has unknown layer "relu6_1"`},
+		{"repeated style layer", append(baseArgs(dir), "--style-layers", "relu1_1,relu1_1"), `--style-layers lists layer "relu1_1" twice`},
+		{"blend with other content layers", append(baseArgs(dir), "--content-layers", "relu3_1", "--content-weight-blend", "0.5"),
+			"--content-weight-blend weighs only the default --content-layers [relu4_2 relu5_2]"},
+		{"unknown backend", append(baseArgs(dir), "--backend", "opencl"), `--backend "opencl" is not a backend of this build`},
+		{"negative seed", append(baseArgs(dir), "--seed", "-5"), "--seed must be 0 or more, got -5"},
+		{"noise blend", append(baseArgs(dir), "--initial-noiseblend", "1.5"), "--initial-noiseblend must be in [0, 1], got 1.5"},
 		{"unknown flag", append(baseArgs(dir), "--frobnicate"), "unknown flag"},
 		{"bad number", append(baseArgs(dir), "--tv-weight", "lots"), "invalid argument"},
 		{"stray argument", append(baseArgs(dir), "--content-weight", "5", "extra"), "unknown command"},
+		// Numbers as argparse's int() and float() read them; non-finite
+		// floats would run to the end and write a black image.
+		{"hex iterations", append(baseArgs(dir), "--iterations", "0x10"), `"0x10" is not a decimal integer`},
+		{"binary width", append(baseArgs(dir), "--width", "0b11"), `"0b11" is not a decimal integer`},
+		{"nan tv weight", append(baseArgs(dir), "--tv-weight", "nan"), `"nan" is not a finite number`},
+		{"inf learning rate", append(baseArgs(dir), "--learning-rate=-inf"), `"-inf" is not a finite number`},
+		{"inf beta1", append(baseArgs(dir), "--beta1", "Infinity"), `"Infinity" is not a finite number`},
+		{"huge eps", append(baseArgs(dir), "--eps", "1e400"), `"1e400" is not a finite number`},
+		{"nan content weight", append(baseArgs(dir), "--content-weight", "NaN"), `"NaN" is not a finite number`},
+		{"nan blend weight", append(baseArgs(dir), "--style-blend-weights", "nan"), `"nan" is not a finite number`},
+		{"inf style scale", append(baseArgs(dir), "--style-scales", "inf"), `"inf" is not a finite number`},
+		{"width 0", append(baseArgs(dir), "--width", "0"), "--width must be positive, got 0"},
+		// argparse's messages
+		{"ambiguous prefix", append(baseArgs(dir), "--cont", "x.png"), "ambiguous option: --cont could match --content, --content-weight-blend, --content-weight"},
+		{"styles without a value", append(baseArgs(dir), "--styles", "--output", out), "--styles needs a value"},
 		{"missing network", []string{"--content", content, "--styles", style, "--output", out, "--network", filepath.Join(dir, "nope.mat")},
 			"does not exist. (Did you forget to download it?)"},
 	}
@@ -266,11 +297,21 @@ func TestUsageErrors(t *testing.T) {
 func TestRuntimeErrors(t *testing.T) {
 	dir := t.TempDir()
 	notImage := filepath.Join(dir, "notimage.png")
-	os.WriteFile(notImage, []byte("hello"), 0o644)
 	existing := filepath.Join(dir, "exists.png")
-	os.WriteFile(existing, []byte("keep me"), 0o644)
 	badNet := filepath.Join(dir, "bad.mat")
-	os.WriteFile(badNet, []byte("MATLAB 5.0 MAT-file, not really"), 0o644)
+	folder := filepath.Join(dir, "folder.png")
+	if err := os.Mkdir(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	wide := filepath.Join(dir, "wide.png") // over JPEG's 65535 pixels a side
+	if err := imageio.Save(wide, imageio.New(70000, 2)); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string]string{notImage: "hello", existing: "keep me", badNet: "MATLAB 5.0 MAT-file, not really"} {
+		if err := os.WriteFile(name, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	tests := []struct {
 		name string
 		args []string
@@ -284,6 +325,10 @@ func TestRuntimeErrors(t *testing.T) {
 		{"bad network", append(baseArgs(dir), "--network", badNet), "bad.mat"},
 		{"width over the pixel limit", append(baseArgs(dir), "--width", "5000", "--max-pixels", "1000000"), "exceeds the limit of 1000000"},
 		{"empty style scale", append(baseArgs(dir), "--style-scales", "0.001"), "--style-scales gives an empty 0x0 image"},
+		{"output is a folder", append(baseArgs(dir), "--output", folder), "is a folder"},
+		{"output is a folder, --overwrite", append(baseArgs(dir), "--output", folder, "--overwrite"), "is a folder"},
+		{"output is a folder without extension", append(baseArgs(dir), "--output", dir), "is a folder"},
+		{"too wide for JPEG", append(baseArgs(dir), "--content", wide, "--output", filepath.Join(dir, "out.jpg")), "a 70000x2 image is too large for .jpg"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -296,11 +341,14 @@ func TestRuntimeErrors(t *testing.T) {
 			}
 		})
 	}
-	if data, _ := os.ReadFile(existing); string(data) != "keep me" {
-		t.Error("an existing output was replaced without --overwrite")
+	if data, err := os.ReadFile(existing); err != nil || string(data) != "keep me" {
+		t.Errorf("an existing output was replaced without --overwrite: %q (%v)", data, err)
 	}
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 3 {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 5 {
 		var names []string
 		for _, e := range entries {
 			names = append(names, e.Name())
@@ -372,18 +420,26 @@ func TestOptionsPaths(t *testing.T) {
 	}
 }
 
+// TestSeedReproducible: the same --seed gives the same image, another seed
+// another one (the seed reaches the noise).
 func TestSeedReproducible(t *testing.T) {
-	var outs [][]byte
-	for i := 0; i < 2; i++ {
+	outs := map[string][]byte{}
+	for _, run := range []struct{ name, seed string }{{"first", "42"}, {"again", "42"}, {"other", "43"}} {
 		dir := t.TempDir()
-		if code, _, stderr := runCLI(t, baseArgs(dir, "--quiet", "--seed", "42")...); code != 0 {
+		if code, _, stderr := runCLI(t, baseArgs(dir, "--quiet", "--seed", run.seed)...); code != 0 {
 			t.Fatal(stderr)
 		}
-		data, _ := os.ReadFile(filepath.Join(dir, "out.png"))
-		outs = append(outs, data)
+		data, err := os.ReadFile(filepath.Join(dir, "out.png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs[run.name] = data
 	}
-	if !bytes.Equal(outs[0], outs[1]) {
+	if !bytes.Equal(outs["first"], outs["again"]) {
 		t.Error("two runs with --seed 42 differ")
+	}
+	if bytes.Equal(outs["first"], outs["other"]) {
+		t.Error("runs with --seed 42 and --seed 43 are equal: the seed is ignored")
 	}
 }
 
@@ -418,7 +474,8 @@ func TestHelp(t *testing.T) {
 		"--style-scales", "--network", "--content-weight-blend", "--content-weight", "--style-weight",
 		"--style-layer-weight-exp", "--style-blend-weights", "--tv-weight", "--learning-rate", "--beta1",
 		"--beta2", "--eps", "--initial", "--initial-noiseblend", "--preserve-colors", "--pooling",
-		"--overwrite", "--seed", "(default 1000)", "(default 500)", "imagenet-vgg-verydeep-19.mat", "Examples:"} {
+		"--overwrite", "--seed", "--content-layers", "--style-layers", "[relu4_2,relu5_2]",
+		"[relu1_1,relu2_1,relu3_1,relu4_1,relu5_1]", "(default 1000)", "(default 500)", "imagenet-vgg-verydeep-19.mat", "Examples:"} {
 		if !strings.Contains(stdout, flag) {
 			t.Errorf("--help does not show %s", flag)
 		}
@@ -451,7 +508,7 @@ func TestPreserveColorsKeepsChroma(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gy, cy := imageio.RGBToYCbCr(got), imageio.RGBToYCbCr(content)
+	gy, cy := toYCbCr(got), toYCbCr(content)
 	worst, checked := 0.0, 0
 	for i := 0; i < len(gy.Pix); i += 3 {
 		if clipped := func() bool {
@@ -482,6 +539,18 @@ func TestPreserveColorsKeepsChroma(t *testing.T) {
 	if same == len(gy.Pix)/3 {
 		t.Error("output luma equals the content's: nothing was stylised")
 	}
+}
+
+// toYCbCr converts an image to JFIF's full-range Y, Cb, Cr, as Pillow's
+// "YCbCr" mode has them (rounding aside: within a level).
+func toYCbCr(img *imageio.Image) *imageio.Image {
+	out := imageio.New(img.W, img.H)
+	clip := func(v float32) uint8 { return uint8(min(max(v, 0), 255)) }
+	for i := 0; i+2 < len(img.Pix); i += 3 {
+		y, cb, cr := color.RGBToYCbCr(clip(img.Pix[i]), clip(img.Pix[i+1]), clip(img.Pix[i+2]))
+		out.Pix[i], out.Pix[i+1], out.Pix[i+2] = float32(y), float32(cb), float32(cr)
+	}
+	return out
 }
 
 // TestInterruptBeforeStart: a Ctrl-C before the optimisation starts writes

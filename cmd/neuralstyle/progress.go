@@ -13,21 +13,31 @@ import (
 )
 
 // reporter shows a run's progress: a live bar on a terminal (stderr), or
-// the reference's plain lines (stdout) for scripts and logs.
+// the reference's plain lines (stdout) for scripts and logs. The bar is one
+// line laid out by layoutBar to the terminal's width, which follows
+// SIGWINCH. It is written here rather than with schollz/progressbar or
+// vbauerster/mpb: neither is among the project's dependencies, the line is
+// mostly our own fields (losses, the reference's h/min/sec times) that
+// their templates would only wrap, and what they add (several bars,
+// spinners, byte rates) a run does not use.
 type reporter struct {
 	out, errw io.Writer
 	live      bool
 	started   time.Time
 	last      engine.Losses
 	haveLoss  bool
-	width     int
-	drawn     time.Time // when the bar was last drawn
+	columns   func() int // the terminal's width, 0 when unknown
+	drawn     time.Time  // when the bar was last drawn
 }
 
 func newReporter(stdout, stderr io.Writer) *reporter {
 	// The bar replaces the plain lines only when both streams are terminals:
 	// "neuralstyle ... > log" must still log what the reference prints.
-	return &reporter{out: stdout, errw: stderr, live: isTerminal(stdout) && isTerminal(stderr), width: 30}
+	r := &reporter{out: stdout, errw: stderr, live: isTerminal(stdout) && isTerminal(stderr), columns: func() int { return 0 }}
+	if f, ok := stderr.(*os.File); ok && r.live {
+		r.columns = func() int { return terminalWidth(f) }
+	}
+	return r
 }
 
 func isTerminal(w io.Writer) bool {
@@ -81,6 +91,8 @@ func (r *reporter) report(ev stylize.Event) {
 		if r.live {
 			fmt.Fprintln(r.errw)
 		}
+	case stylize.EventWarning:
+		fmt.Fprintf(r.errw, "neuralstyle: warning: %s\n", ev.Message)
 	}
 }
 
@@ -96,18 +108,92 @@ func (r *reporter) bar(ev stylize.Event) {
 	if final {
 		done = ev.Iteration
 	}
-	filled := r.width * done / max(ev.Iterations, 1)
-	var b strings.Builder
-	fmt.Fprintf(&b, "\r\033[K[%s%s] %d/%d  %s elapsed",
-		strings.Repeat("#", filled), strings.Repeat(".", r.width-filled), ev.Iteration, ev.Iterations, hms(ev.Elapsed))
-	if ev.Iteration > 1 && !final {
-		fmt.Fprintf(&b, ", ETA %s", hms(ev.Remaining))
+	line := layoutBar(r.columns(), barFields{
+		iteration: ev.Iteration, iterations: ev.Iterations, done: done,
+		elapsed: ev.Elapsed, remaining: ev.Remaining, showETA: ev.Iteration > 1 && !final,
+		haveLoss: r.haveLoss, losses: r.last,
+	})
+	io.WriteString(r.errw, "\r\033[K"+line)
+}
+
+// barFields are what the live line can show.
+type barFields struct {
+	iteration, iterations, done int
+	elapsed, remaining          time.Duration
+	showETA, haveLoss           bool
+	losses                      engine.Losses
+}
+
+// The bar's width in cells, and the width taken when the terminal's is
+// unknown.
+const (
+	minBarCells, maxBarCells = 10, 30
+	fallbackColumns          = 80
+)
+
+// layoutBar lays the progress line out in fewer than columns columns
+// (writing the last column makes some terminals wrap, and every redraw
+// would then add a line):
+//
+//	[#####.....] 12/100  1 min 3 sec elapsed, ETA 8 min 2 sec  loss 1.2e+06 (content 3, style 4, tv 5)
+//
+// When it does not fit, the fields go in this order: the three losses, the
+// time elapsed, the total loss, the bar, the ETA; the count stays (cut
+// short on a terminal narrower than itself). The bar takes 10 to 30 cells
+// of what is left. The line is ASCII, so bytes are columns.
+func layoutBar(columns int, f barFields) string {
+	if columns <= 0 {
+		columns = fallbackColumns
 	}
-	if r.haveLoss {
-		fmt.Fprintf(&b, "  loss %s (content %s, style %s, tv %s)",
-			pyG(r.last.Total), pyG(r.last.Content), pyG(r.last.Style), pyG(r.last.TV))
+	avail := columns - 1
+	elapsed, eta := hms(f.elapsed)+" elapsed", "ETA "+hms(f.remaining)
+	loss := "loss " + pyG(f.losses.Total)
+	detail := fmt.Sprintf("(content %s, style %s, tv %s)", pyG(f.losses.Content), pyG(f.losses.Style), pyG(f.losses.TV))
+	type set struct{ bar, elapsed, eta, loss, detail bool }
+	render := func(s set, cells int) string {
+		var b strings.Builder
+		if s.bar {
+			filled := cells * f.done / max(f.iterations, 1)
+			filled = min(max(filled, 0), cells)
+			b.WriteString("[" + strings.Repeat("#", filled) + strings.Repeat(".", cells-filled) + "] ")
+		}
+		fmt.Fprintf(&b, "%d/%d", f.iteration, f.iterations)
+		switch {
+		case s.elapsed && s.eta:
+			b.WriteString("  " + elapsed + ", " + eta)
+		case s.elapsed:
+			b.WriteString("  " + elapsed)
+		case s.eta:
+			b.WriteString("  " + eta)
+		}
+		if s.loss {
+			b.WriteString("  " + loss)
+			if s.detail {
+				b.WriteString(" " + detail)
+			}
+		}
+		return b.String()
 	}
-	io.WriteString(r.errw, b.String())
+	s := set{bar: true, elapsed: true, eta: f.showETA, loss: f.haveLoss, detail: f.haveLoss}
+	drops := []func(*set){
+		func(s *set) { s.detail = false },
+		func(s *set) { s.elapsed = false },
+		func(s *set) { s.loss = false },
+		func(s *set) { s.bar = false },
+		func(s *set) { s.eta = false },
+	}
+	for i := 0; ; i++ {
+		if line := render(s, minBarCells); len(line) <= avail {
+			if s.bar {
+				line = render(s, min(maxBarCells, minBarCells+avail-len(line)))
+			}
+			return line
+		}
+		if i == len(drops) {
+			return render(s, 0)[:max(avail, 0)]
+		}
+		drops[i](&s)
+	}
 }
 
 // printLosses prints the reference's loss lines ('{:>13s} {:g}').

@@ -6,15 +6,16 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
+	"regexp"
 	"strings"
-	"syscall"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
-	"github.com/neuralstyle/neuralstyle/internal/imageio"
 	"github.com/neuralstyle/neuralstyle/internal/stylize"
+	"github.com/neuralstyle/neuralstyle/internal/vgg"
 )
 
 // Exit statuses.
@@ -31,13 +32,17 @@ type usageError struct{ err error }
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
-// cli holds the flag values before they become stylize.Options.
+// flagError is a usage error about one flag's value, with a hint.
+type flagError struct{ flag, msg, hint string }
+
+func (e *flagError) Error() string { return e.flag + " " + e.msg }
+
+// cli holds the parsed command line: the options, bound to the flags, and
+// the flags that are not options.
 type cli struct {
-	opts                                                     stylize.Options
-	contentWeightBlend, contentWeight, styleWeight, layerExp float64
-	tvWeight, learningRate, beta1, beta2, eps, noiseBlend    float64
-	seed                                                     int64
-	quiet                                                    bool
+	opts    stylize.Options
+	backend string
+	quiet   bool
 }
 
 const example = `  neuralstyle --content cat.jpg --styles style.jpg --output out.jpg
@@ -45,7 +50,7 @@ const example = `  neuralstyle --content cat.jpg --styles style.jpg --output out
       --output out.png --iterations 500 --checkpoint-output 'out_{:05}.png' --checkpoint-iterations 100`
 
 func newCommand(stdout, stderr io.Writer, run func(*cobra.Command, *cli) error) (*cobra.Command, *cli) {
-	c := &cli{}
+	c := &cli{opts: stylize.DefaultOptions()}
 	cmd := &cobra.Command{
 		Use:   "neuralstyle --content FILE --styles FILE... --output FILE [flags]",
 		Short: "Paint a photo in the style of other pictures (Gatys et al., neural_style.py port)",
@@ -62,62 +67,82 @@ same numbers out. It needs the VGG-19 weights, imagenet-vgg-verydeep-19.mat.`,
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	cmd.AddCommand(newWeightsCommand(stdout, stderr))
 	f := cmd.Flags()
 	f.SortFlags = false
-	o := &c.opts
-	f.StringVar(&o.Content, "content", "", "content image (required)")
-	f.StringArrayVar(&o.Styles, "styles", nil, "one or more style images (required): --styles a.jpg b.jpg")
-	f.StringVar(&o.Output, "output", "", "output image; the format follows the extension (required)")
-	f.IntVar(&o.Iterations, "iterations", stylize.DefaultIterations, "optimisation steps")
-	f.IntVar(&o.PrintIterations, "print-iterations", 0, "print the losses every N iterations (and at the last)")
-	f.StringVar(&o.CheckpointOutput, "checkpoint-output", "", "checkpoint file name with a placeholder: out_{:05}.jpg or out_%d.jpg")
-	f.IntVar(&o.CheckpointIterations, "checkpoint-iterations", 0, "checkpoint frequency (with --checkpoint-output)")
-	f.BoolVar(&o.ProgressWrite, "progress-write", false, "write progress.txt (losses) in the output's folder")
-	f.BoolVar(&o.ProgressPlot, "progress-plot", false, "write progress.png (loss curves) in the output's folder")
-	f.IntVar(&o.Width, "width", 0, "resize the content to this width; height = floor(H/W*width)")
-	f.Float64SliceVar(&o.StyleScales, "style-scales", nil, "style scale per style image (default 1.0 each)")
-	f.StringVar(&o.Network, "network", stylize.DefaultNetwork, "VGG-19 weights (MatConvNet .mat)")
-	f.Float64Var(&c.contentWeightBlend, "content-weight-blend", stylize.DefaultContentWeightBlend, "content layer blend: relu4_2 gets B, relu5_2 gets 1-B")
-	f.Float64Var(&c.contentWeight, "content-weight", stylize.DefaultContentWeight, "content weight")
-	f.Float64Var(&c.styleWeight, "style-weight", stylize.DefaultStyleWeight, "style weight")
-	f.Float64Var(&c.layerExp, "style-layer-weight-exp", stylize.DefaultStyleLayerWeightExp, "style layer weights 1, E, E^2, ... for relu1_1..relu5_1")
-	f.Float64SliceVar(&o.StyleBlendWeights, "style-blend-weights", nil, "weight per style image, normalised to sum 1 (default equal)")
-	f.Float64Var(&c.tvWeight, "tv-weight", stylize.DefaultTVWeight, "total variation weight")
-	f.Float64Var(&c.learningRate, "learning-rate", stylize.DefaultLearningRate, "Adam learning rate")
-	f.Float64Var(&c.beta1, "beta1", stylize.DefaultBeta1, "Adam beta1")
-	f.Float64Var(&c.beta2, "beta2", stylize.DefaultBeta2, "Adam beta2")
-	f.Float64Var(&c.eps, "eps", stylize.DefaultEpsilon, "Adam epsilon")
-	f.StringVar(&o.Initial, "initial", "", "initial image (resized to the content's size)")
-	f.Float64Var(&c.noiseBlend, "initial-noiseblend", 0, "share of noise in the initial image (default 1 without --initial, 0 with it)")
-	f.BoolVar(&o.PreserveColors, "preserve-colors", false, "keep the content's colours (luminance transfer)")
-	f.StringVar(&o.Pooling, "pooling", stylize.DefaultPooling, "pooling layers: max or avg")
-	f.BoolVar(&o.Overwrite, "overwrite", false, "replace an existing output file")
-	f.Int64Var(&c.seed, "seed", 0, "seed of the initial noise (default: drawn at random and printed)")
-	f.StringVar(&o.Backend, "backend", stylize.DefaultBackend, "compute backend: "+strings.Join(stylize.Backends(), ", "))
-	f.IntVar(&o.MaxPixels, "max-pixels", 100_000_000, "refuse input images with more pixels than this")
-	f.BoolVarP(&c.quiet, "quiet", "q", false, "print nothing but errors")
+	bindReferenceFlags(f, &c.opts)
+	bindExtraFlags(f, c)
 	return cmd, c
 }
 
-// options turns the parsed flags into stylize.Options.
-func (c *cli) options(cmd *cobra.Command) stylize.Options {
+// bindReferenceFlags binds the reference program's flags to o, whose
+// values are their defaults.
+func bindReferenceFlags(f *pflag.FlagSet, o *stylize.Options) {
+	f.StringVar(&o.Content, "content", o.Content, "content image (required)")
+	f.StringArrayVar(&o.Styles, "styles", o.Styles, "one or more style images (required): --styles a.jpg b.jpg")
+	f.StringVar(&o.Output, "output", o.Output, "output image; the format follows the extension (required)")
+	f.Var(newDecimalInt(&o.Iterations, o.Iterations), "iterations", "optimisation steps")
+	f.Var(newDecimalInt(&o.PrintIterations, o.PrintIterations), "print-iterations", "print the losses every N iterations (and at the last)")
+	f.StringVar(&o.CheckpointOutput, "checkpoint-output", o.CheckpointOutput, "checkpoint file name with a placeholder: out_{:05}.jpg or out_%d.jpg")
+	f.Var(newDecimalInt(&o.CheckpointIterations, o.CheckpointIterations), "checkpoint-iterations", "checkpoint frequency (with --checkpoint-output)")
+	f.BoolVar(&o.ProgressWrite, "progress-write", o.ProgressWrite, "write progress.txt (losses) in the output's folder")
+	f.BoolVar(&o.ProgressPlot, "progress-plot", o.ProgressPlot, "write progress.png (loss curves) in the output's folder")
+	f.Var(newDecimalInt(&o.Width, o.Width), "width", "resize the content to this width; height = floor(H/W*width)")
+	f.Var(newFiniteFloatSlice(&o.StyleScales, o.StyleScales), "style-scales", "style scale per style image (default 1.0 each)")
+	f.StringVar(&o.Network, "network", o.Network, "VGG-19 weights: MatConvNet .mat, Caffe .caffemodel, PyTorch .pth or .safetensors (default: here, then $NEURALSTYLE_NETWORK, then the data folder; see 'neuralstyle weights path')")
+	f.Var(newFiniteFloat(&o.ContentWeightBlend, o.ContentWeightBlend), "content-weight-blend", "content layer blend: relu4_2 gets B, relu5_2 gets 1-B (default content layers only)")
+	f.Var(newFiniteFloat(&o.ContentWeight, o.ContentWeight), "content-weight", "content weight")
+	f.Var(newFiniteFloat(&o.StyleWeight, o.StyleWeight), "style-weight", "style weight")
+	f.Var(newFiniteFloat(&o.StyleLayerWeightExp, o.StyleLayerWeightExp), "style-layer-weight-exp", "style layer weights 1, E, E^2, ... over the style layers in order")
+	f.Var(newFiniteFloatSlice(&o.StyleBlendWeights, o.StyleBlendWeights), "style-blend-weights", "weight per style image, normalised to sum 1 (default equal)")
+	f.Var(newFiniteFloat(&o.TVWeight, o.TVWeight), "tv-weight", "total variation weight")
+	f.Var(newFiniteFloat(&o.LearningRate, o.LearningRate), "learning-rate", "Adam learning rate")
+	f.Var(newFiniteFloat(&o.Beta1, o.Beta1), "beta1", "Adam beta1")
+	f.Var(newFiniteFloat(&o.Beta2, o.Beta2), "beta2", "Adam beta2")
+	f.Var(newFiniteFloat(&o.Epsilon, o.Epsilon), "eps", "Adam epsilon")
+	f.StringVar(&o.Initial, "initial", o.Initial, "initial image (resized to the content's size)")
+	f.Var(newFiniteFloat(&o.InitialNoiseBlend, o.InitialNoiseBlend), "initial-noiseblend", "share of noise in the initial image (default 1 without --initial, 0 with it)")
+	f.BoolVar(&o.PreserveColors, "preserve-colors", o.PreserveColors, "keep the content's colours (luminance transfer)")
+	f.StringVar(&o.Pooling, "pooling", o.Pooling, "pooling layers: max or avg")
+	f.BoolVar(&o.Overwrite, "overwrite", o.Overwrite, "replace an existing output file")
+}
+
+// bindExtraFlags binds the flags the reference does not have.
+func bindExtraFlags(f *pflag.FlagSet, c *cli) {
+	o := &c.opts
+	layers := fmt.Sprintf("(%s .. %s)", vgg.ReLUNames[0], vgg.ReLUNames[len(vgg.ReLUNames)-1])
+	f.StringSliceVar(&o.ContentLayers, "content-layers", o.ContentLayers, "content loss layers, comma-separated "+layers)
+	f.StringSliceVar(&o.StyleLayers, "style-layers", o.StyleLayers, "style loss layers, comma-separated "+layers)
+	f.Var(newDecimalInt(&o.Seed, o.Seed), "seed", "seed of the initial noise, 0 or more (default: drawn at random and printed)")
+	f.StringVar(&c.backend, "backend", "native", "compute backend: "+backendNames())
+	f.Var(newDecimalInt(&o.MaxPixels, o.MaxPixels), "max-pixels", "refuse input images with more pixels than this")
+	f.Var(newSizeValue(&o.MaxMemory), "max-memory", "refuse, before loading anything, a run whose estimated peak memory is over SIZE (300MB, 4GB, 1.5GiB; default: what this process may use: available RAM, a cgroup limit, RLIMIT_AS)")
+	f.BoolVarP(&c.quiet, "quiet", "q", false, "print nothing but errors")
+	// These defaults are markers (stylize.AutoNoiseBlend, RandomSeed) that
+	// the usage text explains: --help shows no "(default -1)".
+	for _, name := range []string{"initial-noiseblend", "seed"} {
+		f.Lookup(name).DefValue = "0"
+	}
+}
+
+// options returns the parsed flags as stylize.Options. It refuses what
+// the flags' presence tells and the options cannot: an explicit --width 0
+// (the reference fails on it; Width 0 means the content's own width), and
+// --checkpoint-output without --checkpoint-iterations (an explicit
+// --checkpoint-iterations 0 is the reference's "only the last one").
+func (c *cli) options(f *pflag.FlagSet) (stylize.Options, error) {
 	o := c.opts
+	if f.Changed("width") && o.Width == 0 {
+		return o, &stylize.OptionError{Option: "Width", Msg: "must be positive, got 0", Usage: true}
+	}
+	if f.Changed("checkpoint-output") != f.Changed("checkpoint-iterations") {
+		return o, &stylize.OptionError{Option: "CheckpointOutput", Msg: "and CheckpointIterations: use either both or neither", Usage: true}
+	}
 	o.Styles = splitFileList(c.opts.Styles)
-	o.ContentWeightBlend = stylize.Float(c.contentWeightBlend)
-	o.ContentWeight = stylize.Float(c.contentWeight)
-	o.StyleWeight = stylize.Float(c.styleWeight)
-	o.StyleLayerWeightExp = stylize.Float(c.layerExp)
-	o.TVWeight = stylize.Float(c.tvWeight)
-	o.LearningRate = stylize.Float(c.learningRate)
-	o.Beta1, o.Beta2, o.Epsilon = stylize.Float(c.beta1), stylize.Float(c.beta2), stylize.Float(c.eps)
-	if cmd.Flags().Changed("initial-noiseblend") {
-		o.InitialNoiseBlend = stylize.Float(c.noiseBlend)
-	}
-	if cmd.Flags().Changed("seed") {
-		seed := c.seed
-		o.Seed = &seed
-	}
-	return o
+	var err error
+	o.Engine, err = engineFactory(c.backend)
+	o.EngineName = c.backend
+	return o, err
 }
 
 // testHookEvent, when set by a test, sees every event of a run.
@@ -145,41 +170,35 @@ func splitFileList(values []string) []string {
 func Main(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	go func() {
-		n := 0
-		for range sigs {
-			n++
-			if n > 1 {
-				fmt.Fprintln(stderr, "neuralstyle: interrupted again; quitting without writing")
-				imageio.RemovePartial()
-				os.Exit(exitInterrupt)
-			}
-			fmt.Fprintln(stderr, "\nneuralstyle: stopping after this iteration to write the best image so far (Ctrl-C again to quit at once)")
-			cancel()
-		}
-	}()
-	return run(ctx, args, stdout, stderr)
+	sigs := watchSignals(cancel, stderr)
+	defer sigs.stop()
+	return runQuiet(ctx, args, stdout, stderr, &sigs.quiet)
 }
 
 // run is Main without the signal handling, for tests.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return runQuiet(ctx, args, stdout, stderr, new(atomic.Bool))
+}
+
+// runQuiet is run that sets quiet when the flags ask for -q.
+func runQuiet(ctx context.Context, args []string, stdout, stderr io.Writer, quiet *atomic.Bool) int {
 	cmd, _ := newCommand(stdout, stderr, func(cmd *cobra.Command, c *cli) error {
-		opts := c.options(cmd)
-		if opts.Iterations <= 0 {
-			// Options reads 0 as "the default"; on the command line it is a mistake.
-			return &stylize.UsageError{Msg: fmt.Sprintf("iterations must be positive, got %d", opts.Iterations),
-				Hint: "use a positive number of iterations"}
+		opts, err := c.options(cmd.Flags())
+		if err != nil {
+			return err
 		}
+		// A --network given is the one file tried; without it the
+		// default name is searched for (weights.SearchPath).
+		opts.SearchNetwork = !cmd.Flags().Changed("network")
 		if err := opts.Validate(); err != nil {
 			return err
 		}
+		quiet.Store(c.quiet)
 		var report func(stylize.Event)
 		var rep *reporter
 		if !c.quiet {
 			rep = newReporter(stdout, stderr)
+			rep.out = &progressWriter{w: rep.out, errw: stderr}
 			report = rep.report
 		}
 		opts.Progress = func(ev stylize.Event) {
@@ -191,6 +210,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 		}
 		res, err := stylize.Run(ctx, opts)
+		if err == nil && ctx.Err() != nil {
+			// Stopped after the last iteration, during the save: the save
+			// went on to the end, and the exit status says interrupted.
+			if !c.quiet {
+				fmt.Fprintf(stderr, "neuralstyle: interrupted while writing; all %d iterations ran and %s was written in full\n", res.Steps, res.Output)
+			}
+			return fmt.Errorf("interrupted during the save: %w", stylize.ErrInterrupted)
+		}
 		switch {
 		case errors.Is(err, stylize.ErrInterrupted) && res != nil && !c.quiet:
 			fmt.Fprintf(stderr, "neuralstyle: interrupted after %d of %d iterations; wrote the best image so far to %s\n",
@@ -204,7 +231,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return err
 	})
-	cmd.SetArgs(normalizeArgs(cmd.Flags(), args))
+	norm, err := normalizeArgs(cmd.Flags(), args)
+	if err != nil {
+		return exitStatus(err, stderr)
+	}
+	cmd.SetArgs(norm)
 	return exitStatus(cmd.ExecuteContext(ctx), stderr)
 }
 
@@ -215,14 +246,22 @@ func exitStatus(err error, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
-	var ue *stylize.UsageError
+	var oe *stylize.OptionError
+	var flagErr *flagError
 	var fe usageError
 	switch {
-	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "neuralstyle: %s\n", oneLine(ue.Msg))
-		if ue.Hint != "" {
-			fmt.Fprintf(stderr, "hint: %s\n", ue.Hint)
+	case errors.As(err, &oe):
+		f := optionFlags[oe.Option]
+		fmt.Fprintf(stderr, "neuralstyle: %s %s\n", f.flag, oneLine(flagNames(oe.Msg)))
+		if !oe.Usage {
+			return exitRuntime
 		}
+		if f.hint != "" {
+			fmt.Fprintf(stderr, "hint: %s\n", f.hint)
+		}
+		return exitUsage
+	case errors.As(err, &flagErr):
+		fmt.Fprintf(stderr, "neuralstyle: %s\nhint: %s\n", oneLine(flagErr.Error()), flagErr.hint)
 		return exitUsage
 	case errors.As(err, &fe) || isCobraUsage(err):
 		fmt.Fprintf(stderr, "neuralstyle: %s\nhint: run 'neuralstyle --help' for the flags\n", oneLine(err.Error()))
@@ -233,6 +272,51 @@ func exitStatus(err error, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "neuralstyle: %s\n", oneLine(err.Error()))
 		return exitRuntime
 	}
+}
+
+// optionFlags are the flags of stylize.Options' fields, with a hint for
+// usage errors about them.
+var optionFlags = map[string]struct{ flag, hint string }{
+	"Content":              {"--content", "give the content image with --content FILE"},
+	"Styles":               {"--styles", "give one or more style images with --styles FILE..."},
+	"Output":               {"--output", "give the output image with --output FILE"},
+	"Network":              {"--network", "run 'neuralstyle weights download', or give --network FILE"},
+	"MaxMemory":            {"--max-memory", "give a smaller --width or --style-scales, or a larger --max-memory if the memory is there"},
+	"Iterations":           {"--iterations", "use a positive number of iterations"},
+	"PrintIterations":      {"--print-iterations", "use a positive number, or leave it out"},
+	"CheckpointOutput":     {"--checkpoint-output", "give --checkpoint-output with a placeholder (`foo_{}.jpg`, `foo_{:05}.jpg`, `foo_%d.jpg`) together with --checkpoint-iterations N"},
+	"CheckpointIterations": {"--checkpoint-iterations", "use a positive number, together with --checkpoint-output"},
+	"Width":                {"--width", "use a positive width that leaves the image within --max-pixels"},
+	"StyleScales":          {"--style-scales", "give one positive --style-scales value per style image"},
+	"StyleBlendWeights":    {"--style-blend-weights", "give one --style-blend-weights value per style image, with a non-zero sum"},
+	"ContentWeightBlend":   {"--content-weight-blend", "leave it out with --content-layers other than relu4_2,relu5_2"},
+	"ContentLayers":        {"--content-layers", "list ReLU layers, e.g. --content-layers relu4_2,relu5_2"},
+	"StyleLayers":          {"--style-layers", "list ReLU layers, e.g. --style-layers relu1_1,relu2_1,relu3_1"},
+	"InitialNoiseBlend":    {"--initial-noiseblend", "use a value between 0 and 1"},
+	"ContentWeight":        {"--content-weight", "use a finite number"},
+	"StyleWeight":          {"--style-weight", "use a finite number"},
+	"StyleLayerWeightExp":  {"--style-layer-weight-exp", "use a finite number"},
+	"TVWeight":             {"--tv-weight", "use a finite number"},
+	"LearningRate":         {"--learning-rate", "use a finite number"},
+	"Beta1":                {"--beta1", "use a finite number"},
+	"Beta2":                {"--beta2", "use a finite number"},
+	"Epsilon":              {"--eps", "use a finite number"},
+	"Pooling":              {"--pooling", "use --pooling max or --pooling avg"},
+	"Seed":                 {"--seed", "use a seed of 0 or more, or leave it out for a random one"},
+	"MaxPixels":            {"--max-pixels", "use a positive pixel limit"},
+	"Engine":               {"--backend", "available backends: " + backendNames()},
+}
+
+var optionNameRE = regexp.MustCompile(`\b[A-Z][A-Za-z0-9]+\b`)
+
+// flagNames replaces the Options field names in msg by their flags.
+func flagNames(msg string) string {
+	return optionNameRE.ReplaceAllStringFunc(msg, func(name string) string {
+		if f, ok := optionFlags[name]; ok {
+			return f.flag
+		}
+		return name
+	})
 }
 
 // isCobraUsage recognises the argument errors cobra returns itself.

@@ -23,18 +23,19 @@ func (p Pooling) String() string {
 	return "max"
 }
 
-// Image is a preprocessed H x W x 3 image.
+// Image is a preprocessed image of W x H pixels, stored H x W x 3 (HWC).
+// Its size is W, H in that order, as imageio.Image's is.
 type Image struct {
-	H, W int
+	W, H int
 	Pix  []float32 // len H*W*3, HWC
 }
 
-// ContentLayers and StyleLayers are the layers the losses read, in the
-// reference's order.
-var (
-	ContentLayers = [2]string{"relu4_2", "relu5_2"}
-	StyleLayers   = [5]string{"relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"}
-)
+// LayerWeight is one layer a loss reads, by its VGG-19 name ("relu4_2"),
+// and the layer's share of that loss.
+type LayerWeight struct {
+	Layer  string
+	Weight float64
+}
 
 // Spec is everything the objective needs, with the reference's weights
 // already resolved (normalised blend weights, per-layer weights).
@@ -44,15 +45,20 @@ type Spec struct {
 	Pooling Pooling
 
 	ContentWeight float64
-	// ContentLayerWeights are the blend weights of relu4_2 and relu5_2
-	// (B and 1-B).
-	ContentLayerWeights [2]float64
-	StyleWeight         float64
+	// ContentLayers are the content loss's layers with their weights (the
+	// reference's relu4_2 and relu5_2 with B and 1-B).
+	ContentLayers []LayerWeight
+	StyleWeight   float64
 	// StyleBlendWeights has one weight per style, summing to 1.
 	StyleBlendWeights []float64
-	// StyleLayerWeights are the weights of relu1_1..relu5_1, summing to 1.
-	StyleLayerWeights [5]float64
-	TVWeight          float64
+	// StyleLayers are the style loss's layers with their weights, summing
+	// to 1 (the reference's relu1_1 .. relu5_1).
+	StyleLayers []LayerWeight
+	TVWeight    float64
+	// MaxBytes is the memory the problem's buffers may take; 0: no bound.
+	// An engine that can tile plans under it (the native engine's networks
+	// tiled as vgg.PlanTiles chooses); others ignore it.
+	MaxBytes int64
 }
 
 // Losses are the objective's terms at one image, as the reference reports
@@ -83,17 +89,17 @@ type Problem interface {
 // ErrClosed is returned by a Problem used after Close.
 var ErrClosed = errors.New("engine: problem is closed")
 
-// Adam holds the optimiser's hyperparameters (TensorFlow 1's AdamOptimizer).
-type Adam struct {
+// AdamSettings are Adam's hyperparameters (TensorFlow 1's AdamOptimizer).
+type AdamSettings struct {
 	LearningRate, Beta1, Beta2, Epsilon float64
 }
 
-// Stepper is implemented by problems that run the Adam update on their
-// backend (the TensorFlow backend uses its own ResourceApplyAdam). The loop
-// in package stylize uses it when present and otherwise applies Adam itself
+// AdamStepper is implemented by problems that run the Adam update on their
+// backend (the TensorFlow backend uses its own ResourceApplyAdam). Package
+// stylize uses it for Adam when present and otherwise applies its own Adam
 // to the gradient from Eval.
-type Stepper interface {
+type AdamStepper interface {
 	// Step computes the gradient at x, applies one Adam step to x in place
 	// and advances the backend's Adam state (m, v, t).
-	Step(x *Image, opt Adam) error
+	Step(x *Image, opt AdamSettings) error
 }

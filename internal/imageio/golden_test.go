@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// The goldens were made with Pillow 9.4 / NumPy 1.24 by make_pillow_golden.py.
+// The goldens were made with Pillow 9.4 / NumPy 1.24 by testdata/pillow/make_pillow_golden.py.
 const goldenDir = "../../testdata/pillow"
 
 type golden struct {

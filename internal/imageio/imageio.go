@@ -29,9 +29,6 @@ func New(w, h int) *Image {
 	return &Image{W: w, H: h, Pix: make([]float32, w*h*3)}
 }
 
-// At returns the channel c of the pixel at column x, row y.
-func (m *Image) At(x, y, c int) float32 { return m.Pix[(y*m.W+x)*3+c] }
-
 // Error is the error returned by Read, Save and CheckWritable: the operation,
 // the file, and what is wrong. Err is one of the sentinel errors below (via
 // errors.Is) or an operating-system error such as fs.ErrNotExist.

@@ -2,13 +2,12 @@ package imageio
 
 import "image"
 
-// Pillow decodes JPEG through libjpeg(-turbo), whose defaults differ from Go's
-// image/jpeg after the inverse DCT: chroma subsampled 2:1 is upsampled with a
-// triangle filter ("fancy upsampling", jdsample.c) rather than replicated,
-// and YCbCr becomes RGB through 16-bit tables rounded its own way (jdcolor.c).
-// Redoing those two steps on Go's decoded planes brings a 4:2:0 camera JPEG
-// from up to 12 levels off Pillow's pixels to within the IDCT's rounding
-// (mostly 0, at most a few levels).
+// JPEG files are decoded by package jpeg, which reproduces libjpeg-turbo
+// (and so Pillow) exactly. What is here serves the *image.YCbCr other
+// decoders return (lossy WebP): chroma subsampled 2:1 is upsampled with
+// libjpeg's triangle filter ("fancy upsampling", jdsample.c) rather than
+// replicated, and YCbCr becomes RGB through libjpeg's 16-bit tables
+// (jdcolor.c), the closest of the two conventions to a decoder's own.
 
 // libjpeg's YCbCr->RGB tables (SCALEBITS 16, FIX(x) = round(x * 2^16)).
 var jCrR, jCbB, jCrG, jCbG [256]int32

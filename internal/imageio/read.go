@@ -3,17 +3,20 @@ package imageio
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"image"
 	"image/color"
 	_ "image/gif" // registered decoders: Read accepts every format listed in the package doc
-	_ "image/jpeg"
-	_ "image/png"
+	"image/png"
 	"io"
 	"io/fs"
 	"os"
 	"strings"
+	"time"
 
 	_ "golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
@@ -47,11 +50,22 @@ func (o ReadOptions) CheckSize(w, h int) error {
 // applied; grayscale is replicated to three channels; alpha is dropped without
 // compositing (the colour channels are taken un-premultiplied, as the
 // reference's img[:, :, :3] does); palette, CMYK/YCCK and 16-bit images are
-// converted to 8-bit RGB. JPEG colour is finished as libjpeg (and so Pillow)
-// does it: fancy chroma upsampling and its YCbCr tables (see jpegcolor.go).
+// converted to 8-bit RGB. JPEG is decoded by package jpeg, to the values
+// Pillow (libjpeg-turbo) gives.
+// A PNG whose pixel data is whole is read even when its end (the IEND chunk,
+// the last CRC) is missing, as Pillow reads it. Pipes, FIFOs and devices
+// ("--content <(cat x.png)") are read like files; see ReadContext.
 func Read(path string, opts ReadOptions) (*Image, error) {
+	return ReadContext(context.Background(), path, opts)
+}
+
+// ReadContext is Read that gives up when ctx is done while it waits on a
+// FIFO nothing writes to, or on a pipe whose writer sends nothing: the
+// error then says so and wraps ctx.Err() (context.Canceled on a Ctrl-C).
+// A regular file is read whole whatever ctx says.
+func ReadContext(ctx context.Context, path string, opts ReadOptions) (*Image, error) {
 	fail := func(err error) error { return &Error{Op: "read", Path: path, Err: err} }
-	f, err := os.Open(path)
+	f, err := openContext(ctx, path)
 	if err != nil {
 		return nil, fail(osCause(err))
 	}
@@ -63,18 +77,45 @@ func Read(path string, opts ReadOptions) (*Image, error) {
 	if st.IsDir() {
 		return nil, fail(&detailError{kind: ErrUnsupported, msg: "is a directory, not an image"})
 	}
-	if st.Size() == 0 {
-		return nil, fail(&detailError{kind: ErrUnsupported, msg: "empty file, not an image"})
-	}
 
-	br := bufio.NewReaderSize(f, 64<<10)
+	// src is the file, or a pipe's bytes read into memory: the decoders
+	// want to seek (TIFF, EXIF), and a pipe reads once.
+	var src interface {
+		io.Reader
+		io.ReaderAt
+		io.Seeker
+	} = f
+	size := st.Size()
 	var format string
-	cfg, err := recovered(func() (c image.Config, err error) {
-		c, format, err = image.DecodeConfig(br)
-		return c, err
-	})
-	if err != nil {
-		return nil, fail(decodeCause(err, f, "", st.Size()))
+	var cfg image.Config
+	br := bufio.NewReaderSize(f, 64<<10)
+	if st.Mode().IsRegular() {
+		if size == 0 {
+			return nil, fail(&detailError{kind: ErrUnsupported, msg: "empty file, not an image"})
+		}
+		// JPEG goes to package jpeg before image.DecodeConfig, which
+		// refuses samplings that package reads.
+		if head, _ := br.Peek(2); isJPEG(head) {
+			img, err := readJPEG(br, opts)
+			if err != nil {
+				return nil, fail(err)
+			}
+			return orient(img, readOrientation(f, size, "jpeg")), nil
+		}
+		cfg, err = recovered(func() (c image.Config, err error) {
+			c, format, err = image.DecodeConfig(br)
+			return c, err
+		})
+		if err != nil {
+			return nil, fail(decodeCause(err, f, "", size))
+		}
+	} else {
+		data, c, fm, err := readStream(ctx, f, opts)
+		if err != nil {
+			return nil, fail(err)
+		}
+		r := bytes.NewReader(data)
+		src, size, cfg, format = r, r.Size(), c, fm
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return nil, fail(&detailError{kind: ErrCorrupt, msg: fmt.Sprintf("%s header gives an empty %d x %d image", format, cfg.Width, cfg.Height)})
@@ -83,19 +124,33 @@ func Read(path string, opts ReadOptions) (*Image, error) {
 		return nil, fail(err)
 	}
 
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
+	if _, err := src.Seek(0, io.SeekStart); err != nil {
 		return nil, fail(err)
 	}
-	br.Reset(f)
+	br.Reset(src)
+	if format == "jpeg" {
+		img, err := readJPEG(br, opts)
+		if err != nil {
+			return nil, fail(err)
+		}
+		return orient(img, readOrientation(src, size, "jpeg")), nil
+	}
 	decodeFn := func() (image.Image, error) { m, _, err := image.Decode(br); return m, err }
 	if format == "tiff" {
 		// Given the file, the TIFF decoder reads strips with ReadAt; through
 		// image.Decode's buffered reader it would copy the file into memory.
-		decodeFn = func() (image.Image, error) { return tiff.Decode(f) }
+		decodeFn = func() (image.Image, error) { return tiff.Decode(src) }
 	}
 	m, err := recovered(decodeFn)
+	if err != nil && format == "png" {
+		if whole := pngWithEnd(src, size); whole != nil {
+			if mm, err2 := recovered(func() (image.Image, error) { return png.Decode(whole) }); err2 == nil {
+				m, err = mm, nil
+			}
+		}
+	}
 	if err != nil {
-		return nil, fail(decodeCause(err, f, format, st.Size()))
+		return nil, fail(decodeCause(err, src, format, size))
 	}
 	canvas := image.Rect(0, 0, cfg.Width, cfg.Height)
 	if b := m.Bounds(); b.Empty() || !b.In(canvas) {
@@ -103,7 +158,149 @@ func Read(path string, opts ReadOptions) (*Image, error) {
 			format, b, cfg.Width, cfg.Height)})
 	}
 	img := fromImage(m, cfg.Width, cfg.Height)
-	return orient(img, readOrientation(f, st.Size(), format)), nil
+	return orient(img, readOrientation(src, size, format)), nil
+}
+
+// openContext opens path, giving up when ctx is done while a FIFO waits
+// for a writer (open blocks until one comes). The abandoned open goes on in
+// the background and closes what it gets.
+func openContext(ctx context.Context, path string) (*os.File, error) {
+	if st, err := os.Stat(path); ctx.Done() == nil || err != nil || st.Mode()&fs.ModeNamedPipe == 0 {
+		return os.Open(path)
+	}
+	type opened struct {
+		f   *os.File
+		err error
+	}
+	ch := make(chan opened, 1)
+	go func() {
+		f, err := os.Open(path)
+		ch <- opened{f, err}
+	}()
+	select {
+	case o := <-ch:
+		return o.f, o.err
+	case <-ctx.Done():
+		go func() {
+			if o := <-ch; o.f != nil {
+				o.f.Close()
+			}
+		}()
+		return nil, &detailError{kind: ctx.Err(), msg: "interrupted while waiting for a writer (a FIFO that nothing writes to?)", cause: ctx.Err()}
+	}
+}
+
+// streamSlack is what a stream may hold beyond 16 bytes a pixel (the most
+// an uncompressed image takes: RGBA, 32 bits a channel): metadata, a
+// thumbnail, an ICC profile.
+const streamSlack = 64 << 20
+
+// readStream reads an image from a pipe, FIFO or device into memory: the
+// header first, checked against the pixel limit, then the rest, up to what
+// an image of that size could take. It gives up when ctx is done.
+func readStream(ctx context.Context, f *os.File, opts ReadOptions) ([]byte, image.Config, string, error) {
+	// A pollable descriptor (a pipe, a FIFO) wakes from a blocked read when
+	// its deadline passes; for others the read goes on until data comes.
+	stop := context.AfterFunc(ctx, func() { f.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	interrupted := func() error {
+		if ctx.Err() == nil {
+			return nil
+		}
+		return &detailError{kind: ctx.Err(), msg: "interrupted while waiting for data (a pipe or FIFO whose writer sends nothing?)", cause: ctx.Err()}
+	}
+	rec := &recorder{r: f}
+	var format string
+	cfg, err := recovered(func() (c image.Config, err error) {
+		c, format, err = image.DecodeConfig(rec)
+		return c, err
+	})
+	if err != nil {
+		if e := interrupted(); e != nil {
+			return nil, cfg, "", e
+		}
+		if rec.buf.Len() == 0 {
+			return nil, cfg, "", &detailError{kind: ErrUnsupported, msg: "no data (an empty pipe or device), not an image"}
+		}
+		r := bytes.NewReader(rec.buf.Bytes())
+		return nil, cfg, "", decodeCause(err, r, "", r.Size())
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return nil, cfg, format, nil // reported by the caller
+	}
+	if err := opts.CheckSize(cfg.Width, cfg.Height); err != nil {
+		return nil, cfg, format, err
+	}
+	limit := 16*int64(cfg.Width)*int64(cfg.Height) + streamSlack
+	if _, err := io.Copy(&rec.buf, io.LimitReader(f, limit+1-int64(rec.buf.Len()))); err != nil {
+		if e := interrupted(); e != nil {
+			return nil, cfg, "", e
+		}
+		return nil, cfg, "", err
+	}
+	if int64(rec.buf.Len()) > limit {
+		return nil, cfg, "", &detailError{kind: ErrCorrupt, msg: fmt.Sprintf("%s stream is longer than a %d x %d image can be (over %d bytes)",
+			format, cfg.Width, cfg.Height, limit)}
+	}
+	return rec.buf.Bytes(), cfg, format, nil
+}
+
+// recorder keeps what is read through it.
+type recorder struct {
+	r   io.Reader
+	buf bytes.Buffer
+}
+
+func (r *recorder) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.buf.Write(p[:n])
+	return n, err
+}
+
+// pngWithEnd returns the PNG in r completed as Pillow takes it when its end
+// is missing (Pillow reads the pixel data and stops at the end of the
+// file): the whole chunks, the data of a cut IDAT chunk with its CRC
+// recomputed, and an IEND chunk. It returns nil when r has its IEND or is
+// not a PNG. Decoding the result still fails when pixel data is missing.
+func pngWithEnd(r io.ReaderAt, size int64) io.Reader {
+	off := int64(8) // the end of the whole chunks, which stay as they are
+	var cut []byte  // the cut IDAT chunk, completed
+	var head [8]byte
+	for off+8 <= size {
+		if _, err := r.ReadAt(head[:], off); err != nil {
+			return nil
+		}
+		n := int64(binary.BigEndian.Uint32(head[:4]))
+		typ := string(head[4:8])
+		if typ == "IEND" {
+			if off+12 <= size {
+				return nil // whole: nothing to complete
+			}
+			break
+		}
+		if end := off + 12 + n; end <= size {
+			off = end
+			continue
+		}
+		if typ == "IDAT" {
+			data := make([]byte, min(n, size-off-8))
+			if _, err := r.ReadAt(data, off+8); err != nil {
+				return nil
+			}
+			cut = pngChunkBytes(typ, data)
+		}
+		break
+	}
+	return io.MultiReader(io.NewSectionReader(r, 0, off), bytes.NewReader(cut), bytes.NewReader(pngChunkBytes("IEND", nil)))
+}
+
+// pngChunkBytes is a PNG chunk with its length and CRC.
+func pngChunkBytes(typ string, data []byte) []byte {
+	b := make([]byte, 0, 12+len(data))
+	b = binary.BigEndian.AppendUint32(b, uint32(len(data)))
+	b = append(b, typ...)
+	b = append(b, data...)
+	return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(b[4:]))
 }
 
 // recovered calls fn, turning a decoder panic on hostile input into an
@@ -201,125 +398,183 @@ func knownUnsupported(h []byte) string {
 // first frame may cover only part of its logical screen; the rest stays black),
 // taking colour channels un-premultiplied and ignoring alpha.
 func fromImage(m image.Image, w, h int) *Image {
-	b := m.Bounds()
 	out := New(w, h)
 	o := out.Pix
-	// rowOut is the output offset of pixel (b.Min.X, y).
-	rowOut := func(y int) int { return (y*w + b.Min.X) * 3 }
-	n := b.Dx()
 	switch m := m.(type) {
 	case *image.YCbCr:
-		if b == m.Rect && b.Min == (image.Point{}) {
-			// A decoded JPEG: convert as libjpeg does, rows in parallel.
-			parallel(b.Dy(), 64, func(lo, hi int) {
-				cw := (b.Dx() + 1) / 2
-				ycbcrRows(o, m, lo, hi, make([]int32, cw), make([]int32, cw))
-			})
-			break
-		}
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			dst := o[rowOut(y):][:3*n]
-			for x := 0; x < n; x++ {
-				ci := m.COffset(b.Min.X+x, y)
-				r, g, bb := color.YCbCrToRGB(m.Y[m.YOffset(b.Min.X+x, y)], m.Cb[ci], m.Cr[ci])
-				dst[3*x], dst[3*x+1], dst[3*x+2] = float32(r), float32(g), float32(bb)
-			}
-		}
+		fromYCbCr(o, w, m)
 	case *image.NYCbCrA:
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			dst := o[rowOut(y):][:3*n]
-			for x := 0; x < n; x++ {
-				yi := m.YOffset(b.Min.X+x, y)
-				ci := m.COffset(b.Min.X+x, y)
-				r, g, bb := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
-				dst[3*x], dst[3*x+1], dst[3*x+2] = float32(r), float32(g), float32(bb)
-			}
-		}
+		fromYCbCrAt(o, w, &m.YCbCr, m.Bounds())
 	case *image.Gray:
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			dst := o[rowOut(y):][:3*n]
-			src := m.Pix[m.PixOffset(b.Min.X, y):][:n]
-			for x, v := range src {
-				f := float32(v)
-				dst[3*x], dst[3*x+1], dst[3*x+2] = f, f, f
-			}
-		}
+		fromGray(o, w, m)
 	case *image.Gray16:
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			dst := o[rowOut(y):][:3*n]
-			src := m.Pix[m.PixOffset(b.Min.X, y):][:2*n]
-			for x := 0; x < n; x++ {
-				f := float32(src[2*x]) // the high byte, as Pillow keeps it
-				dst[3*x], dst[3*x+1], dst[3*x+2] = f, f, f
-			}
-		}
+		fromGray16(o, w, m)
 	case *image.NRGBA:
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			dst := o[rowOut(y):][:3*n]
-			src := m.Pix[m.PixOffset(b.Min.X, y):][:4*n]
-			for x := 0; x < n; x++ {
-				dst[3*x], dst[3*x+1], dst[3*x+2] = float32(src[4*x]), float32(src[4*x+1]), float32(src[4*x+2])
-			}
-		}
+		fromNRGBA(o, w, m)
 	case *image.NRGBA64:
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			dst := o[rowOut(y):][:3*n]
-			src := m.Pix[m.PixOffset(b.Min.X, y):][:8*n]
-			for x := 0; x < n; x++ {
-				dst[3*x], dst[3*x+1], dst[3*x+2] = float32(src[8*x]), float32(src[8*x+2]), float32(src[8*x+4])
-			}
-		}
+		fromNRGBA64(o, w, m)
 	case *image.RGBA:
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			dst := o[rowOut(y):][:3*n]
-			src := m.Pix[m.PixOffset(b.Min.X, y):][:4*n]
-			for x := 0; x < n; x++ {
-				p := src[4*x : 4*x+4]
-				r, g, bb := p[0], p[1], p[2]
-				if p[3] != 0xff {
-					c := color.NRGBAModel.Convert(color.RGBA{p[0], p[1], p[2], p[3]}).(color.NRGBA)
-					r, g, bb = c.R, c.G, c.B
-				}
-				dst[3*x], dst[3*x+1], dst[3*x+2] = float32(r), float32(g), float32(bb)
-			}
-		}
+		fromRGBA(o, w, m)
 	case *image.Paletted:
-		var pal [256][3]float32 // indexes past the palette read black
-		for i, c := range m.Palette {
-			if i >= len(pal) {
-				break
-			}
-			nc, ok := c.(color.NRGBA) // keeps the colour of fully transparent entries
-			if !ok {
-				nc = color.NRGBAModel.Convert(c).(color.NRGBA)
-			}
-			pal[i] = [3]float32{float32(nc.R), float32(nc.G), float32(nc.B)}
-		}
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			dst := o[rowOut(y):][:3*n]
-			src := m.Pix[m.PixOffset(b.Min.X, y):][:n]
-			for x, v := range src {
-				c := pal[v]
-				dst[3*x], dst[3*x+1], dst[3*x+2] = c[0], c[1], c[2]
-			}
-		}
+		fromPaletted(o, w, m)
 	case *image.CMYK:
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			dst := o[rowOut(y):][:3*n]
-			src := m.Pix[m.PixOffset(b.Min.X, y):][:4*n]
-			for x := 0; x < n; x++ {
-				r, g, bb := color.CMYKToRGB(src[4*x], src[4*x+1], src[4*x+2], src[4*x+3])
-				dst[3*x], dst[3*x+1], dst[3*x+2] = float32(r), float32(g), float32(bb)
-			}
-		}
+		fromCMYK(o, w, m)
 	default:
-		for y := b.Min.Y; y < b.Max.Y; y++ {
-			dst := o[rowOut(y):][:3*n]
-			for x := 0; x < n; x++ {
-				c := color.NRGBAModel.Convert(m.At(b.Min.X+x, y)).(color.NRGBA)
-				dst[3*x], dst[3*x+1], dst[3*x+2] = float32(c.R), float32(c.G), float32(c.B)
-			}
-		}
+		fromAny(o, w, m)
 	}
 	return out
+}
+
+// The from* functions below write the pixels of m's bounds into the RGB
+// canvas o, w pixels wide, at their own coordinates.
+
+// rowStart is the offset in a canvas w pixels wide of pixel (b.Min.X, y).
+func rowStart(b image.Rectangle, w, y int) int { return (y*w + b.Min.X) * 3 }
+
+// fromYCbCr converts a decoded JPEG as libjpeg does, rows in parallel, and
+// any other YCbCr image as image/color does.
+func fromYCbCr(o []float32, w int, m *image.YCbCr) {
+	b := m.Bounds()
+	if b != m.Rect || b.Min != (image.Point{}) {
+		fromYCbCrAt(o, w, m, b)
+		return
+	}
+	parallel(b.Dy(), 64, func(lo, hi int) {
+		cw := (b.Dx() + 1) / 2
+		ycbcrRows(o, m, lo, hi, make([]int32, cw), make([]int32, cw))
+	})
+}
+
+// fromYCbCrAt converts the pixels of m within b one at a time, as
+// image/color does.
+func fromYCbCrAt(o []float32, w int, m *image.YCbCr, b image.Rectangle) {
+	n := b.Dx()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		dst := o[rowStart(b, w, y):][:3*n]
+		for x := 0; x < n; x++ {
+			ci := m.COffset(b.Min.X+x, y)
+			r, g, bb := color.YCbCrToRGB(m.Y[m.YOffset(b.Min.X+x, y)], m.Cb[ci], m.Cr[ci])
+			dst[3*x], dst[3*x+1], dst[3*x+2] = float32(r), float32(g), float32(bb)
+		}
+	}
+}
+
+func fromGray(o []float32, w int, m *image.Gray) {
+	b := m.Bounds()
+	n := b.Dx()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		dst := o[rowStart(b, w, y):][:3*n]
+		src := m.Pix[m.PixOffset(b.Min.X, y):][:n]
+		for x, v := range src {
+			f := float32(v)
+			dst[3*x], dst[3*x+1], dst[3*x+2] = f, f, f
+		}
+	}
+}
+
+func fromGray16(o []float32, w int, m *image.Gray16) {
+	b := m.Bounds()
+	n := b.Dx()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		dst := o[rowStart(b, w, y):][:3*n]
+		src := m.Pix[m.PixOffset(b.Min.X, y):][:2*n]
+		for x := 0; x < n; x++ {
+			f := float32(src[2*x]) // the high byte, as Pillow keeps it
+			dst[3*x], dst[3*x+1], dst[3*x+2] = f, f, f
+		}
+	}
+}
+
+func fromNRGBA(o []float32, w int, m *image.NRGBA) {
+	b := m.Bounds()
+	n := b.Dx()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		dst := o[rowStart(b, w, y):][:3*n]
+		src := m.Pix[m.PixOffset(b.Min.X, y):][:4*n]
+		for x := 0; x < n; x++ {
+			dst[3*x], dst[3*x+1], dst[3*x+2] = float32(src[4*x]), float32(src[4*x+1]), float32(src[4*x+2])
+		}
+	}
+}
+
+// fromNRGBA64 keeps the high byte of each channel, as Pillow does.
+func fromNRGBA64(o []float32, w int, m *image.NRGBA64) {
+	b := m.Bounds()
+	n := b.Dx()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		dst := o[rowStart(b, w, y):][:3*n]
+		src := m.Pix[m.PixOffset(b.Min.X, y):][:8*n]
+		for x := 0; x < n; x++ {
+			dst[3*x], dst[3*x+1], dst[3*x+2] = float32(src[8*x]), float32(src[8*x+2]), float32(src[8*x+4])
+		}
+	}
+}
+
+// fromRGBA un-premultiplies the pixels that are not opaque.
+func fromRGBA(o []float32, w int, m *image.RGBA) {
+	b := m.Bounds()
+	n := b.Dx()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		dst := o[rowStart(b, w, y):][:3*n]
+		src := m.Pix[m.PixOffset(b.Min.X, y):][:4*n]
+		for x := 0; x < n; x++ {
+			p := src[4*x : 4*x+4]
+			r, g, bb := p[0], p[1], p[2]
+			if p[3] != 0xff {
+				c := color.NRGBAModel.Convert(color.RGBA{p[0], p[1], p[2], p[3]}).(color.NRGBA)
+				r, g, bb = c.R, c.G, c.B
+			}
+			dst[3*x], dst[3*x+1], dst[3*x+2] = float32(r), float32(g), float32(bb)
+		}
+	}
+}
+
+func fromPaletted(o []float32, w int, m *image.Paletted) {
+	var pal [256][3]float32 // indexes past the palette read black
+	for i, c := range m.Palette {
+		if i >= len(pal) {
+			break
+		}
+		nc, ok := c.(color.NRGBA) // keeps the colour of fully transparent entries
+		if !ok {
+			nc = color.NRGBAModel.Convert(c).(color.NRGBA)
+		}
+		pal[i] = [3]float32{float32(nc.R), float32(nc.G), float32(nc.B)}
+	}
+	b := m.Bounds()
+	n := b.Dx()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		dst := o[rowStart(b, w, y):][:3*n]
+		src := m.Pix[m.PixOffset(b.Min.X, y):][:n]
+		for x, v := range src {
+			c := pal[v]
+			dst[3*x], dst[3*x+1], dst[3*x+2] = c[0], c[1], c[2]
+		}
+	}
+}
+
+func fromCMYK(o []float32, w int, m *image.CMYK) {
+	b := m.Bounds()
+	n := b.Dx()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		dst := o[rowStart(b, w, y):][:3*n]
+		src := m.Pix[m.PixOffset(b.Min.X, y):][:4*n]
+		for x := 0; x < n; x++ {
+			r, g, bb := color.CMYKToRGB(src[4*x], src[4*x+1], src[4*x+2], src[4*x+3])
+			dst[3*x], dst[3*x+1], dst[3*x+2] = float32(r), float32(g), float32(bb)
+		}
+	}
+}
+
+// fromAny converts any other image through color.NRGBAModel, pixel by pixel.
+func fromAny(o []float32, w int, m image.Image) {
+	b := m.Bounds()
+	n := b.Dx()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		dst := o[rowStart(b, w, y):][:3*n]
+		for x := 0; x < n; x++ {
+			c := color.NRGBAModel.Convert(m.At(b.Min.X+x, y)).(color.NRGBA)
+			dst[3*x], dst[3*x+1], dst[3*x+2] = float32(c.R), float32(c.G), float32(c.B)
+		}
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -166,10 +167,10 @@ func TestReadCMYKJPEG(t *testing.T) {
 	if img.W != 16 || img.H != 16 {
 		t.Fatalf("size %d x %d", img.W, img.H)
 	}
-	wantPixel(t, img, 3, 3, [3]float32{255, 255, 255}, 2) // C M Y K = 0 0 0 0
-	wantPixel(t, img, 11, 3, [3]float32{0, 255, 255}, 2)  // full cyan
-	wantPixel(t, img, 3, 11, [3]float32{255, 127, 0}, 2)  // half magenta, full yellow
-	wantPixel(t, img, 11, 11, [3]float32{55, 55, 55}, 2)  // K = 200
+	wantPixel(t, img, 3, 3, [3]float32{255, 255, 255}, 0) // C M Y K = 0 0 0 0
+	wantPixel(t, img, 11, 3, [3]float32{0, 255, 255}, 0)  // full cyan
+	wantPixel(t, img, 3, 11, [3]float32{255, 127, 0}, 0)  // half magenta, full yellow
+	wantPixel(t, img, 11, 11, [3]float32{55, 55, 55}, 0)  // K = 200
 }
 
 func TestReadWebP(t *testing.T) {
@@ -464,5 +465,38 @@ func TestReadOrientationWebPTIFF(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReadPNGWithoutEnd reads PNGs cut after their pixel data (no IEND, an
+// IEND or the last CRC cut short), as Pillow reads them, and still refuses
+// one cut inside the pixel data.
+func TestReadPNGWithoutEnd(t *testing.T) {
+	src := image.NewNRGBA(image.Rect(0, 0, 37, 23))
+	for i := range src.Pix {
+		src.Pix[i] = uint8(i*7 + i/5)
+	}
+	for i := 3; i < len(src.Pix); i += 4 {
+		src.Pix[i] = 255
+	}
+	whole := encodePNG(t, src)
+	want := mustRead(t, writeTemp(t, "whole.png", whole))
+	for _, tc := range []struct {
+		name string
+		cut  int // bytes cut from the end
+	}{{"no IEND", 12}, {"IEND cut", 6}, {"IEND length only", 8}, {"IDAT CRC cut", 14}, {"no IDAT CRC", 16}} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Read(writeTemp(t, "cut.png", whole[:len(whole)-tc.cut]), ReadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.W != want.W || got.H != want.H || !slices.Equal(got.Pix, want.Pix) {
+				t.Errorf("pixels differ from the whole file's")
+			}
+		})
+	}
+	// Cut inside the pixel data: Pillow says "image file is truncated".
+	if _, err := Read(writeTemp(t, "half.png", whole[:len(whole)-40]), ReadOptions{}); !errors.Is(err, ErrTruncated) {
+		t.Errorf("PNG cut inside IDAT: %v, want ErrTruncated", err)
 	}
 }

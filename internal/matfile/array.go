@@ -3,13 +3,16 @@ package matfile
 import (
 	"fmt"
 	"io"
+	"math"
 	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // maxDepth bounds the nesting of cells and structs, so that a hostile file
-// cannot make Decode recurse without end.
+// cannot make the stack of open arrays (or a recursive walk) grow without end.
 const maxDepth = 256
 
 // Array is an array whose header has been read and whose data is read on
@@ -52,11 +55,11 @@ type Array struct {
 func (a *Array) Path() string { return a.path }
 
 // Numel is the number of elements, the product of Dims. It has been checked
-// against the size of the array's element, so it is safe to allocate from.
+// to fit the bytes left in the array's element at one byte an element; in a
+// compressed element that bound is deflate's best ratio times the
+// compressed size, so a caller that allocates from Numel must bound it by
+// what it expects the array to be.
 func (a *Array) Numel() int { return a.numel }
-
-// Empty reports whether the array has no elements.
-func (a *Array) Empty() bool { return a.numel == 0 }
 
 // DimsString formats the dimensions as MATLAB does, like 3x3x64x128.
 func (a *Array) DimsString() string { return dimsString(a.Dims) }
@@ -77,18 +80,7 @@ func dimsString(d []int) string {
 func (s *stream) parseArray(start, end int64, parent *Array, index int) (*Array, error) {
 	a := &Array{s: s, end: end, Index: index, depth: len(s.stack)}
 	if parent != nil {
-		switch parent.Class {
-		case ClassCell:
-			a.path = parent.path + "{" + strconv.Itoa(index+1) + "}"
-		case ClassStruct:
-			nf := len(parent.Fields)
-			a.Field = parent.Fields[index%nf]
-			if parent.numel == 1 {
-				a.path = parent.path + "." + a.Field
-			} else {
-				a.path = parent.path + "(" + strconv.Itoa(index/nf+1) + ")." + a.Field
-			}
-		}
+		a.Field, a.path = childPath(parent, index)
 	}
 	if a.depth >= maxDepth {
 		return nil, s.errorAt(start, a.path, fmt.Sprintf("arrays nested more than %d deep", maxDepth), nil)
@@ -99,39 +91,82 @@ func (s *stream) parseArray(start, end int64, parent *Array, index int) (*Array,
 		a.Class, a.Dims, a.bare = ClassDouble, []int{0, 0}, true
 		return a, nil
 	}
-	var t tag
-
-	// Array flags.
-	if err := s.readTag(&t, end, a.path); err != nil {
+	if err := s.readArrayFlags(a, end); err != nil {
 		return nil, err
 	}
+	numel, overflow, err := s.readDims(a, end)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.readArrayName(a, end); err != nil {
+		return nil, err
+	}
+	if parent == nil {
+		a.path = a.Name
+	}
+	if err := s.countElements(a, end, numel, overflow); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// childPath is the field name (for a struct's child) and the MATLAB
+// expression naming the child at index of parent: c{3}, s.f or s(2).f.
+func childPath(parent *Array, index int) (field, path string) {
+	switch parent.Class {
+	case ClassCell:
+		return "", parent.path + "{" + strconv.Itoa(index+1) + "}"
+	case ClassStruct:
+		nf := len(parent.Fields)
+		field = parent.Fields[index%nf]
+		if parent.numel == 1 {
+			return field, parent.path + "." + field
+		}
+		return field, parent.path + "(" + strconv.Itoa(index/nf+1) + ")." + field
+	}
+	return "", ""
+}
+
+// readArrayFlags reads the array flags subelement: class, complex, global
+// and logical.
+func (s *stream) readArrayFlags(a *Array, end int64) error {
+	var t tag
+	if err := s.readTag(&t, end, a.path); err != nil {
+		return err
+	}
 	if t.typ != miUINT32 || t.n != 8 {
-		return nil, s.errorAt(t.pos, a.path, fmt.Sprintf("array flags are a %s element of %d bytes, want miUINT32 of 8", miName(t.typ), t.n), nil)
+		return s.errorAt(t.pos, a.path, fmt.Sprintf("array flags are a %s element of %d bytes, want miUINT32 of 8", miName(t.typ), t.n), nil)
 	}
 	b, err := s.readData(&t, end, a.path)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	flags := s.order.Uint32(b)
 	a.Class = Class(flags & 0xff)
 	a.Complex, a.Global, a.Logical = flags&0x0800 != 0, flags&0x0400 != 0, flags&0x0200 != 0
+	return nil
+}
 
-	// Dimensions.
+// readDims reads the dimensions subelement into a.Dims (at least two) and
+// returns their product, with overflow set when it passes 2^64.
+func (s *stream) readDims(a *Array, end int64) (numel uint64, overflow bool, err error) {
+	var t tag
 	if err := s.readTag(&t, end, a.path); err != nil {
-		return nil, err
+		return 0, false, err
 	}
 	if t.typ != miINT32 || t.n < 4 || t.n%4 != 0 {
-		return nil, s.errorAt(t.pos, a.path, fmt.Sprintf("dimensions are a %s element of %d bytes, want miINT32", miName(t.typ), t.n), nil)
+		return 0, false, s.errorAt(t.pos, a.path, fmt.Sprintf("dimensions are a %s element of %d bytes, want miINT32", miName(t.typ), t.n), nil)
 	}
-	if b, err = s.readData(&t, end, a.path); err != nil {
-		return nil, err
+	b, err := s.readData(&t, end, a.path)
+	if err != nil {
+		return 0, false, err
 	}
 	a.Dims = make([]int, len(b)/4)
-	numel, overflow := uint64(1), false
+	numel = 1
 	for i := range a.Dims {
 		d := int32(s.order.Uint32(b[4*i:]))
 		if d < 0 {
-			return nil, s.errorAt(t.pos, a.path, fmt.Sprintf("negative dimension %d", d), nil)
+			return 0, false, s.errorAt(t.pos, a.path, fmt.Sprintf("negative dimension %d", d), nil)
 		}
 		a.Dims[i] = int(d)
 		hi, lo := bits.Mul64(numel, uint64(d))
@@ -140,22 +175,31 @@ func (s *stream) parseArray(start, end int64, parent *Array, index int) (*Array,
 	for len(a.Dims) < 2 {
 		a.Dims = append(a.Dims, 1)
 	}
+	return numel, overflow, nil
+}
 
-	// Name.
+// readArrayName reads the array name subelement into a.Name.
+func (s *stream) readArrayName(a *Array, end int64) error {
+	var t tag
 	if err := s.readTag(&t, end, a.path); err != nil {
-		return nil, err
+		return err
 	}
 	if t.typ != miINT8 && t.typ != miUINT8 && t.typ != miUTF8 {
-		return nil, s.errorAt(t.pos, a.path, fmt.Sprintf("array name is a %s element, want miINT8", miName(t.typ)), nil)
+		return s.errorAt(t.pos, a.path, fmt.Sprintf("array name is a %s element, want miINT8", miName(t.typ)), nil)
 	}
-	if b, err = s.readData(&t, end, a.path); err != nil {
-		return nil, err
+	b, err := s.readData(&t, end, a.path)
+	if err != nil {
+		return err
 	}
 	a.Name = strings.TrimRight(string(b), "\x00")
-	if parent == nil {
-		a.path = a.Name
-	}
+	return nil
+}
 
+// countElements checks a's element count (numel, or overflow past 2^64)
+// against what is left of its element, reads a struct's field names and
+// sets the number of elements and of children to come. Classes that are
+// not decoded are marked done, to be skipped.
+func (s *stream) countElements(a *Array, end int64, numel uint64, overflow bool) error {
 	// Every element of a numeric or char array takes at least one byte and
 	// every child of a cell or struct at least an 8-byte tag, so a count that
 	// does not fit in what is left of the element is a lie.
@@ -167,34 +211,36 @@ func (s *stream) parseArray(start, end int64, parent *Array, index int) (*Array,
 		}
 		return s.errorf(a.path, fmt.Sprintf("dimensions %s (%s elements) need more %s than the %d bytes left in the element can hold", a.DimsString(), count, what, left), io.ErrUnexpectedEOF)
 	}
+	// Counts that do not fit an int (on 32-bit machines) are refused too.
+	huge := overflow || numel > math.MaxInt/8
 	switch {
 	case a.Class.Numeric() || a.Class == ClassChar:
-		if overflow || numel > left {
-			return nil, tooMany("bytes")
+		if huge || numel > left {
+			return tooMany("bytes")
 		}
 	case a.Class == ClassCell:
-		if overflow || numel > left/8 {
-			return nil, tooMany("cells")
+		if huge || numel > left/8 {
+			return tooMany("cells")
 		}
 		a.nkids = int(numel)
 	case a.Class == ClassStruct:
-		if overflow || numel > left/8 {
-			return nil, tooMany("struct elements")
+		if huge || numel > left/8 {
+			return tooMany("struct elements")
 		}
 		if err := s.readFieldNames(a, end); err != nil {
-			return nil, err
+			return err
 		}
-		if nf := uint64(len(a.Fields)); nf > 0 && numel > uint64(end-s.pos)/8/nf {
-			return nil, tooMany(fmt.Sprintf("struct elements of %d fields", nf))
+		if nf := uint64(len(a.Fields)); nf > 0 && (numel > uint64(end-s.pos)/8/nf || numel*nf > math.MaxInt/8) {
+			return tooMany(fmt.Sprintf("struct elements of %d fields", nf))
 		}
 		a.nkids = int(numel) * len(a.Fields)
 	default:
 		// Sparse, object, function handle, opaque: not decoded, only skipped.
 		a.done = true
-		return a, nil
+		return nil
 	}
 	a.numel = int(numel)
-	return a, nil
+	return nil
 }
 
 // readFieldNames reads a struct's field name length and field names.
@@ -283,8 +329,8 @@ func (a *Array) Next() (*Array, error) {
 	return s.parseArray(s.pos, s.pos+t.n, a, a.kid-1)
 }
 
-// Skip passes over the rest of the array without reading it.
-func (a *Array) Skip() error {
+// skip passes over the rest of the array without reading it.
+func (a *Array) skip() error {
 	if err := a.activate(); err != nil {
 		return err
 	}
@@ -356,7 +402,7 @@ func (a *Array) ReadFloat32s(dst []float32) error {
 		return a.s.errorf(a.path, "char array read as numbers", nil)
 	}
 	if a.bare {
-		return a.Skip() // the empty miMATRIX form has no data element
+		return a.skip() // the empty miMATRIX form has no data element
 	}
 	var t tag
 	if err := a.dataTag(&t); err != nil {
@@ -369,29 +415,54 @@ func (a *Array) ReadFloat32s(dst []float32) error {
 }
 
 // Float32s returns the data of a numeric array converted to float32.
-func (a *Array) Float32s() ([]float32, error) {
-	if !a.Class.Numeric() {
-		return nil, a.s.errorf(a.path, fmt.Sprintf("%s array read as numbers", a.Class), nil)
-	}
-	dst := make([]float32, a.numel)
-	return dst, a.ReadFloat32s(dst)
-}
+func (a *Array) Float32s() ([]float32, error) { return readAllNumbers[float32](a) }
 
 // Float64s returns the data of a numeric array converted to float64.
-func (a *Array) Float64s() ([]float64, error) {
+func (a *Array) Float64s() ([]float64, error) { return readAllNumbers[float64](a) }
+
+// growFrom is the largest allocation made for data not yet inflated: beyond
+// it, the destination grows as the data arrives. A compressed element's
+// declared size is bounded only by deflate's best ratio (1032:1) and a
+// double array may be stored one byte a value, so a few megabytes of zlib
+// data may declare 8000 times their size in float64s; what they really
+// inflate to is known only by inflating.
+const growFrom = 16 << 20
+
+// readAllNumbers reads the data of a numeric array. The data element's tag
+// is read first: its byte count, checked against the stored type and the
+// bytes left, bounds the allocation.
+func readAllNumbers[T float32 | float64](a *Array) ([]T, error) {
 	if !a.Class.Numeric() {
 		return nil, a.s.errorf(a.path, fmt.Sprintf("%s array read as numbers", a.Class), nil)
 	}
-	dst := make([]float64, a.numel)
 	if a.bare {
-		return dst, a.Skip()
+		return []T{}, a.skip() // the empty miMATRIX form has no data element
 	}
 	var t tag
 	if err := a.dataTag(&t); err != nil {
 		return nil, err
 	}
-	if err := readNumbers(a.s, dst, &t, a.path); err != nil {
-		return nil, err
+	s := a.s
+	var zero T
+	size := int(unsafe.Sizeof(zero))
+	if !s.compressed || int64(a.numel)*int64(size) <= growFrom {
+		dst := make([]T, a.numel)
+		if err := readNumbers(s, dst, &t, a.path); err != nil {
+			return nil, err
+		}
+		return dst, a.finishData()
+	}
+	dst := make([]T, 0, growFrom/size)
+	for len(dst) < a.numel {
+		if len(dst) == cap(dst) {
+			dst = slices.Grow(dst, min(a.numel, 2*cap(dst))-len(dst))
+		}
+		n := len(dst)
+		k := min(a.numel, cap(dst)) - n
+		dst = dst[:n+k]
+		if err := readNumbers(s, dst[n:], &t, a.path); err != nil {
+			return nil, err
+		}
 	}
 	return dst, a.finishData()
 }

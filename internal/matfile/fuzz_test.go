@@ -83,7 +83,7 @@ func walk(a *Array, k int) error {
 			k++
 			switch k % 3 {
 			case 0:
-				err = kid.Skip()
+				err = kid.skip()
 			case 1:
 				err = walk(kid, k)
 			}
@@ -101,5 +101,5 @@ func walk(a *Array, k int) error {
 		_, err := a.Float32s()
 		return err
 	}
-	return a.Skip()
+	return a.skip()
 }

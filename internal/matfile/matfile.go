@@ -6,8 +6,7 @@
 // not. The caller then reads the data, walks the children of a cell or
 // struct one at a time with Array.Next, or skips what it does not need. A
 // skipped variable is passed over by its byte count without being read or
-// inflated, so a caller can take a few arrays out of a large file cheaply;
-// Array.Decode and Reader.ReadAll decode everything into Matrix values.
+// inflated, so a caller can take a few arrays out of a large file cheaply.
 //
 // Arrays are column-major, as in MATLAB: element (i, j, k) of an array with
 // Dims (d0, d1, d2) is at i + d0*j + d0*d1*k in its data.
@@ -15,9 +14,17 @@
 // Sizes read from the file are checked against the bytes that remain in the
 // enclosing element before anything is allocated from them; for compressed
 // elements that bound is the declared inflated size, itself bounded by the
-// highest ratio zlib can reach. Errors are *FormatError values naming the
-// offset and the path of the array inside its variable (layers{12}.weights{1});
-// truncated input gives errors wrapping io.ErrUnexpectedEOF.
+// highest ratio zlib can reach (1032:1), and beyond 16 MB the data is
+// allocated as it is inflated, so that a stream that lies about its size
+// costs what it holds, not what it declares. A genuine zlib bomb still
+// inflates to its size: callers bound what they read by what they expect
+// (Array.Numel is known before the data). A variable left unread is not
+// inflated, and so its zlib checksum is not checked; Reader.Verify reads
+// every variable to its end and checks them.
+//
+// Errors are *FormatError values naming the offset and the path of the array
+// inside its variable (layers{12}.weights{1}); truncated input gives errors
+// wrapping io.ErrUnexpectedEOF.
 package matfile
 
 import (
@@ -27,7 +34,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 )
 
 // Class is the MATLAB class of an array.
@@ -154,11 +160,10 @@ type Reader struct {
 	r     io.ReaderAt
 	size  int64
 	order binary.ByteOrder
-	text  string
 	next  int64   // file offset of the next top-level element
 	cur   *stream // stream of the variable last returned by Next
-	// inflater and its buffers serve one compressed variable after the other.
-	inflater inflater
+	// z serves one compressed variable after the other.
+	z zsource
 }
 
 // NewReader reads the 128-byte header of the MAT-file in r, which holds size
@@ -192,17 +197,8 @@ func NewReader(r io.ReaderAt, size int64) (*Reader, error) {
 	default:
 		return nil, &FormatError{Offset: 124, Inflated: -1, Msg: fmt.Sprintf("MAT-file version 0x%04x", v), Err: ErrNotMAT}
 	}
-	return &Reader{
-		r: r, size: size, order: order, next: headerSize,
-		text: strings.TrimRight(string(h[:116]), " \x00"),
-	}, nil
+	return &Reader{r: r, size: size, order: order, next: headerSize}, nil
 }
-
-// ByteOrder is the file's byte order.
-func (r *Reader) ByteOrder() binary.ByteOrder { return r.order }
-
-// Text is the descriptive text of the header.
-func (r *Reader) Text() string { return r.text }
 
 // Next returns the next variable, with its header read, or io.EOF after the
 // last one. Whatever was not read of the previous variable is skipped
@@ -246,7 +242,7 @@ func (r *Reader) next1(verify bool) (*Array, error) {
 	case miCOMPRESSED:
 		r.next = off + 8 + n
 		var err error
-		s, err = newZlibStream(r.r, off, n, r.order, &r.inflater, verify)
+		s, err = newZlibStream(r.r, off, n, r.order, &r.z, verify)
 		if err != nil {
 			return nil, err
 		}
@@ -257,26 +253,21 @@ func (r *Reader) next1(verify bool) (*Array, error) {
 	return s.root()
 }
 
-// ReadAll decodes every remaining variable. For compressed variables it also
-// checks the zlib checksum.
-func (r *Reader) ReadAll() ([]*Matrix, error) {
-	var out []*Matrix
+// Verify reads every remaining variable to its end without decoding its
+// data, checking the zlib checksum (Adler-32) of each compressed one. It
+// finds damage anywhere in a compressed variable, which a reader that stops
+// early cannot, at the cost of inflating all of it. A plain variable has no
+// checksum: only its tag is checked.
+func (r *Reader) Verify() error {
 	for {
-		a, err := r.next1(true)
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return out, err
-		}
-		m, err := a.Decode()
-		if err != nil {
-			return out, err
+		if _, err := r.next1(true); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return err
 		}
 		if err := r.cur.finish(); err != nil {
-			return out, err
+			return err
 		}
-		out = append(out, m)
 	}
 }
 

@@ -522,3 +522,35 @@ func TestErrorPath(t *testing.T) {
 		t.Errorf("error %#v, want path layer.weights{1} at offset %d", fe, i)
 	}
 }
+
+// Reading a compressed variable to its end checks the zlib checksum, and
+// damage inside the deflate data is an error, whichever byte is hit.
+func TestZlibChecksum(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(casesDir, "compact-le-zlib.mat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readBytes(b); err != nil {
+		t.Fatal(err)
+	}
+	n := int(binary.LittleEndian.Uint32(b[132:]))
+	end := 136 + n // the first variable's checksum is b[end-4:end]
+	for i := end - 4; i < end; i++ {
+		c := bytes.Clone(b)
+		c[i] ^= 0x10
+		_, err := readBytes(c)
+		var fe *FormatError
+		if !errors.As(err, &fe) || !strings.Contains(err.Error(), "zlib checksum mismatch") || fe.Offset != 128 {
+			t.Errorf("checksum byte %d changed: error %v, want a checksum mismatch at the element at 128", i-(end-4), err)
+		}
+	}
+	// Every byte of the deflate data, changed: the data decode differently
+	// or not at all, and either way the variable is refused.
+	for i := 138; i < end-4; i++ {
+		c := bytes.Clone(b)
+		c[i] ^= 0xff
+		if vars, err := readBytes(c); err == nil {
+			t.Fatalf("deflate byte %d changed: no error, %d variables", i-138, len(vars))
+		}
+	}
+}

@@ -7,6 +7,9 @@ import (
 	"hash"
 	"hash/adler32"
 	"io"
+	"slices"
+
+	"github.com/klauspost/compress/flate"
 )
 
 // A stream is the byte stream of one top-level element: the element itself
@@ -26,8 +29,59 @@ type stream struct {
 	scratch    []byte
 
 	// Compressed elements only.
-	inflat *inflater
-	hash   hash.Hash32 // non-nil when the checksum is to be verified
+	z    *zsource
+	hash hash.Hash32 // non-nil when the checksum is to be verified
+}
+
+// zsource inflates the zlib data of compressed elements, one after the
+// other, reusing its buffers and decompressor.
+//
+// The decompressor is github.com/klauspost/compress/flate rather than
+// compress/flate or the hand-written inflater this package had. Loading a
+// full-size VGG-19 file (BenchmarkLoadFull, 80 MB inflated of the 527 MB
+// file), in one run on a 2-core AMD EPYC, took 0.28-0.31 s with the
+// hand-written inflater and 0.45-0.57 s with compress/flate, against a
+// target of 0.5 s; inflating the same 80 MB alone took 0.30 s with
+// klauspost's flate and 0.45 s with compress/flate (1.5x), as the
+// hand-written one did (1.5x on BenchmarkInflate). Both flates read their
+// input a byte at a time through io.ByteReader, and never past the end of
+// the deflate data, so the zlib checksum follows in in.
+type zsource struct {
+	sec io.SectionReader
+	in  *bufio.Reader // the compressed bytes
+	fl  io.ReadCloser // a flate.Resetter
+}
+
+// inBufSize is the read size of compressed data.
+const inBufSize = 64 << 10
+
+// reset starts on the n bytes of zlib data at offset off of r.
+func (z *zsource) reset(r io.ReaderAt, off, n int64) {
+	z.sec = *io.NewSectionReader(r, off, n)
+	if z.in == nil {
+		z.in = bufio.NewReaderSize(&z.sec, inBufSize)
+	} else {
+		z.in.Reset(&z.sec)
+	}
+}
+
+// inflate starts the decompressor after the zlib header.
+func (z *zsource) inflate() io.Reader {
+	if z.fl == nil {
+		z.fl = flate.NewReader(z.in)
+	} else {
+		z.fl.(flate.Resetter).Reset(z.in, nil)
+	}
+	return z.fl
+}
+
+// trailer reads the zlib checksum, once the deflate data has ended.
+func (z *zsource) trailer() (uint32, error) {
+	var b [4]byte
+	if _, err := io.ReadFull(z.in, b[:]); err != nil {
+		return 0, noEOF(err)
+	}
+	return binary.BigEndian.Uint32(b[:]), nil
 }
 
 const bufSize = 32 << 10
@@ -41,24 +95,25 @@ func newPlainStream(r io.ReaderAt, off, n int64, order binary.ByteOrder) *stream
 // element whose tag is at off. The zlib header is parsed here so that the
 // Adler-32 checksum, useless for a variable that is not read to its end, is
 // computed only when verify is set.
-func newZlibStream(r io.ReaderAt, off, n int64, order binary.ByteOrder, z *inflater, verify bool) (*stream, error) {
+func newZlibStream(r io.ReaderAt, off, n int64, order binary.ByteOrder, z *zsource, verify bool) (*stream, error) {
 	s := &stream{order: order, fileOff: off, compressed: true}
 	z.reset(r, off+8, n)
-	h0, h1 := byte(z.getBits(8)), byte(z.getBits(8))
-	if z.overran() {
-		return nil, s.errorf("", "reading the zlib header", io.ErrUnexpectedEOF)
+	var h [2]byte
+	if _, err := io.ReadFull(z.in, h[:]); err != nil {
+		return nil, s.errorf("", "reading the zlib header", noEOF(err))
 	}
+	h0, h1 := h[0], h[1]
 	if h0&0x0f != 8 || h0>>4 > 7 || (uint16(h0)<<8|uint16(h1))%31 != 0 {
 		return nil, s.errorf("", fmt.Sprintf("bad zlib header %02x %02x", h0, h1), nil)
 	}
 	if h1&0x20 != 0 {
 		return nil, s.errorf("", "zlib stream needs a preset dictionary", nil)
 	}
-	s.inflat = z
-	var in io.Reader = z
+	s.z = z
+	in := z.inflate()
 	if verify {
 		s.hash = adler32.New()
-		in = io.TeeReader(z, s.hash)
+		in = io.TeeReader(in, s.hash)
 	}
 	// Small reads (tags, headers) come from this buffer; large ones bypass it.
 	s.br = bufio.NewReaderSize(in, 4096)
@@ -180,13 +235,32 @@ func (s *stream) readData(t *tag, end int64, path string) ([]byte, error) {
 	if t.inline != nil {
 		return t.inline, nil
 	}
-	if int64(cap(s.scratch)) < t.n {
-		s.scratch = make([]byte, t.n)
+	fail := func(err error) error {
+		return s.errorAt(t.pos, path, fmt.Sprintf("reading %d bytes of %s data", t.n, miName(t.typ)), err)
 	}
-	b := s.scratch[:t.n]
-	if err := s.read(b); err != nil {
-		return nil, s.errorAt(t.pos, path, fmt.Sprintf("reading %d bytes of %s data", t.n, miName(t.typ)), err)
+	if int64(cap(s.scratch)) >= t.n || !s.compressed || t.n <= growFrom {
+		if int64(cap(s.scratch)) < t.n {
+			s.scratch = make([]byte, t.n)
+		}
+		b := s.scratch[:t.n]
+		if err := s.read(b); err != nil {
+			return nil, fail(err)
+		}
+		return b, s.skipPad(t, end, path)
 	}
+	// A declared size only inflating can confirm: grow as the data comes.
+	b := s.scratch[:0]
+	for int64(len(b)) < t.n {
+		if len(b) == cap(b) {
+			b = slices.Grow(b, int(min(t.n, int64(2*cap(b)+growFrom)))-len(b))
+		}
+		n := len(b)
+		b = b[:min(int64(cap(b)), t.n)]
+		if err := s.read(b[n:]); err != nil {
+			return nil, fail(err)
+		}
+	}
+	s.scratch = b
 	return b, s.skipPad(t, end, path)
 }
 
@@ -233,7 +307,7 @@ func (s *stream) finish() error {
 		}
 		return s.errorf("", "reading to the end of the compressed element", err)
 	}
-	sum, err := s.inflat.trailer()
+	sum, err := s.z.trailer()
 	if err != nil {
 		return s.errorf("", "reading the zlib checksum", err)
 	}

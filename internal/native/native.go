@@ -6,8 +6,8 @@ package native
 import (
 	"errors"
 	"fmt"
-	"math"
 	"runtime"
+	"slices"
 
 	"github.com/neuralstyle/neuralstyle/internal/engine"
 	"github.com/neuralstyle/neuralstyle/internal/nn"
@@ -16,12 +16,6 @@ import (
 
 // ErrBadSpec is wrapped by NewProblem's errors about its spec.
 var ErrBadSpec = errors.New("native: bad problem spec")
-
-// The layers the losses read.
-var (
-	contentLayers = [2]vgg.Layer{9, 13}          // relu4_2, relu5_2
-	styleLayers   = [5]vgg.Layer{0, 2, 4, 8, 12} // relu1_1 .. relu5_1
-)
 
 type nativeEngine struct {
 	w   *vgg.Weights
@@ -59,75 +53,66 @@ func gram(k nn.Kernels, g []float32, net *vgg.Network, l vgg.Layer) {
 	k.Gram(g, net.Features(l), c, h*w, float32(1/float64(c*h*w)))
 }
 
-func (e *nativeEngine) NewProblem(spec *engine.Spec) (engine.Problem, error) {
+// lossLayer is a layer a loss reads, with its weight.
+type lossLayer struct {
+	l      vgg.Layer
+	weight float64
+}
+
+// lossLayers resolves the spec's layer names.
+func lossLayers(what string, lws []engine.LayerWeight) ([]lossLayer, error) {
+	if len(lws) == 0 {
+		return nil, fmt.Errorf("%w: no %s layers", ErrBadSpec, what)
+	}
+	out := make([]lossLayer, len(lws))
+	for i, lw := range lws {
+		l, err := vgg.ReLUIndex(lw.Layer)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s layer: %w", ErrBadSpec, what, err)
+		}
+		out[i] = lossLayer{l: l, weight: lw.Weight}
+	}
+	return out, nil
+}
+
+func checkSpec(spec *engine.Spec) error {
 	if err := checkImage("content image", &spec.Content); err != nil {
-		return nil, err
+		return err
 	}
 	if len(spec.Styles) == 0 || len(spec.StyleBlendWeights) != len(spec.Styles) {
-		return nil, fmt.Errorf("%w: %d style images with %d blend weights", ErrBadSpec, len(spec.Styles), len(spec.StyleBlendWeights))
+		return fmt.Errorf("%w: %d style images with %d blend weights", ErrBadSpec, len(spec.Styles), len(spec.StyleBlendWeights))
 	}
 	for i := range spec.Styles {
 		if err := checkImage(fmt.Sprintf("style image %d", i+1), &spec.Styles[i]); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	if e.opt.MaxBytes > 0 || e.opt.Depth > 0 {
-		plan, err := e.contentPlan(spec)
+	return nil
+}
+
+func (e *nativeEngine) NewProblem(spec *engine.Spec) (engine.Problem, error) {
+	if err := checkSpec(spec); err != nil {
+		return nil, err
+	}
+	p := &problem{k: e.k, spec: *spec}
+	taps, err := p.layers()
+	if err != nil {
+		return nil, err
+	}
+	if e.maxBytes(spec) > 0 || e.opt.Depth > 0 {
+		plan, err := e.contentPlan(spec, taps)
 		if err != nil {
 			return nil, err
 		}
 		if plan.Tiled() {
-			return e.newTiledProblem(spec, plan)
+			return e.newTiledProblem(p, plan)
 		}
 	}
-	p := &problem{k: e.k, spec: *spec}
-	taps := append(styleLayers[:], contentLayers[0])
-	// relu5_2 is the deepest layer, and only the content loss reads it.
-	p.last = styleLayers[4]
-	if spec.ContentWeight*spec.ContentLayerWeights[1] != 0 {
-		p.last = contentLayers[1]
-		taps = append(taps, p.last)
+	styleTaps := p.styleTaps()
+	if err := p.styleTargets(e, styleTaps, true); err != nil {
+		return nil, err
 	}
 	h, w := spec.Content.H, spec.Content.W
-
-	// Style targets, each style image at its own size. The networks of other
-	// sizes go first and are collected before the main one is made, so that
-	// the peak memory is that of one network.
-	p.styleTargets = make([][5][]float32, len(spec.Styles))
-	styleGrams := func(i int, net *vgg.Network) {
-		s := &spec.Styles[i]
-		img := make([]float32, 3*s.H*s.W)
-		toCHW(img, s.Pix, s.H, s.W)
-		net.Forward(img)
-		for j, l := range styleLayers {
-			c, _, _ := net.Shape(l)
-			p.styleTargets[i][j] = make([]float32, c*c)
-			gram(e.k, p.styleTargets[i][j], net, l)
-		}
-	}
-	collect := false
-	for i := range spec.Styles {
-		s := &spec.Styles[i]
-		if s.H == h && s.W == w {
-			continue
-		}
-		collect = true
-		if e.opt.MaxBytes > 0 { // tiled if it needs to be
-			if err := e.styleGramsWithin(s, spec.Pooling, &p.styleTargets[i]); err != nil {
-				return nil, fmt.Errorf("native: style image %d: %w", i+1, err)
-			}
-			continue
-		}
-		snet, err := vgg.NewNetwork(e.w, e.k, s.H, s.W, spec.Pooling, styleLayers[:])
-		if err != nil {
-			return nil, fmt.Errorf("native: style image %d: %w", i+1, err)
-		}
-		styleGrams(i, snet)
-	}
-	if collect {
-		runtime.GC()
-	}
-
 	net, err := vgg.NewNetwork(e.w, e.k, h, w, spec.Pooling, taps)
 	if err != nil {
 		return nil, fmt.Errorf("native: %w", err)
@@ -135,28 +120,114 @@ func (e *nativeEngine) NewProblem(spec *engine.Spec) (engine.Problem, error) {
 	p.net, p.h, p.w = net, h, w
 	p.x = make([]float32, 3*h*w)
 	p.dx = make([]float32, 3*h*w)
-	for i := range spec.Styles {
-		if s := &spec.Styles[i]; s.H == h && s.W == w {
-			styleGrams(i, net)
-		}
+	if err := p.styleTargets(e, styleTaps, false); err != nil {
+		return nil, err
 	}
-
-	toCHW(p.x, spec.Content.Pix, h, w)
-	net.Forward(p.x)
-	for j, l := range contentLayers {
-		if l <= p.last {
-			p.contentTargets[j] = append([]float32(nil), net.Features(l)...)
-		}
-	}
-	for j, l := range styleLayers {
-		c, _, _ := net.Shape(l)
-		p.grams[j] = make([]float32, c*c)
-		p.dGrams[j] = make([]float32, c*c)
+	p.contentTargets(&spec.Content)
+	for _, s := range p.style {
+		c, _, _ := net.Shape(s.l)
+		p.grams = append(p.grams, make([]float32, c*c))
+		p.dGrams = append(p.dGrams, make([]float32, c*c))
 	}
 	// Keep the weights, not the caller's images or slices.
-	p.spec.Content, p.spec.Styles = engine.Image{}, nil
+	p.spec.Content, p.spec.Styles, p.spec.ContentLayers, p.spec.StyleLayers = engine.Image{}, nil, nil, nil
 	p.spec.StyleBlendWeights = append([]float64(nil), spec.StyleBlendWeights...)
 	return p, nil
+}
+
+// layers resolves the spec's loss layers into p.content, p.style and
+// p.last, and returns the layers the content-size network taps.
+func (p *problem) layers() ([]vgg.Layer, error) {
+	var err error
+	if p.content, err = lossLayers("content", p.spec.ContentLayers); err != nil {
+		return nil, err
+	}
+	if p.style, err = lossLayers("style", p.spec.StyleLayers); err != nil {
+		return nil, err
+	}
+	taps := p.styleTaps()
+	// The network goes as deep as the deepest layer a loss reads with a
+	// weight: a content layer without one (relu5_2 at the default blend)
+	// is left out when deeper than the rest.
+	p.last = slices.Max(taps)
+	for _, c := range p.content {
+		if p.spec.ContentWeight*c.weight != 0 {
+			p.last = max(p.last, c.l)
+		}
+	}
+	for _, c := range p.content {
+		if c.l <= p.last {
+			taps = append(taps, c.l)
+		}
+	}
+	return taps, nil
+}
+
+func (p *problem) styleTaps() []vgg.Layer {
+	taps := make([]vgg.Layer, len(p.style))
+	for i, s := range p.style {
+		taps[i] = s.l
+	}
+	return taps
+}
+
+// styleTargets computes the style images' Grams, each image at its own
+// size: those of other sizes than the content's (other) on networks of
+// their own before the main one is made, so that the peak memory is that
+// of one network, then those of the content's size on the main network.
+func (p *problem) styleTargets(e *nativeEngine, taps []vgg.Layer, other bool) error {
+	if p.styleGrams == nil {
+		p.styleGrams = make([][][]float32, len(p.spec.Styles))
+	}
+	h, w := p.spec.Content.H, p.spec.Content.W
+	collect := false
+	for i := range p.spec.Styles {
+		s := &p.spec.Styles[i]
+		if (s.H != h || s.W != w) != other {
+			continue
+		}
+		net := p.net
+		if other && e.maxBytes(&p.spec) > 0 { // tiled if it needs to be
+			if err := p.styleGramsWithin(e, i, taps); err != nil {
+				return fmt.Errorf("native: style image %d: %w", i+1, err)
+			}
+			collect = true
+			continue
+		}
+		if other {
+			var err error
+			if net, err = vgg.NewNetwork(e.w, e.k, s.H, s.W, p.spec.Pooling, taps); err != nil {
+				return fmt.Errorf("native: style image %d: %w", i+1, err)
+			}
+			collect = true
+		}
+		img := make([]float32, 3*s.H*s.W)
+		toCHW(img, s.Pix, s.H, s.W)
+		net.Forward(img)
+		p.styleGrams[i] = make([][]float32, len(p.style))
+		for j, sl := range p.style {
+			c, _, _ := net.Shape(sl.l)
+			p.styleGrams[i][j] = make([]float32, c*c)
+			gram(e.k, p.styleGrams[i][j], net, sl.l)
+		}
+	}
+	if collect {
+		runtime.GC()
+	}
+	return nil
+}
+
+// contentTargets keeps the content image's features at the content layers
+// the network computes.
+func (p *problem) contentTargets(content *engine.Image) {
+	toCHW(p.x, content.Pix, p.h, p.w)
+	p.net.Forward(p.x)
+	p.contentFeats = make([][]float32, len(p.content))
+	for j, c := range p.content {
+		if c.l <= p.last {
+			p.contentFeats[j] = append([]float32(nil), p.net.Features(c.l)...)
+		}
+	}
 }
 
 // problem evaluates the objective on one image size.
@@ -168,12 +239,13 @@ type problem struct {
 	h, w   int
 	closed bool
 
-	contentTargets [2][]float32
-	styleTargets   [][5][]float32 // per style image, per style layer
+	content, style []lossLayer
+	contentFeats   [][]float32   // per content layer (nil past last)
+	styleGrams     [][][]float32 // per style image, per style layer
 
-	x, dx  []float32    // the image and its gradient, CHW
-	grams  [5][]float32 // the current image's Grams
-	dGrams [5][]float32 // the loss's gradient with respect to grams
+	x, dx  []float32   // the image and its gradient, CHW
+	grams  [][]float32 // the current image's Grams, per style layer
+	dGrams [][]float32 // the loss's gradient with respect to grams
 }
 
 func (p *problem) Close() error {
@@ -184,52 +256,12 @@ func (p *problem) Close() error {
 // Eval computes the losses as the reference does: each term in float32
 // from sums accumulated in float64.
 func (p *problem) Eval(x *engine.Image, grad []float32) (engine.Losses, error) {
-	if p.closed {
-		return engine.Losses{}, engine.ErrClosed
+	if err := p.checkEval(x, grad); err != nil {
+		return engine.Losses{}, err
 	}
-	h, w := p.h, p.w
-	if x.H != h || x.W != w || len(x.Pix) != 3*h*w {
-		return engine.Losses{}, fmt.Errorf("%w: image is %dx%d with %d values, problem is %dx%d", ErrBadSpec, x.H, x.W, len(x.Pix), h, w)
-	}
-	if grad != nil && len(grad) != 3*h*w {
-		return engine.Losses{}, fmt.Errorf("%w: gradient has %d values, want %d", ErrBadSpec, len(grad), 3*h*w)
-	}
-	sp := &p.spec
-	toCHW(p.x, x.Pix, h, w)
+	toCHW(p.x, x.Pix, p.h, p.w)
 	p.net.Forward(p.x)
-
-	var content float32
-	for j, l := range contentLayers {
-		if l > p.last {
-			continue // its weight is zero
-		}
-		var s float64
-		for i, v := range p.net.Features(l) {
-			d := float64(v - p.contentTargets[j][i])
-			s += d * d
-		}
-		content += float32(sp.ContentLayerWeights[j]*sp.ContentWeight) * (float32(s) / float32(len(p.contentTargets[j])))
-	}
-
-	for j, l := range styleLayers {
-		gram(p.k, p.grams[j], p.net, l)
-	}
-	var style float32
-	for i := range p.styleTargets {
-		var sl float32
-		for j := range styleLayers {
-			g, a := p.grams[j], p.styleTargets[i][j]
-			var s float64
-			for q, v := range g {
-				d := float64(v - a[q])
-				s += d * d
-			}
-			sl += float32(sp.StyleLayerWeights[j]) * (float32(s) / float32(len(a)))
-		}
-		style += float32(sp.StyleWeight*sp.StyleBlendWeights[i]) * sl
-	}
-
-	tv := p.tvLoss(x.Pix)
+	content, style, tv := p.contentLoss(), p.styleLoss(), p.tvLoss(x.Pix)
 	losses := engine.Losses{
 		Content: float64(content), Style: float64(style), TV: float64(tv),
 		Total: float64(content + style + tv),
@@ -237,40 +269,102 @@ func (p *problem) Eval(x *engine.Image, grad []float32) (engine.Losses, error) {
 	if grad == nil {
 		return losses, nil
 	}
-
-	// The Grams' gradients: sum over styles i of
-	// 2 sw b_i w_l (G_l - A_il) / C_l^2.
-	for j := range styleLayers {
-		g, dg := p.grams[j], p.dGrams[j]
-		clear(dg)
-		for i := range p.styleTargets {
-			a := p.styleTargets[i][j]
-			coef := float32(2 * sp.StyleWeight * sp.StyleBlendWeights[i] * sp.StyleLayerWeights[j] / float64(len(a)))
-			for q, v := range g {
-				dg[q] += coef * (v - a[q])
-			}
-		}
-	}
+	p.gramGrads()
 	p.net.Backward(p.dx, p)
 	p.tvGrad(grad, x.Pix)
 	return losses, nil
 }
 
+// checkEval checks Eval's arguments.
+func (p *problem) checkEval(x *engine.Image, grad []float32) error {
+	if p.closed {
+		return engine.ErrClosed
+	}
+	h, w := p.h, p.w
+	if x.H != h || x.W != w || len(x.Pix) != 3*h*w {
+		return fmt.Errorf("%w: image is %dx%d with %d values, problem is %dx%d", ErrBadSpec, x.H, x.W, len(x.Pix), h, w)
+	}
+	if grad != nil && len(grad) != 3*h*w {
+		return fmt.Errorf("%w: gradient has %d values, want %d", ErrBadSpec, len(grad), 3*h*w)
+	}
+	return nil
+}
+
+func (p *problem) contentLoss() float32 {
+	var content float32
+	for j, c := range p.content {
+		if c.l > p.last {
+			continue // its weight is zero
+		}
+		t := p.contentFeats[j]
+		var s float64
+		for i, v := range p.net.Features(c.l) {
+			d := float64(v - t[i])
+			s += d * d
+		}
+		content += float32(c.weight*p.spec.ContentWeight) * (float32(s) / float32(len(t)))
+	}
+	return content
+}
+
+func (p *problem) styleLoss() float32 {
+	for j, sl := range p.style {
+		gram(p.k, p.grams[j], p.net, sl.l)
+	}
+	return p.styleLossOfGrams()
+}
+
+// styleLossOfGrams is the style loss of the current image's Grams p.grams.
+func (p *problem) styleLossOfGrams() float32 {
+	sp := &p.spec
+	var style float32
+	for i := range p.styleGrams {
+		var sum float32
+		for j, sl := range p.style {
+			g, a := p.grams[j], p.styleGrams[i][j]
+			var s float64
+			for q, v := range g {
+				d := float64(v - a[q])
+				s += d * d
+			}
+			sum += float32(sl.weight) * (float32(s) / float32(len(a)))
+		}
+		style += float32(sp.StyleWeight*sp.StyleBlendWeights[i]) * sum
+	}
+	return style
+}
+
+// gramGrads sets the Grams' gradients: sum over styles i of
+// 2 sw b_i w_l (G_l - A_il) / C_l^2.
+func (p *problem) gramGrads() {
+	sp := &p.spec
+	for j, sl := range p.style {
+		g, dg := p.grams[j], p.dGrams[j]
+		clear(dg)
+		for i := range p.styleGrams {
+			a := p.styleGrams[i][j]
+			coef := float32(2 * sp.StyleWeight * sp.StyleBlendWeights[i] * sl.weight / float64(len(a)))
+			for q, v := range g {
+				dg[q] += coef * (v - a[q])
+			}
+		}
+	}
+}
+
 // AddGrad adds the content and style losses' gradients at layer l.
 func (p *problem) AddGrad(l vgg.Layer, g, scratch []float32) {
-	sp := &p.spec
-	for j, cl := range contentLayers {
-		if cl != l {
+	for j, c := range p.content {
+		if c.l != l {
 			continue
 		}
-		t := p.contentTargets[j]
-		coef := float32(2 * sp.ContentLayerWeights[j] * sp.ContentWeight / float64(len(t)))
+		t := p.contentFeats[j]
+		coef := float32(2 * c.weight * p.spec.ContentWeight / float64(len(t)))
 		for i, v := range p.net.Features(l) {
 			g[i] += coef * (v - t[i])
 		}
 	}
-	for j, sl := range styleLayers {
-		if sl != l || len(p.styleTargets) == 0 {
+	for j, sl := range p.style {
+		if sl.l != l || len(p.styleGrams) == 0 {
 			continue
 		}
 		c, h, w := p.net.Shape(l)
@@ -283,7 +377,8 @@ func (p *problem) AddGrad(l vgg.Layer, g, scratch []float32) {
 }
 
 // tvLoss is tv_weight * (sum(dy^2)/size(dy) + sum(dx^2)/size(dx)) on the
-// HWC image.
+// HWC image, a term without differences (an image one pixel high or wide)
+// counting 0.
 func (p *problem) tvLoss(x []float32) float32 {
 	h, w := p.h, p.w
 	var sy, sx float64
@@ -305,10 +400,11 @@ func (p *problem) tvLoss(x []float32) float32 {
 	return float32(p.spec.TVWeight) * (div(float32(sy), ny) + div(float32(sx), nx))
 }
 
-// div is a/b with the reference's 0/0 = NaN for an empty difference set.
+// div is a/b, and 0 for an empty difference set (b == 0), where the
+// reference's 0/0 gives a NaN loss that never improves.
 func div(a, b float32) float32 {
 	if b == 0 {
-		return float32(math.NaN())
+		return 0
 	}
 	return a / b
 }

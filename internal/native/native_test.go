@@ -52,28 +52,31 @@ func gram64(t tensor) []float64 {
 func (r *ref64) losses(x []float64) engine.Losses {
 	sp := r.spec
 	h, w := sp.Content.H, sp.Content.W
-	cont := r.forward(nntest.To64(sp.Content.Pix), h, w, 13)
-	net := r.forward(x, h, w, 13)
+	last := vgg.Layer(vgg.NumConv - 1)
+	cont := r.forward(nntest.To64(sp.Content.Pix), h, w, last)
+	net := r.forward(x, h, w, last)
 	var l engine.Losses
-	for j, li := range contentLayers {
+	for _, cl := range sp.ContentLayers {
+		li := layer(cl.Layer)
 		var s float64
 		for i, v := range net[li].D {
 			d := v - cont[li].D[i]
 			s += d * d
 		}
-		l.Content += sp.ContentLayerWeights[j] * sp.ContentWeight * s / float64(len(net[li].D))
+		l.Content += cl.Weight * sp.ContentWeight * s / float64(len(net[li].D))
 	}
 	for i, st := range sp.Styles {
-		sf := r.forward(nntest.To64(st.Pix), st.H, st.W, 12)
+		sf := r.forward(nntest.To64(st.Pix), st.H, st.W, last)
 		var sl float64
-		for j, li := range styleLayers {
+		for _, stl := range sp.StyleLayers {
+			li := layer(stl.Layer)
 			a, g := gram64(sf[li]), gram64(net[li])
 			var s float64
 			for q := range a {
 				d := g[q] - a[q]
 				s += d * d
 			}
-			sl += sp.StyleLayerWeights[j] * s / float64(len(a))
+			sl += stl.Weight * s / float64(len(a))
 		}
 		l.Style += sp.StyleWeight * sp.StyleBlendWeights[i] * sl
 	}
@@ -95,18 +98,34 @@ func (r *ref64) losses(x []float64) engine.Losses {
 	return l
 }
 
+// layer is the index of a ReLU's name, which the tests spell correctly.
+func layer(name string) vgg.Layer {
+	l, err := vgg.ReLUIndex(name)
+	if err != nil {
+		panic(err)
+	}
+	return l
+}
+
 func tinySpec(rng *rand.Rand, pooling engine.Pooling, blend float64) *engine.Spec {
 	return &engine.Spec{
-		Content:             vggtest.RandomImage(rng, 13, 11),
-		Styles:              []engine.Image{vggtest.RandomImage(rng, 9, 14), vggtest.RandomImage(rng, 13, 11)},
-		Pooling:             pooling,
-		ContentWeight:       5,
-		ContentLayerWeights: [2]float64{blend, 1 - blend},
-		StyleWeight:         500,
-		StyleBlendWeights:   []float64{0.7, 0.3},
-		StyleLayerWeights:   [5]float64{0.1, 0.15, 0.2, 0.25, 0.3},
-		TVWeight:            100,
+		Content:           vggtest.RandomImage(rng, 13, 11),
+		Styles:            []engine.Image{vggtest.RandomImage(rng, 9, 14), vggtest.RandomImage(rng, 13, 11)},
+		Pooling:           pooling,
+		ContentWeight:     5,
+		ContentLayers:     vggtest.Weighted(vgg.ReferenceContentLayers, blend, 1-blend),
+		StyleWeight:       500,
+		StyleBlendWeights: []float64{0.7, 0.3},
+		StyleLayers:       vggtest.Weighted(vgg.ReferenceStyleLayers, 0.1, 0.15, 0.2, 0.25, 0.3),
+		TVWeight:          100,
 	}
+}
+
+type layerLists struct{ content, style []engine.LayerWeight }
+
+var otherLayers = layerLists{
+	content: vggtest.Weighted([]string{"relu5_4", "relu2_2", "relu3_3"}, 0.5, 0.25, 0.25),
+	style:   vggtest.Weighted([]string{"relu1_2", "relu4_4", "relu3_1", "relu5_3"}, 0.4, 0.3, 0.2, 0.1),
 }
 
 // TestEvalFiniteDifferences checks Eval's losses against the float64
@@ -120,18 +139,27 @@ func TestEvalFiniteDifferences(t *testing.T) {
 		pooling            engine.Pooling
 		blend              float64
 		content, style, tv float64
+		layers             *layerLists // nil: the reference's
 	}{
-		{engine.MaxPool, 0.3, 5, 500, 100},
-		{engine.AvgPool, 0.6, 5, 500, 100},
-		{engine.MaxPool, 1, 5, 500, 100},
-		{engine.MaxPool, 0.3, 5, 0, 0},
-		{engine.AvgPool, 0.3, 5, 0, 0},
-		{engine.MaxPool, 0.3, 0, 500, 0},
-		{engine.AvgPool, 0.3, 0, 500, 0},
-		{engine.MaxPool, 0.3, 0, 0, 100},
+		{engine.MaxPool, 0.3, 5, 500, 100, nil},
+		// Layers of every block, the deepest (relu5_4) among them, in an
+		// order other than the network's.
+		{engine.MaxPool, 0, 5, 500, 100, &otherLayers},
+		{engine.AvgPool, 0, 5, 0, 0, &otherLayers},
+		{engine.MaxPool, 0, 0, 500, 0, &otherLayers},
+		{engine.AvgPool, 0.6, 5, 500, 100, nil},
+		{engine.MaxPool, 1, 5, 500, 100, nil},
+		{engine.MaxPool, 0.3, 5, 0, 0, nil},
+		{engine.AvgPool, 0.3, 5, 0, 0, nil},
+		{engine.MaxPool, 0.3, 0, 500, 0, nil},
+		{engine.AvgPool, 0.3, 0, 500, 0, nil},
+		{engine.MaxPool, 0.3, 0, 0, 100, nil},
 	} {
-		t.Run(fmt.Sprintf("%v/blend=%g/weights=%g,%g,%g", tc.pooling, tc.blend, tc.content, tc.style, tc.tv), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%v/blend=%g/weights=%g,%g,%g/layers=%v", tc.pooling, tc.blend, tc.content, tc.style, tc.tv, tc.layers != nil), func(t *testing.T) {
 			spec := tinySpec(rng, tc.pooling, tc.blend)
+			if tc.layers != nil {
+				spec.ContentLayers, spec.StyleLayers = tc.layers.content, tc.layers.style
+			}
 			spec.ContentWeight, spec.StyleWeight, spec.TVWeight = tc.content, tc.style, tc.tv
 			prob, err := New(wt, nn.Portable()).NewProblem(spec)
 			if err != nil {
@@ -191,6 +219,9 @@ func TestProblemErrors(t *testing.T) {
 		func(s *engine.Spec) { s.StyleBlendWeights = []float64{1} },
 		func(s *engine.Spec) { s.Content.Pix = s.Content.Pix[:10] },
 		func(s *engine.Spec) { s.Styles[1].H = 0 },
+		func(s *engine.Spec) { s.ContentLayers = vggtest.Weighted([]string{"pool4"}, 1) },
+		func(s *engine.Spec) { s.StyleLayers = vggtest.Weighted([]string{"conv1_1"}, 1) },
+		func(s *engine.Spec) { s.StyleLayers = nil },
 	}
 	for i, f := range bad {
 		s := *good
@@ -231,16 +262,22 @@ func TestEvalAllocs(t *testing.T) {
 }
 
 // TestDepth checks that the network stops at relu5_1 when relu5_2's
-// content weight is zero, and goes to relu5_2 otherwise.
+// content weight is zero, and goes to relu5_2 otherwise; with other layer
+// lists, at the deepest listed layer with a weight.
 func TestDepth(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	wt := vggtest.RandomWeights(rng, vggtest.TinyWidths)
 	for _, c := range []struct {
 		content, blend float64
 		want           vgg.Layer
-	}{{5, 1, 12}, {0, 0.3, 12}, {5, 0.3, 13}, {5, 0, 13}} {
+		layers         *layerLists
+	}{{5, 1, 12, nil}, {0, 0.3, 12, nil}, {5, 0.3, 13, nil}, {5, 0, 13, nil}, {5, 0, 15, &otherLayers},
+		{0, 0, 14, &otherLayers}, {5, 0, 8, &layerLists{vggtest.Weighted([]string{"relu4_1"}, 1), vggtest.Weighted([]string{"relu2_1"}, 1)}}} {
 		spec := tinySpec(rng, engine.MaxPool, c.blend)
 		spec.ContentWeight = c.content
+		if c.layers != nil {
+			spec.ContentLayers, spec.StyleLayers = c.layers.content, c.layers.style
+		}
 		prob, err := New(wt, nn.Portable()).NewProblem(spec)
 		if err != nil {
 			t.Fatal(err)

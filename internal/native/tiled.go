@@ -14,7 +14,8 @@ type Options struct {
 	// MaxBytes bounds the buffers of each network a problem builds
 	// (vgg.Plan.Bytes): a network that needs more is tiled as
 	// vgg.PlanTiles chooses, and NewProblem fails, wrapping vgg.ErrBudget,
-	// when no tiling fits. 0 means no bound: nothing is tiled.
+	// when no tiling fits. 0 means no bound: nothing is tiled. A spec's
+	// own MaxBytes, when set, replaces it.
 	MaxBytes int64
 	// Depth and Tile, when Depth > 0, force the content-size network's
 	// tiling (vgg.NewPlan's arguments), for tests and measurements.
@@ -27,39 +28,41 @@ func NewWithOptions(w *vgg.Weights, k nn.Kernels, o Options) engine.Engine {
 	return &nativeEngine{w: w, k: k, opt: o}
 }
 
-// problemTaps returns the layers a problem's content-size network taps and
-// the deepest of them, as NewProblem chooses them.
-func problemTaps(spec *engine.Spec) ([]vgg.Layer, vgg.Layer) {
-	taps := append(styleLayers[:], contentLayers[0])
-	last := styleLayers[4]
-	if spec.ContentWeight*spec.ContentLayerWeights[1] != 0 {
-		last = contentLayers[1]
-		taps = append(taps, last)
-	}
-	return taps, last
+// resolved returns the problem NewProblem starts from (its loss layers
+// resolved) and the content-size network's taps.
+func resolved(spec *engine.Spec) (*problem, []vgg.Layer, error) {
+	p := &problem{spec: *spec}
+	taps, err := p.layers()
+	return p, taps, err
 }
 
 // PlanFor returns how a native engine with Options{MaxBytes: maxBytes}
-// evaluates spec's content-size network, for weights of the given block
-// widths (vgg.FullWidths for VGG-19): untiled, or the tiling that
-// vgg.PlanTiles chooses. Its error wraps vgg.ErrBudget when nothing fits,
-// the plan then being the one that needs the least. The style images'
-// networks, built and dropped before it, are planned alike (when the
-// content's is tiled).
-func PlanFor(spec *engine.Spec, widths [5]int, maxBytes int64) (vgg.Plan, error) {
-	taps, _ := problemTaps(spec)
+// evaluates spec's content-size network, for weights of the given
+// convolution widths (vgg.Widths for VGG-19, vgg.WidthsOf for others):
+// untiled, or the tiling that vgg.PlanTiles chooses. Its error wraps
+// vgg.ErrBudget when nothing fits, the plan then being the one that needs
+// the least. The style images' networks, built and dropped before it, are
+// planned alike (when the content's is tiled).
+func PlanFor(spec *engine.Spec, widths [vgg.NumConv]int, maxBytes int64) (vgg.Plan, error) {
+	_, taps, err := resolved(spec)
+	if err != nil {
+		return vgg.Plan{}, err
+	}
 	return vgg.PlanTiles(vgg.PlanSpec{H: spec.Content.H, W: spec.Content.W, Pooling: spec.Pooling, Taps: taps, Widths: widths}, maxBytes)
 }
 
-// widthsOf returns the weights' block widths.
-func widthsOf(w *vgg.Weights) [5]int {
-	return [5]int{w.Conv[0].Out, w.Conv[2].Out, w.Conv[4].Out, w.Conv[8].Out, w.Conv[12].Out}
+// maxBytes is the budget NewProblem plans spec under: the spec's, else
+// the engine's.
+func (e *nativeEngine) maxBytes(spec *engine.Spec) int64 {
+	if spec.MaxBytes > 0 {
+		return spec.MaxBytes
+	}
+	return e.opt.MaxBytes
 }
 
 // contentPlan returns the content-size network's plan under e's options.
-func (e *nativeEngine) contentPlan(spec *engine.Spec) (vgg.Plan, error) {
-	taps, _ := problemTaps(spec)
-	ps := vgg.PlanSpec{H: spec.Content.H, W: spec.Content.W, Pooling: spec.Pooling, Taps: taps, Widths: widthsOf(e.w)}
+func (e *nativeEngine) contentPlan(spec *engine.Spec, taps []vgg.Layer) (vgg.Plan, error) {
+	ps := vgg.PlanSpec{H: spec.Content.H, W: spec.Content.W, Pooling: spec.Pooling, Taps: taps, Widths: vgg.WidthsOf(e.w)}
 	if e.opt.Depth > 0 {
 		p, err := vgg.NewPlan(ps, e.opt.Depth, e.opt.Tile)
 		if err != nil {
@@ -67,7 +70,7 @@ func (e *nativeEngine) contentPlan(spec *engine.Spec) (vgg.Plan, error) {
 		}
 		return p, nil
 	}
-	p, err := vgg.PlanTiles(ps, e.opt.MaxBytes)
+	p, err := vgg.PlanTiles(ps, e.maxBytes(spec))
 	if err != nil {
 		return p, fmt.Errorf("native: content image: %w", err)
 	}
@@ -76,49 +79,49 @@ func (e *nativeEngine) contentPlan(spec *engine.Spec) (vgg.Plan, error) {
 
 // tiledProblem evaluates the objective with a tiled content-size network.
 // It keeps problem's state (net unused) and computes the same terms: the
-// Grams and content sums of the tiled layers are accumulated over tiles.
+// Grams and content sums of the tiled layers are accumulated over tiles,
+// those of the deeper layers computed on them whole.
 type tiledProblem struct {
 	problem
 	tnet *vgg.TiledNetwork
 	tap  tileSums
 }
 
-// tileSums accumulates the style and content terms of tiled layers, and
-// during the targets' pass collects the content targets.
+// tileSums accumulates the style and content terms of the tiled layers,
+// and during the targets' pass collects the content targets.
 type tileSums struct {
 	k       nn.Kernels
 	net     *vgg.TiledNetwork
-	grams   *[5][]float32 // accumulated over tiles, when not nil
-	content *[2][]float32 // the content targets to fill, when not nil
-	targets *[2][]float32 // the targets the sums compare to, when not nil
-	sums    [2]float64    // sum of squared differences to targets
+	style   []lossLayer
+	content []lossLayer
+	grams   [][]float32 // per style layer, accumulated over tiles, when not nil
+	collect [][]float32 // per content layer, the targets to fill, when not nil
+	targets [][]float32 // per content layer, what the sums compare to, when not nil
+	sums    []float64   // per content layer, squared differences to targets
 	last    vgg.Layer
 	scratch []float32 // one tile's Gram
 
-	// during Backward
-	p *tiledProblem
+	p *tiledProblem // during Backward
 }
 
 func (t *tileSums) TileFeatures(l vgg.Layer, r vgg.Rect, f []float32) {
 	c, h, w := t.net.Shape(l)
-	if t.grams != nil {
-		for j, sl := range styleLayers {
-			if sl != l {
-				continue
-			}
-			g := t.scratch[:c*c]
-			t.k.Gram(g, f, c, r.H*r.W, float32(1/float64(c*h*w)))
-			for q, v := range g {
-				t.grams[j][q] += v
-			}
-		}
-	}
-	for j, cl := range contentLayers {
-		if cl != l || cl > t.last {
+	for j, sl := range t.style {
+		if sl.l != l || t.grams == nil {
 			continue
 		}
-		if t.content != nil {
-			dst := t.content[j]
+		g := t.scratch[:c*c]
+		t.k.Gram(g, f, c, r.H*r.W, float32(1/float64(c*h*w)))
+		for q, v := range g {
+			t.grams[j][q] += v
+		}
+	}
+	for j, cl := range t.content {
+		if cl.l != l || cl.l > t.last {
+			continue
+		}
+		if t.collect != nil {
+			dst := t.collect[j]
 			for ch := 0; ch < c; ch++ {
 				for y := 0; y < r.H; y++ {
 					copy(dst[(ch*h+r.Y+y)*w+r.X:][:r.W], f[(ch*r.H+y)*r.W:][:r.W])
@@ -126,20 +129,25 @@ func (t *tileSums) TileFeatures(l vgg.Layer, r vgg.Rect, f []float32) {
 			}
 		}
 		if t.targets != nil {
-			tg := t.targets[j]
-			var s float64
-			for ch := 0; ch < c; ch++ {
-				for y := 0; y < r.H; y++ {
-					row := tg[(ch*h+r.Y+y)*w+r.X:][:r.W]
-					for x, v := range f[(ch*r.H+y)*r.W:][:r.W] {
-						d := float64(v - row[x])
-						s += d * d
-					}
-				}
-			}
-			t.sums[j] += s
+			t.sums[j] += squaredDiff(t.targets[j], f, r, c, h, w)
 		}
 	}
+}
+
+// squaredDiff is the sum of squares of f (c x r.H x r.W) less region r of
+// target (c x h x w).
+func squaredDiff(target, f []float32, r vgg.Rect, c, h, w int) float64 {
+	var s float64
+	for ch := 0; ch < c; ch++ {
+		for y := 0; y < r.H; y++ {
+			row := target[(ch*h+r.Y+y)*w+r.X:][:r.W]
+			for x, v := range f[(ch*r.H+y)*r.W:][:r.W] {
+				d := float64(v - row[x])
+				s += d * d
+			}
+		}
+	}
+	return s
 }
 
 func (t *tileSums) AddGrad(l vgg.Layer, g, scratch []float32) {
@@ -155,15 +163,13 @@ func (t *tileSums) AddTileGrad(l vgg.Layer, r vgg.Rect, f, g, scratch []float32)
 // addGrad adds the content and style losses' gradients at layer l over
 // region r of it (f being the features there, c x r.H x r.W).
 func (p *tiledProblem) addGrad(l vgg.Layer, r vgg.Rect, c int, f, g, scratch []float32) {
-	sp := &p.spec
 	_, h, w := p.tnet.Shape(l)
-	n := r.H * r.W
-	for j, cl := range contentLayers {
-		if cl != l {
+	for j, cl := range p.content {
+		if cl.l != l || cl.l > p.last {
 			continue
 		}
-		t := p.contentTargets[j]
-		coef := float32(2 * sp.ContentLayerWeights[j] * sp.ContentWeight / float64(len(t)))
+		t := p.contentFeats[j]
+		coef := float32(2 * cl.weight * p.spec.ContentWeight / float64(len(t)))
 		for ch := 0; ch < c; ch++ {
 			for y := 0; y < r.H; y++ {
 				row := t[(ch*h+r.Y+y)*w+r.X:][:r.W]
@@ -175,8 +181,9 @@ func (p *tiledProblem) addGrad(l vgg.Layer, r vgg.Rect, c int, f, g, scratch []f
 			}
 		}
 	}
-	for j, sl := range styleLayers {
-		if sl != l || len(p.styleTargets) == 0 {
+	n := r.H * r.W
+	for j, sl := range p.style {
+		if sl.l != l || len(p.styleGrams) == 0 {
 			continue
 		}
 		// G = sum over tiles of F_t F_t^T / (c h w), so dF = (dG + dG^T) F
@@ -189,33 +196,38 @@ func (p *tiledProblem) addGrad(l vgg.Layer, r vgg.Rect, c int, f, g, scratch []f
 	}
 }
 
-// styleGramsWithin sets grams (allocated) to style image s's Grams
-// through a network within e's budget, tiled if it needs to be.
-func (e *nativeEngine) styleGramsWithin(s *engine.Image, pooling engine.Pooling, grams *[5][]float32) error {
-	plan, err := vgg.PlanTiles(vgg.PlanSpec{H: s.H, W: s.W, Pooling: pooling, Taps: styleLayers[:], Widths: widthsOf(e.w)}, e.opt.MaxBytes)
+// styleGramsWithin sets p.styleGrams[i] to style image i's Grams at the
+// style layers (taps) through a network within e's budget, tiled if it
+// needs to be.
+func (p *problem) styleGramsWithin(e *nativeEngine, i int, taps []vgg.Layer) error {
+	s := &p.spec.Styles[i]
+	ps := vgg.PlanSpec{H: s.H, W: s.W, Pooling: p.spec.Pooling, Taps: taps, Widths: vgg.WidthsOf(e.w)}
+	plan, err := vgg.PlanTiles(ps, e.maxBytes(&p.spec))
 	if err != nil {
 		return err
 	}
-	return e.styleGrams(plan, s, grams)
+	p.styleGrams[i], err = e.imageGrams(plan, s, p.style)
+	return err
 }
 
-// styleGrams sets grams (allocated) to style image s's Grams through a
-// network built by plan, which it drops and collects before returning.
-func (e *nativeEngine) styleGrams(plan vgg.Plan, s *engine.Image, grams *[5][]float32) error {
-	for j, l := range styleLayers {
-		c := e.w.Conv[l].Out
+// imageGrams returns image s's Grams at the style layers through a network
+// built by plan, which it drops and collects before returning.
+func (e *nativeEngine) imageGrams(plan vgg.Plan, s *engine.Image, style []lossLayer) ([][]float32, error) {
+	grams := make([][]float32, len(style))
+	for j, sl := range style {
+		c := e.w.Conv[sl.l].Out
 		grams[j] = make([]float32, c*c)
 	}
 	img := make([]float32, 3*s.H*s.W)
 	toCHW(img, s.Pix, s.H, s.W)
-	err := e.networkGrams(plan, img, grams)
+	err := e.networkGrams(plan, img, style, grams)
 	runtime.GC()
-	return err
+	return grams, err
 }
 
 // networkGrams sets grams[j] to the normalised Gram of each style layer of
 // img (3 x h x w) through a network built by plan, tiled or not.
-func (e *nativeEngine) networkGrams(plan vgg.Plan, img []float32, grams *[5][]float32) error {
+func (e *nativeEngine) networkGrams(plan vgg.Plan, img []float32, style []lossLayer, grams [][]float32) error {
 	ps := plan.Spec
 	if !plan.Tiled() {
 		net, err := vgg.NewNetwork(e.w, e.k, ps.H, ps.W, ps.Pooling, ps.Taps)
@@ -223,8 +235,8 @@ func (e *nativeEngine) networkGrams(plan vgg.Plan, img []float32, grams *[5][]fl
 			return err
 		}
 		net.Forward(img)
-		for j, l := range styleLayers {
-			gram(e.k, grams[j], net, l)
+		for j, sl := range style {
+			gram(e.k, grams[j], net, sl.l)
 		}
 		return nil
 	}
@@ -232,58 +244,37 @@ func (e *nativeEngine) networkGrams(plan vgg.Plan, img []float32, grams *[5][]fl
 	if err != nil {
 		return err
 	}
-	t := &tileSums{k: e.k, net: net, grams: grams, last: net.Last(), scratch: make([]float32, maxStyleC(e.w)*maxStyleC(e.w))}
-	for j := range grams {
-		clear(grams[j])
-	}
+	c := maxStyleC(e.w, style)
+	t := &tileSums{k: e.k, net: net, style: style, grams: grams, last: net.Last(), scratch: make([]float32, c*c)}
 	net.Forward(img, t)
-	for j, l := range styleLayers {
-		if l >= net.Depth() {
-			c, h, w := net.Shape(l)
-			e.k.Gram(grams[j], net.Features(l), c, h*w, float32(1/float64(c*h*w)))
+	for j, sl := range style {
+		if sl.l >= net.Depth() {
+			c, h, w := net.Shape(sl.l)
+			e.k.Gram(grams[j], net.Features(sl.l), c, h*w, float32(1/float64(c*h*w)))
 		}
 	}
 	return nil
 }
 
-func maxStyleC(w *vgg.Weights) int {
+// maxStyleC is the most channels of a style layer.
+func maxStyleC(w *vgg.Weights, style []lossLayer) int {
 	m := 0
-	for _, l := range styleLayers {
-		m = max(m, w.Conv[l].Out)
+	for _, sl := range style {
+		m = max(m, w.Conv[sl.l].Out)
 	}
 	return m
 }
 
-// newTiledProblem is NewProblem for a tiled content-size network.
-func (e *nativeEngine) newTiledProblem(spec *engine.Spec, plan vgg.Plan) (engine.Problem, error) {
-	p := &tiledProblem{problem: problem{k: e.k, spec: *spec}}
-	taps, last := problemTaps(spec)
-	p.last = last
-	h, w := spec.Content.H, spec.Content.W
-
-	// Style targets, each style image at its own size, its network (tiled
-	// under the budget too) dropped before the next is made.
-	p.styleTargets = make([][5][]float32, len(spec.Styles))
-	for i := range spec.Styles {
-		s := &spec.Styles[i]
-		if s.H != h || s.W != w {
-			if err := e.styleGramsWithin(s, spec.Pooling, &p.styleTargets[i]); err != nil {
-				return nil, fmt.Errorf("native: style image %d: %w", i+1, err)
-			}
-			continue
-		}
-		// A style image of the content's size is tiled as the content is.
-		sps := vgg.PlanSpec{H: s.H, W: s.W, Pooling: spec.Pooling, Taps: styleLayers[:], Widths: widthsOf(e.w)}
-		splan, err := vgg.NewPlan(sps, plan.Depth, plan.Tile)
-		if err != nil {
-			return nil, fmt.Errorf("native: style image %d: %w", i+1, err)
-		}
-		if err := e.styleGrams(splan, s, &p.styleTargets[i]); err != nil {
-			return nil, fmt.Errorf("native: style image %d: %w", i+1, err)
-		}
+// newTiledProblem is NewProblem for a tiled content-size network, p
+// having its loss layers resolved.
+func (e *nativeEngine) newTiledProblem(base *problem, plan vgg.Plan) (engine.Problem, error) {
+	p := &tiledProblem{problem: *base}
+	p.k = e.k
+	spec := &p.spec
+	if err := p.tiledStyleTargets(e, plan); err != nil {
+		return nil, err
 	}
-
-	plan.Spec.Taps = taps
+	h, w := spec.Content.H, spec.Content.W
 	net, err := vgg.NewTiledNetwork(e.w, e.k, plan)
 	if err != nil {
 		return nil, fmt.Errorf("native: %w", err)
@@ -291,33 +282,64 @@ func (e *nativeEngine) newTiledProblem(spec *engine.Spec, plan vgg.Plan) (engine
 	p.tnet, p.h, p.w = net, h, w
 	p.x = make([]float32, 3*h*w)
 	p.dx = make([]float32, 3*h*w)
-	for j, l := range contentLayers {
-		if l <= p.last {
-			c, lh, lw := net.Shape(l)
-			p.contentTargets[j] = make([]float32, c*lh*lw)
+	p.contentFeats = make([][]float32, len(p.content))
+	for j, cl := range p.content {
+		if cl.l <= p.last {
+			c, lh, lw := net.Shape(cl.l)
+			p.contentFeats[j] = make([]float32, c*lh*lw)
 		}
 	}
-	for j, l := range styleLayers {
-		c, _, _ := net.Shape(l)
-		p.grams[j] = make([]float32, c*c)
-		p.dGrams[j] = make([]float32, c*c)
+	for _, sl := range p.style {
+		c, _, _ := net.Shape(sl.l)
+		p.grams = append(p.grams, make([]float32, c*c))
+		p.dGrams = append(p.dGrams, make([]float32, c*c))
 	}
-	p.tap = tileSums{k: e.k, net: net, last: p.last, p: p, scratch: make([]float32, maxStyleC(e.w)*maxStyleC(e.w))}
+	c := maxStyleC(e.w, p.style)
+	p.tap = tileSums{k: e.k, net: net, style: p.style, content: p.content, last: p.last, p: p,
+		sums: make([]float64, len(p.content)), scratch: make([]float32, c*c)}
 
 	// The content targets: the tiled layers' collected tile by tile.
 	toCHW(p.x, spec.Content.Pix, h, w)
-	p.tap.content = &p.contentTargets
+	p.tap.collect = p.contentFeats
 	net.Forward(p.x, &p.tap)
-	p.tap.content = nil
-	for j, l := range contentLayers {
-		if l <= p.last && l >= net.Depth() {
-			copy(p.contentTargets[j], net.Features(l))
+	p.tap.collect = nil
+	for j, cl := range p.content {
+		if cl.l <= p.last && cl.l >= net.Depth() {
+			copy(p.contentFeats[j], net.Features(cl.l))
 		}
 	}
-	p.tap.grams, p.tap.targets = &p.grams, &p.contentTargets
-	p.spec.Content, p.spec.Styles = engine.Image{}, nil
-	p.spec.StyleBlendWeights = append([]float64(nil), spec.StyleBlendWeights...)
+	p.tap.grams, p.tap.targets = p.grams, p.contentFeats
+	// Keep the weights, not the caller's images or slices.
+	p.spec.Content, p.spec.Styles, p.spec.ContentLayers, p.spec.StyleLayers = engine.Image{}, nil, nil, nil
+	p.spec.StyleBlendWeights = append([]float64(nil), base.spec.StyleBlendWeights...)
 	return p, nil
+}
+
+// tiledStyleTargets computes the style images' Grams, each image at its
+// own size, its network (tiled under the budget too) dropped before the
+// next is made. A style image of the content's size is tiled as the
+// content is, when its layers reach as deep as the tiled segment.
+func (p *tiledProblem) tiledStyleTargets(e *nativeEngine, plan vgg.Plan) error {
+	spec := &p.spec
+	h, w := spec.Content.H, spec.Content.W
+	taps := p.styleTaps()
+	p.styleGrams = make([][][]float32, len(spec.Styles))
+	for i := range spec.Styles {
+		s := &spec.Styles[i]
+		sps := vgg.PlanSpec{H: s.H, W: s.W, Pooling: spec.Pooling, Taps: taps, Widths: vgg.WidthsOf(e.w)}
+		splan, err := vgg.NewPlan(sps, plan.Depth, plan.Tile)
+		if s.H != h || s.W != w || err != nil {
+			// Another size, or style layers shallower than the segment.
+			if err := p.styleGramsWithin(e, i, taps); err != nil {
+				return fmt.Errorf("native: style image %d: %w", i+1, err)
+			}
+			continue
+		}
+		if p.styleGrams[i], err = e.imageGrams(splan, s, p.style); err != nil {
+			return fmt.Errorf("native: style image %d: %w", i+1, err)
+		}
+	}
+	return nil
 }
 
 // Plan returns the problem's tiling.
@@ -332,65 +354,26 @@ func (p *tiledProblem) Close() error {
 // from sums accumulated in float64, the tiled layers' Grams and content
 // sums accumulated tile by tile.
 func (p *tiledProblem) Eval(x *engine.Image, grad []float32) (engine.Losses, error) {
-	if p.closed {
-		return engine.Losses{}, engine.ErrClosed
+	if err := p.checkEval(x, grad); err != nil {
+		return engine.Losses{}, err
 	}
-	h, w := p.h, p.w
-	if x.H != h || x.W != w || len(x.Pix) != 3*h*w {
-		return engine.Losses{}, fmt.Errorf("%w: image is %dx%d with %d values, problem is %dx%d", ErrBadSpec, x.H, x.W, len(x.Pix), h, w)
-	}
-	if grad != nil && len(grad) != 3*h*w {
-		return engine.Losses{}, fmt.Errorf("%w: gradient has %d values, want %d", ErrBadSpec, len(grad), 3*h*w)
-	}
-	sp := &p.spec
 	net := p.tnet
-	toCHW(p.x, x.Pix, h, w)
-	for j, l := range styleLayers {
-		if l < net.Depth() {
+	toCHW(p.x, x.Pix, p.h, p.w)
+	for j, sl := range p.style {
+		if sl.l < net.Depth() {
 			clear(p.grams[j])
 		}
 	}
-	p.tap.sums = [2]float64{}
+	clear(p.tap.sums)
 	net.Forward(p.x, &p.tap)
-
-	var content float32
-	for j, l := range contentLayers {
-		if l > p.last {
-			continue // its weight is zero
-		}
-		s := p.tap.sums[j]
-		if l >= net.Depth() {
-			s = 0
-			for i, v := range net.Features(l) {
-				d := float64(v - p.contentTargets[j][i])
-				s += d * d
-			}
-		}
-		content += float32(sp.ContentLayerWeights[j]*sp.ContentWeight) * (float32(s) / float32(len(p.contentTargets[j])))
-	}
-
-	for j, l := range styleLayers {
-		if l >= net.Depth() {
-			c, lh, lw := net.Shape(l)
-			p.k.Gram(p.grams[j], net.Features(l), c, lh*lw, float32(1/float64(c*lh*lw)))
+	content := p.tiledContentLoss()
+	for j, sl := range p.style {
+		if sl.l >= net.Depth() {
+			c, lh, lw := net.Shape(sl.l)
+			p.k.Gram(p.grams[j], net.Features(sl.l), c, lh*lw, float32(1/float64(c*lh*lw)))
 		}
 	}
-	var style float32
-	for i := range p.styleTargets {
-		var sl float32
-		for j := range styleLayers {
-			g, a := p.grams[j], p.styleTargets[i][j]
-			var s float64
-			for q, v := range g {
-				d := float64(v - a[q])
-				s += d * d
-			}
-			sl += float32(sp.StyleLayerWeights[j]) * (float32(s) / float32(len(a)))
-		}
-		style += float32(sp.StyleWeight*sp.StyleBlendWeights[i]) * sl
-	}
-
-	tv := p.tvLoss(x.Pix)
+	style, tv := p.styleLossOfGrams(), p.tvLoss(x.Pix)
 	losses := engine.Losses{
 		Content: float64(content), Style: float64(style), TV: float64(tv),
 		Total: float64(content + style + tv),
@@ -398,20 +381,33 @@ func (p *tiledProblem) Eval(x *engine.Image, grad []float32) (engine.Losses, err
 	if grad == nil {
 		return losses, nil
 	}
-	for j := range styleLayers {
-		g, dg := p.grams[j], p.dGrams[j]
-		clear(dg)
-		for i := range p.styleTargets {
-			a := p.styleTargets[i][j]
-			coef := float32(2 * sp.StyleWeight * sp.StyleBlendWeights[i] * sp.StyleLayerWeights[j] / float64(len(a)))
-			for q, v := range g {
-				dg[q] += coef * (v - a[q])
-			}
-		}
-	}
+	p.gramGrads()
 	net.Backward(p.dx, &p.tap)
 	p.tvGrad(grad, x.Pix)
 	return losses, nil
+}
+
+// tiledContentLoss is the content loss from the tiles' sums for the tiled
+// layers and from the whole features for the deeper ones.
+func (p *tiledProblem) tiledContentLoss() float32 {
+	net := p.tnet
+	var content float32
+	for j, cl := range p.content {
+		if cl.l > p.last {
+			continue // its weight is zero
+		}
+		t := p.contentFeats[j]
+		s := p.tap.sums[j]
+		if cl.l >= net.Depth() {
+			s = 0
+			for i, v := range net.Features(cl.l) {
+				d := float64(v - t[i])
+				s += d * d
+			}
+		}
+		content += float32(cl.weight*p.spec.ContentWeight) * (float32(s) / float32(len(t)))
+	}
+	return content
 }
 
 // ProblemBytes is what NewProblem allocates for a problem's own buffers
@@ -420,26 +416,25 @@ func (p *tiledProblem) Eval(x *engine.Image, grad []float32) (engine.Losses, err
 // Grams, their gradients and the style targets, and for a tiled problem
 // one tile's Gram. The networks of style images of other sizes are built
 // and dropped before the content-size network, so a run's peak is the
-// larger of theirs and this plus plan.Bytes.
-func ProblemBytes(spec *engine.Spec, widths [5]int, plan vgg.Plan) int64 {
-	_, last := problemTaps(spec)
+// larger of theirs and this plus plan.Bytes. Its error is NewProblem's
+// for layer names it does not know.
+func ProblemBytes(spec *engine.Spec, widths [vgg.NumConv]int, plan vgg.Plan) (int64, error) {
+	p, _, err := resolved(spec)
+	if err != nil {
+		return 0, err
+	}
 	h, w := int64(spec.Content.H), int64(spec.Content.W)
 	b := 2 * 4 * 3 * h * w // x, dx
-	a := int64(1)
-	for i := 0; i <= int(last); i++ {
-		if i == 2 || i == 4 || i == 8 || i == 12 {
-			a *= 2
-		}
-		for _, cl := range contentLayers {
-			if int(cl) == i {
-				b += 4 * int64(widths[blockOfConv(i)]) * ((h + a - 1) / a) * ((w + a - 1) / a)
-			}
+	for _, cl := range p.content {
+		if cl.l <= p.last {
+			a := int64(1) << vgg.PoolsBefore(cl.l)
+			b += 4 * int64(widths[cl.l]) * ((h + a - 1) / a) * ((w + a - 1) / a)
 		}
 	}
 	var grams int64
 	maxC := int64(0)
-	for _, l := range styleLayers {
-		c := int64(widths[blockOfConv(int(l))])
+	for _, sl := range p.style {
+		c := int64(widths[sl.l])
 		grams += 4 * c * c
 		maxC = max(maxC, c)
 	}
@@ -447,20 +442,5 @@ func ProblemBytes(spec *engine.Spec, widths [5]int, plan vgg.Plan) int64 {
 	if plan.Tiled() {
 		b += 4 * maxC * maxC
 	}
-	return b
-}
-
-// blockOfConv is the block (0..4) of conv i.
-func blockOfConv(i int) int {
-	switch {
-	case i < 2:
-		return 0
-	case i < 4:
-		return 1
-	case i < 8:
-		return 2
-	case i < 12:
-		return 3
-	}
-	return 4
+	return b, nil
 }

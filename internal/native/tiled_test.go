@@ -33,6 +33,16 @@ func tiledSpec(rng *rand.Rand, h, w int, pooling engine.Pooling, blend float64) 
 	return s
 }
 
+// shallowStyle reads the style at relu1_1 alone and the content at
+// relu4_2.
+var shallowStyle = layerLists{
+	content: vggtest.Weighted([]string{"relu4_2"}, 1),
+	style:   vggtest.Weighted([]string{"relu1_1"}, 1),
+}
+
+// referenceStyleTaps are the reference's style layers, relu1_1 .. relu5_1.
+var referenceStyleTaps = []vgg.Layer{0, 2, 4, 8, 12}
+
 func relDiff(got, want []float32) float64 {
 	var d, m float64
 	for i := range want {
@@ -116,20 +126,30 @@ func TestTiledEval(t *testing.T) {
 		pooling     engine.Pooling
 		blend       float64
 		depth, tile int
+		layers      *layerLists // nil: the reference's
 	}{
-		{"tiny", tiny, 37, 29, engine.MaxPool, 0.5, 2, 1},
-		{"tiny", tiny, 37, 29, engine.AvgPool, 1, 2, 3},
-		{"tiny", tiny, 65, 97, engine.MaxPool, 0.5, 4, 1},
-		{"tiny", tiny, 65, 97, engine.AvgPool, 0.5, 4, 6},
-		{"tiny", tiny, 150, 131, engine.MaxPool, 1, 8, 2},
+		{"tiny", tiny, 37, 29, engine.MaxPool, 0.5, 2, 1, nil},
+		{"tiny", tiny, 37, 29, engine.AvgPool, 1, 2, 3, nil},
+		{"tiny", tiny, 65, 97, engine.MaxPool, 0.5, 4, 1, nil},
+		{"tiny", tiny, 65, 97, engine.AvgPool, 0.5, 4, 6, nil},
+		{"tiny", tiny, 150, 131, engine.MaxPool, 1, 8, 2, nil},
 		// Through pool4 the halo is 128 pixels: a thin image tiles one
 		// axis in many windows, a larger one both in few.
-		{"tiny", tiny, 600, 37, engine.AvgPool, 0.5, 12, 1},
-		{"tiny", tiny, 410, 400, engine.MaxPool, 0.5, 12, 8},
-		{"full", full, 53, 45, engine.AvgPool, 0.5, 4, 3},
+		{"tiny", tiny, 600, 37, engine.AvgPool, 0.5, 12, 1, nil},
+		{"tiny", tiny, 410, 400, engine.MaxPool, 0.5, 12, 8, nil},
+		{"full", full, 53, 45, engine.AvgPool, 0.5, 4, 3, nil},
+		// Other layer lists: some inside the tiled segment, some deeper.
+		{"tiny", tiny, 65, 97, engine.MaxPool, 0.5, 4, 3, &otherLayers},
+		{"tiny", tiny, 150, 131, engine.AvgPool, 0.5, 8, 2, &otherLayers},
+		// Style layers shallower than the segment: the style images'
+		// networks are not tiled as the content's is.
+		{"tiny", tiny, 150, 131, engine.MaxPool, 0.5, 8, 2, &shallowStyle},
 	} {
 		t.Run(fmt.Sprintf("%s/%dx%d/%v/blend=%g/depth%d/tile%d", tc.name, tc.h, tc.w, tc.pooling, tc.blend, tc.depth, tc.tile), func(t *testing.T) {
 			spec := tiledSpec(rng, tc.h, tc.w, tc.pooling, tc.blend)
+			if tc.layers != nil {
+				spec.ContentLayers, spec.StyleLayers = tc.layers.content, tc.layers.style
+			}
 			x := vggtest.RandomImage(rng, tc.h, tc.w)
 			got, want, g, gw := evalBoth(t, tc.wt, spec, Options{Depth: tc.depth, Tile: tc.tile}, &x)
 			checkLosses(t, got, want)
@@ -212,7 +232,7 @@ func TestMaxBytes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(15, 16))
 	wt := vggtest.RandomWeights(rng, vggtest.TinyWidths)
 	spec := tiledSpec(rng, 200, 180, engine.MaxPool, 0.5)
-	untiled, err := PlanFor(spec, vggtest.TinyWidths, 0)
+	untiled, err := PlanFor(spec, vgg.WidthsOf(wt), 0)
 	if err != nil || untiled.Tiled() {
 		t.Fatalf("no budget: %v, %v", untiled, err)
 	}
@@ -237,7 +257,7 @@ func TestMaxBytes(t *testing.T) {
 	if pl := tp.Plan(); pl.Bytes > budget || !pl.Tiled() {
 		t.Errorf("plan %v for a budget of %d bytes", pl, budget)
 	}
-	least, err := PlanFor(spec, vggtest.TinyWidths, 1)
+	least, err := PlanFor(spec, vgg.WidthsOf(wt), 1)
 	if !errors.Is(err, vgg.ErrBudget) || !least.Tiled() {
 		t.Fatalf("1-byte budget: %v, %v", least, err)
 	}
@@ -264,11 +284,19 @@ func TestProblemBytes(t *testing.T) {
 		spec := tiledSpec(rng, 400, 360, engine.MaxPool, c.blend)
 		spec.Styles[1] = vggtest.RandomImage(rng, 40, 30) // its network is dropped before
 		e := NewWithOptions(wt, nn.Portable(), c.opt).(*nativeEngine)
-		plan, err := e.contentPlan(spec)
+		_, taps, err := resolved(spec)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := plan.Bytes + ProblemBytes(spec, vggtest.TinyWidths, plan)
+		plan, err := e.contentPlan(spec, taps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		own, err := ProblemBytes(spec, vgg.WidthsOf(wt), plan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := plan.Bytes + own
 		first, err := e.NewProblem(spec)
 		if err != nil {
 			t.Fatal(err)
@@ -300,11 +328,11 @@ func TestMaxBytesStyle(t *testing.T) {
 	wt := vggtest.RandomWeights(rng, vggtest.TinyWidths)
 	spec := tiledSpec(rng, 40, 30, engine.MaxPool, 0.5)
 	spec.Styles[1] = vggtest.RandomImage(rng, 300, 280)
-	content, err := PlanFor(spec, vggtest.TinyWidths, 0)
+	content, err := PlanFor(spec, vgg.WidthsOf(wt), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	style, _ := vgg.NewPlan(vgg.PlanSpec{H: 300, W: 280, Pooling: engine.MaxPool, Taps: styleLayers[:], Widths: vggtest.TinyWidths}, 0, 0)
+	style, _ := vgg.NewPlan(vgg.PlanSpec{H: 300, W: 280, Pooling: engine.MaxPool, Taps: referenceStyleTaps, Widths: vgg.WidthsOf(wt)}, 0, 0)
 	budget := style.Bytes / 2
 	if content.Bytes > budget {
 		t.Fatalf("content network %d bytes, budget %d", content.Bytes, budget)

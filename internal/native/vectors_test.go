@@ -14,7 +14,7 @@ import (
 const tinyDir = "../../testdata/vgg19-tiny"
 
 // TestVectors checks the initial losses and gradient of the reference
-// (nsref.py) through Problem.Eval.
+// (scripts/torch/nsref.py) through Problem.Eval.
 func TestVectors(t *testing.T) {
 	v, err := vggtest.LoadVectors(tinyDir)
 	if err != nil {

@@ -80,7 +80,7 @@ func (c *convCore) exec(out, in []float32) {
 	c.scratch.put(buf)
 }
 
-func (c *convCore) run(t int) {
+func (c *convCore) Run(t int) {
 	rc, og := t%c.rowChunks, t/c.rowChunks
 	y0, y1 := rc*c.rowsPer, min(c.h, (rc+1)*c.rowsPer)
 	ob0, ob1 := og*c.obPer, min(c.nob, (og+1)*c.obPer)

@@ -83,7 +83,7 @@ func (c *winoCore) setWeights(ky, i, o int, g0, g1, g2 float32) {
 // per part.
 type winoTransform struct{ c *winoCore }
 
-func (x *winoTransform) run(yy int) {
+func (x *winoTransform) Run(yy int) {
 	c := x.c
 	ci, h, w, row := c.ci, c.h, c.w, c.row
 	dst := c.v[yy*row:][:row]
@@ -133,7 +133,7 @@ func (c *winoCore) exec(out, in []float32) {
 	c.scratch.put(buf)
 }
 
-func (c *winoCore) run(t int) {
+func (c *winoCore) Run(t int) {
 	rc, og := t%c.rowChunks, t/c.rowChunks
 	y0, y1 := rc*c.rowsPer, min(c.h, (rc+1)*c.rowsPer)
 	ob0, ob1 := og*c.obPer, min(c.nob, (og+1)*c.obPer)

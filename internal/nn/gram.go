@@ -40,7 +40,7 @@ func (k *portable) Gram(g, f []float32, c, n int, scale float32) {
 }
 
 // run computes the upper triangle's rows of block t (unscaled).
-func (j *gramJob) run(t int) {
+func (j *gramJob) Run(t int) {
 	c, n, f, g := j.c, j.n, j.f, j.g
 	a0 := t * 3
 	a1, a2 := min(a0+1, c-1), min(a0+2, c-1)
@@ -113,7 +113,7 @@ func (k *portable) GramBackward(df, dg, f []float32, c, n int, scale float32) {
 
 // run computes df for pixel chunk t: a 1x1 convolution by s, 2 rows x 4
 // pixels at a time with the sums in registers.
-func (j *gramBackJob) run(t int) {
+func (j *gramBackJob) Run(t int) {
 	c, n, s, f, df := j.c, j.n, j.s, j.f, j.df
 	p0 := t * j.chunk
 	p1 := min(n, p0+j.chunk)

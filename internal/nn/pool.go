@@ -71,7 +71,7 @@ func AvgPoolBackward(dIn, dOut []float32, c, h, w int) {
 	runPool(opAvgBwd, dIn, dOut, nil, c, h, w)
 }
 
-func (j *poolJob) run(t int) {
+func (j *poolJob) Run(t int) {
 	h, w, oh, ow := j.h, j.w, j.oh, j.ow
 	for ch := t * j.perTask; ch < min(j.c, (t+1)*j.perTask); ch++ {
 		full := j.in[ch*h*w:][:h*w]
@@ -103,7 +103,7 @@ func (j *poolJob) rowPairs(rows, out []float32, arg []uint8, o0, w int) int {
 	switch j.op {
 	case opMaxFwd:
 		a := arg[o0:][:n]
-		for ox := range a {
+		for ox := maxPoolRowsFast(r0, r1, out[:n], a); ox < n; ox++ {
 			// the first maximum in row-major order, as the general loop
 			best, bi := r0[2*ox], uint8(0)
 			if v := r0[2*ox+1]; v > best {
@@ -119,8 +119,8 @@ func (j *poolJob) rowPairs(rows, out []float32, arg []uint8, o0, w int) int {
 		}
 	case opMaxBwd:
 		a := arg[o0:][:n]
-		for ox, k := range a {
-			g := out[ox]
+		for ox := maxPoolBackRowsFast(r0, r1, out[:n], a); ox < n; ox++ {
+			k, g := a[ox], out[ox]
 			r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1] = 0, 0, 0, 0
 			switch k {
 			case 0:
@@ -243,7 +243,7 @@ func runGate(op gateOp, d, act []float32, mask []uint64) {
 	gateJobs.put(j)
 }
 
-func (j *gateJob) run(t int) {
+func (j *gateJob) Run(t int) {
 	// The activations' signs are random, so branches would mispredict half
 	// the time: each gate selects bits instead (the compiler turns these
 	// if-assignments into conditional moves), with the same comparisons.
@@ -252,7 +252,8 @@ func (j *gateJob) run(t int) {
 	case gateReLU:
 		d, act := j.d[lo:hi], j.act[lo:hi]
 		act = act[:len(d)]
-		for i, a := range act {
+		for i := reluBackwardFast(d, act); i < len(act); i++ {
+			a := act[i]
 			u := math.Float32bits(d[i])
 			if a <= 0 {
 				u = 0
@@ -262,7 +263,7 @@ func (j *gateJob) run(t int) {
 	case gateMask:
 		act := j.act[lo:hi]
 		mask := j.mask[lo/64 : (hi+63)/64]
-		for w := range mask {
+		for w := positiveMaskFast(mask, act) / 64; w < len(mask); w++ {
 			chunk := act[w*64 : min(len(act), w*64+64)]
 			var m uint64
 			for b, a := range chunk {
@@ -277,7 +278,8 @@ func (j *gateJob) run(t int) {
 	case gateMasked:
 		d := j.d[lo:hi]
 		mask := j.mask[lo/64 : (hi+63)/64]
-		for w, m := range mask {
+		for w := reluMaskedFast(d, mask) / 64; w < len(mask); w++ {
+			m := mask[w]
 			if m == ^uint64(0) {
 				continue
 			}

@@ -25,6 +25,8 @@ func dot64(a []float64, b []float32) float64 {
 
 var poolCases = []struct{ c, h, w int }{
 	{1, 1, 1}, {1, 2, 2}, {3, 3, 5}, {2, 4, 4}, {13, 7, 6}, {5, 29, 37}, {40, 5, 3},
+	// rows of several 16-window vector groups and a remainder
+	{3, 6, 70}, {2, 3, 97},
 }
 
 func TestPool(t *testing.T) {
@@ -157,7 +159,12 @@ func TestReLUBackwardMask(t *testing.T) {
 // TestMaxPoolTies: on ties the first maximum in row-major order wins, in
 // whole windows and in the clipped ones at odd edges alike.
 func TestMaxPoolTies(t *testing.T) {
-	const c, h, w = 2, 5, 7
+	for _, w := range []int{7, 67} {
+		testMaxPoolTies(t, 2, 5, w)
+	}
+}
+
+func testMaxPoolTies(t *testing.T, c, h, w int) {
 	in := make([]float32, c*h*w)
 	for i := range in {
 		in[i] = 1.5

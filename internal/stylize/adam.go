@@ -14,6 +14,7 @@ import (
 //	v += (g*g - v) * (1 - beta2)
 //	x -= m * lr_t / (sqrt(v) + eps)
 type Adam struct {
+	settings              engine.AdamSettings
 	lr, beta1, beta2, eps float32
 	// beta1Power and beta2Power are beta^t, accumulated in float32 as
 	// TensorFlow's slot variables are.
@@ -22,9 +23,10 @@ type Adam struct {
 }
 
 // NewAdam returns the optimiser for n values with zero moments.
-func NewAdam(n int, p engine.Adam) *Adam {
+func NewAdam(n int, p engine.AdamSettings) *Adam {
 	return &Adam{
-		lr: float32(p.LearningRate), beta1: float32(p.Beta1), beta2: float32(p.Beta2), eps: float32(p.Epsilon),
+		settings: p,
+		lr:       float32(p.LearningRate), beta1: float32(p.Beta1), beta2: float32(p.Beta2), eps: float32(p.Epsilon),
 		beta1Power: float32(p.Beta1), beta2Power: float32(p.Beta2),
 		m: make([]float32, n), v: make([]float32, n),
 	}

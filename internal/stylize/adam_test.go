@@ -11,7 +11,7 @@ import (
 // in float64 (differences are float32 rounding only), including the bias
 // correction over several steps.
 func TestAdamMatchesFormula(t *testing.T) {
-	p := engine.Adam{LearningRate: 10, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8}
+	p := engine.AdamSettings{LearningRate: 10, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8}
 	x := []float32{1, -2, 0.5, 100}
 	x64 := []float64{1, -2, 0.5, 100}
 	m64, v64 := make([]float64, 4), make([]float64, 4)

@@ -1,11 +1,15 @@
 // Package stylize runs neural style transfer as the reference program
-// neural_style.py does: it resolves the options to the reference's
-// defaults, reads the images and the network, computes the targets through
-// an engine, optimises the image with TensorFlow 1's Adam, and writes the
-// checkpoints, the output and the progress files.
+// neural_style.py does (docs/SPEC.md).
 //
-// Run is the whole job; it reports progress through Options.Progress and
-// stops after the current step when its context is cancelled, writing the
-// best image so far. Nothing in this package knows about the terminal or
-// the command line.
+// Options start from DefaultOptions, the reference's defaults; Validate
+// reports the first option that cannot work as an *OptionError naming the
+// Options field. Run is the whole job in three stages: prepare (the files
+// to an engine problem: images read and resized, network loaded, targets
+// computed, initial image), optimise (the reference's loop, one step at a
+// time through an Optimizer, writing checkpoints) and write (the output
+// and the progress files, each through imageio.WriteFileAtomic). It
+// reports progress through Options.Progress and stops after the current
+// step when its context is cancelled, writing the best image so far.
+// Nothing in this package knows about the terminal, the command line or a
+// particular compute engine (Options.Engine makes one).
 package stylize

@@ -9,72 +9,56 @@ import (
 	"github.com/neuralstyle/neuralstyle/internal/engine"
 )
 
-// loop is the reference's optimisation loop (SPEC 5) over one problem.
+// loop is the reference's optimisation loop (docs/SPEC.md section 5) over
+// one problem.
 type loop struct {
 	problem         engine.Problem
+	optimizer       Optimizer
 	iterations      int
 	printEvery      int // 0: losses only at the last step
 	checkpointEvery int // 0: only the last step is evaluated
-	adam            engine.Adam
 
 	emit func(Event)
 	// checkpoint receives the best image so far (preprocessed, owned by the
-	// loop: copy it to keep it) at every checkpoint with its iteration number.
-	checkpoint func(itr int, best *engine.Image) error
+	// loop: copy it to keep it) at every checkpoint with its number.
+	checkpoint func(label int, best *engine.Image) error
 	// record receives the losses at every recorded iteration.
-	record func(itr int, l engine.Losses)
+	record func(label int, l engine.Losses)
 }
 
 // loopResult is what the loop leaves behind.
 type loopResult struct {
 	best        *engine.Image // the lowest-loss image evaluated, preprocessed
 	bestLoss    float64
-	steps       int  // Adam steps taken
+	haveBest    bool
+	steps       int  // optimisation steps taken
 	interrupted bool // the context was cancelled before the last step
+}
+
+// consider keeps x as the best image if its loss is lower.
+func (res *loopResult) consider(x *engine.Image, ls engine.Losses) {
+	if ls.Total < res.bestLoss || !res.haveBest {
+		// The reference keeps the first image whose loss is lower than
+		// the best so far; a NaN loss never is, so with nothing better
+		// the current image stands in rather than none.
+		if ls.Total < res.bestLoss {
+			res.bestLoss = ls.Total
+		}
+		copy(res.best.Pix, x.Pix)
+		res.haveBest = true
+	}
 }
 
 // run optimises x in place from its initial value.
 func (l *loop) run(ctx context.Context, x *engine.Image) (*loopResult, error) {
-	n := len(x.Pix)
-	grad := make([]float32, n)
-	haveGrad := false // grad holds the gradient at the current x
-	stepper, _ := l.problem.(engine.Stepper)
-	var opt *Adam
-	if stepper == nil {
-		opt = NewAdam(n, l.adam)
-	}
-	res := &loopResult{best: &engine.Image{H: x.H, W: x.W, Pix: make([]float32, n)}, bestLoss: math.Inf(1)}
-	haveBest := false
-
-	// eval returns the losses at the current x. Unless this is the last step
-	// it also computes the gradient, which the next step would compute
-	// anyway: recording losses then costs no extra network pass.
-	eval := func(withGrad bool) (engine.Losses, error) {
-		if withGrad && stepper == nil {
-			ls, err := l.problem.Eval(x, grad)
-			haveGrad = err == nil
-			return ls, err
-		}
-		return l.problem.Eval(x, nil)
-	}
-	consider := func(ls engine.Losses) {
-		if ls.Total < res.bestLoss || !haveBest {
-			// The reference keeps the first image whose loss is lower than
-			// the best so far; a NaN loss never is, so with nothing better
-			// the current image stands in rather than none.
-			if ls.Total < res.bestLoss {
-				res.bestLoss = ls.Total
-			}
-			copy(res.best.Pix, x.Pix)
-			haveBest = true
-		}
-	}
+	d := newDescent(l.problem, l.optimizer, len(x.Pix))
+	res := &loopResult{best: &engine.Image{H: x.H, W: x.W, Pix: make([]float32, len(x.Pix))}, bestLoss: math.Inf(1)}
 
 	l.emit(Event{Kind: EventStart, Iterations: l.iterations})
 	// The reference prints (without recording) the initial losses when
-	// print-iterations is set.
+	// print-iterations is set. Their gradient serves the first step.
 	if l.printEvery > 0 {
-		ls, err := eval(true)
+		ls, err := d.losses(x, true)
 		if err != nil {
 			return nil, err
 		}
@@ -90,56 +74,56 @@ func (l *loop) run(ctx context.Context, x *engine.Image) (*loopResult, error) {
 			ev.Remaining = times.mean() * time.Duration(l.iterations-i)
 		}
 		l.emit(ev)
-
-		if stepper != nil {
-			if err := stepper.Step(x, l.adam); err != nil {
-				return nil, fmt.Errorf("iteration %d: %w", i+1, err)
-			}
-		} else {
-			if !haveGrad {
-				if _, err := l.problem.Eval(x, grad); err != nil {
-					return nil, fmt.Errorf("iteration %d: %w", i+1, err)
-				}
-			}
-			opt.Step(x.Pix, grad)
+		if err := d.step(x); err != nil {
+			return nil, fmt.Errorf("iteration %d: %w", i+1, err)
 		}
-		haveGrad = false
 		res.steps = i + 1
-
-		last := i == l.iterations-1
-		recordNow := last || (l.printEvery > 0 && i%l.printEvery == 0)
-		checkpointNow := last || (l.checkpointEvery > 0 && i%l.checkpointEvery == 0)
-		itr := i
-		if last {
-			itr = i + 1
-		}
 		stopping := ctx.Err() != nil
-		if recordNow || checkpointNow || stopping {
-			ls, err := eval(!last && !stopping)
-			if err != nil {
-				return nil, fmt.Errorf("iteration %d: %w", i+1, err)
-			}
-			if recordNow {
-				l.record(itr, ls)
-				l.emit(Event{Kind: EventLosses, Iteration: i + 1, Iterations: l.iterations, Itr: itr, Losses: ls})
-			}
-			if checkpointNow || stopping {
-				consider(ls)
-			}
-			if checkpointNow && l.checkpoint != nil {
-				if err := l.checkpoint(itr, res.best); err != nil {
-					return nil, err
-				}
-			}
+		if err := l.after(i, x, d, res, stopping); err != nil {
+			return nil, err
 		}
 		times.add(time.Since(iterStart))
-		if stopping && !last {
+		if stopping && i < l.iterations-1 {
 			res.interrupted = true
-			l.emit(Event{Kind: EventInterrupted, Iteration: i + 1, Iterations: l.iterations, Itr: i})
+			l.emit(Event{Kind: EventInterrupted, Iteration: i + 1, Iterations: l.iterations, Label: i})
 			break
 		}
 	}
 	return res, nil
+}
+
+// after records, checkpoints and keeps the best image after step i (0-based)
+// as the reference does: records every printEvery steps and at the last,
+// checkpoints every checkpointEvery steps and at the last, both numbered i
+// except the last, numbered i+1. Stopping evaluates too, to keep the best.
+func (l *loop) after(i int, x *engine.Image, d descent, res *loopResult, stopping bool) error {
+	last := i == l.iterations-1
+	recordNow := last || (l.printEvery > 0 && i%l.printEvery == 0)
+	checkpointNow := last || (l.checkpointEvery > 0 && i%l.checkpointEvery == 0)
+	if !recordNow && !checkpointNow && !stopping {
+		return nil
+	}
+	label := i
+	if last {
+		label = i + 1
+	}
+	// Unless no step follows, the gradient comes with the losses: the next
+	// step would compute it anyway, so recording costs no network pass.
+	ls, err := d.losses(x, !last && !stopping)
+	if err != nil {
+		return fmt.Errorf("iteration %d: %w", i+1, err)
+	}
+	if recordNow {
+		l.record(label, ls)
+		l.emit(Event{Kind: EventLosses, Iteration: i + 1, Iterations: l.iterations, Label: label, Losses: ls})
+	}
+	if checkpointNow || stopping {
+		res.consider(x, ls)
+	}
+	if checkpointNow && l.checkpoint != nil {
+		return l.checkpoint(label, res.best)
+	}
+	return nil
 }
 
 // recent keeps the last iterations' durations: the reference estimates

@@ -63,7 +63,7 @@ func TestLoopNumbering(t *testing.T) {
 			var records, checkpoints []int
 			var events []EventKind
 			l := &loop{problem: p, iterations: tt.iterations, printEvery: tt.print, checkpointEvery: tt.ckpt,
-				adam:       engine.Adam{LearningRate: 0.1, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8},
+				optimizer:  NewAdam(6, engine.AdamSettings{LearningRate: 0.1, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8}),
 				emit:       func(ev Event) { events = append(events, ev.Kind) },
 				record:     func(itr int, _ engine.Losses) { records = append(records, itr) },
 				checkpoint: func(itr int, _ *engine.Image) error { checkpoints = append(checkpoints, itr); return nil },
@@ -94,9 +94,9 @@ func TestLoopNumbering(t *testing.T) {
 // TestLoopMatchesPlainAdam: reusing the gradient computed for a loss record
 // must not change the trajectory.
 func TestLoopMatchesPlainAdam(t *testing.T) {
-	p := engine.Adam{LearningRate: 0.5, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8}
+	p := engine.AdamSettings{LearningRate: 0.5, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8}
 	x := newX()
-	l := &loop{problem: &bowl{}, iterations: 6, printEvery: 1, adam: p,
+	l := &loop{problem: &bowl{}, iterations: 6, printEvery: 1, optimizer: NewAdam(6, p),
 		emit: func(Event) {}, record: func(int, engine.Losses) {}}
 	if _, err := l.run(context.Background(), x); err != nil {
 		t.Fatal(err)
@@ -119,7 +119,7 @@ func TestLoopKeepsBest(t *testing.T) {
 	// has the lowest loss.
 	p := &bowl{losses: []float64{5, 9, 100, 1, 7}}
 	var got []float32
-	l := &loop{problem: p, iterations: 4, checkpointEvery: 2, adam: engine.Adam{LearningRate: 1, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8},
+	l := &loop{problem: p, iterations: 4, checkpointEvery: 2, optimizer: NewAdam(6, engine.AdamSettings{LearningRate: 1, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8}),
 		emit: func(Event) {}, record: func(int, engine.Losses) {},
 	}
 	var snapshots [][]float32
@@ -154,7 +154,7 @@ func TestLoopInterrupt(t *testing.T) {
 	p := &bowl{cancelAfter: 3, cancel: cancel}
 	var kinds []EventKind
 	var checkpoints []int
-	l := &loop{problem: p, iterations: 100, adam: engine.Adam{LearningRate: 0.1, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8},
+	l := &loop{problem: p, iterations: 100, optimizer: NewAdam(6, engine.AdamSettings{LearningRate: 0.1, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8}),
 		emit:       func(ev Event) { kinds = append(kinds, ev.Kind) },
 		record:     func(int, engine.Losses) {},
 		checkpoint: func(itr int, _ *engine.Image) error { checkpoints = append(checkpoints, itr); return nil },
@@ -179,8 +179,8 @@ func TestLoopInterrupt(t *testing.T) {
 }
 
 func TestStyleLayerWeights(t *testing.T) {
-	w := styleLayerWeights(2)
-	want := [5]float64{1.0 / 31, 2.0 / 31, 4.0 / 31, 8.0 / 31, 16.0 / 31}
+	w := styleLayerWeights(2, 5)
+	want := []float64{1.0 / 31, 2.0 / 31, 4.0 / 31, 8.0 / 31, 16.0 / 31}
 	for i := range w {
 		if math.Abs(w[i]-want[i]) > 1e-15 {
 			t.Errorf("w[%d] = %v, want %v", i, w[i], want[i])
@@ -199,5 +199,62 @@ func TestRecentMean(t *testing.T) {
 	// the last ten: 6..15 seconds
 	if got, want := r.mean(), 10500*time.Millisecond; got != want {
 		t.Errorf("mean of the last ten = %v, want %v", got, want)
+	}
+}
+
+// selfStepper is a bowl whose backend runs Adam itself, as TensorFlow's
+// ResourceApplyAdam does.
+type selfStepper struct {
+	bowl
+	steps    int
+	settings engine.AdamSettings
+}
+
+func (s *selfStepper) Step(x *engine.Image, opt engine.AdamSettings) error {
+	s.steps++
+	s.settings = opt
+	g := make([]float32, len(x.Pix))
+	s.bowl.Eval(x, g)
+	for i := range x.Pix {
+		x.Pix[i] -= 0.1 * g[i]
+	}
+	return nil
+}
+
+// countingOptimizer is an Optimizer other than Adam.
+type countingOptimizer struct{ steps int }
+
+func (c *countingOptimizer) Step(x, g []float32) {
+	c.steps++
+	for i := range x {
+		x[i] -= 0.1 * g[i]
+	}
+}
+
+// TestLoopOptimizerPaths: Adam on a problem that steps itself runs on the
+// backend with Adam's settings, evaluating only for the records; any other
+// optimiser gets the gradients of Eval, even on such a problem.
+func TestLoopOptimizerPaths(t *testing.T) {
+	settings := engine.AdamSettings{LearningRate: 0.5, Beta1: 0.8, Beta2: 0.99, Epsilon: 1e-7}
+	p := &selfStepper{}
+	l := &loop{problem: p, iterations: 5, printEvery: 2, optimizer: NewAdam(6, settings),
+		emit: func(Event) {}, record: func(int, engine.Losses) {}}
+	if _, err := l.run(context.Background(), newX()); err != nil {
+		t.Fatal(err)
+	}
+	if p.steps != 5 || p.settings != settings || p.grads != 5 {
+		t.Errorf("backend steps %d with %+v, %d gradients; want 5 with %+v, 5 (one per step, none for records)",
+			p.steps, p.settings, p.grads, settings)
+	}
+
+	p = &selfStepper{}
+	opt := &countingOptimizer{}
+	l = &loop{problem: p, iterations: 5, printEvery: 2, optimizer: opt,
+		emit: func(Event) {}, record: func(int, engine.Losses) {}}
+	if _, err := l.run(context.Background(), newX()); err != nil {
+		t.Fatal(err)
+	}
+	if p.steps != 0 || opt.steps != 5 {
+		t.Errorf("backend steps %d, optimiser steps %d; want 0, 5", p.steps, opt.steps)
 	}
 }

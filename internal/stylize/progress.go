@@ -3,13 +3,14 @@ package stylize
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math"
-	"os"
-	"path/filepath"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+
+	"github.com/neuralstyle/neuralstyle/internal/imageio"
 )
 
 // writeProgressText writes the recorded losses as the reference's
@@ -19,7 +20,7 @@ func writeProgressText(path string, recs []Record) error {
 	var b bytes.Buffer
 	b.WriteString("# itr content style tv total\n")
 	for _, r := range recs {
-		for i, v := range [5]float64{float64(r.Itr), r.Losses.Content, r.Losses.Style, r.Losses.TV, r.Losses.Total} {
+		for i, v := range [5]float64{float64(r.Label), r.Losses.Content, r.Losses.Style, r.Losses.TV, r.Losses.Total} {
 			if i > 0 {
 				b.WriteByte(' ')
 			}
@@ -27,7 +28,17 @@ func writeProgressText(path string, recs []Record) error {
 		}
 		b.WriteByte('\n')
 	}
-	return writeFileAtomic(path, b.Bytes())
+	return writeFile(path, b.Bytes())
+}
+
+// writeFile writes data through imageio.WriteFileAtomic, as the images are
+// written: a whole file or none, with os.Create's mode, removed on a second
+// Ctrl-C.
+func writeFile(path string, data []byte) error {
+	return imageio.WriteFileAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
 }
 
 // savetxtFloat formats v as numpy's savetxt does with its default '%.18e',
@@ -45,7 +56,10 @@ func savetxtFloat(v float64) string {
 }
 
 // writeProgressPlot draws the recorded losses on a log scale, one line per
-// loss, as the reference's matplotlib figure does.
+// loss, as the reference's matplotlib figure does. Values a log scale cannot
+// show (zero, negative, infinite, NaN: a zero or huge weight gives them) are
+// left out; when none is left the axes are drawn empty with a note in the
+// title, as matplotlib does, rather than failing after the whole run.
 func writeProgressPlot(path string, recs []Record) error {
 	p := plot.New()
 	p.Title.Text = "neuralstyle losses"
@@ -63,13 +77,13 @@ func writeProgressPlot(path string, recs []Record) error {
 		{"tv", func(r Record) float64 { return r.Losses.TV }},
 		{"total", func(r Record) float64 { return r.Losses.Total }},
 	}
+	lo, hi := math.Inf(1), math.Inf(-1)
 	for i, s := range series {
 		var pts plotter.XYs
 		for _, r := range recs {
-			// A log scale cannot show zero or negative values (a zero
-			// weight makes a loss vanish): leave those points out.
 			if v := s.get(r); v > 0 && !math.IsInf(v, 0) && !math.IsNaN(v) {
-				pts = append(pts, plotter.XY{X: float64(r.Itr), Y: v})
+				pts = append(pts, plotter.XY{X: float64(r.Label), Y: v})
+				lo, hi = min(lo, v), max(hi, v)
 			}
 		}
 		if len(pts) == 0 {
@@ -84,35 +98,51 @@ func writeProgressPlot(path string, recs []Record) error {
 		p.Add(line)
 		p.Legend.Add(s.name, line)
 	}
+	if lo > hi {
+		p.Title.Text += " (no positive finite loss to plot)"
+		lo, hi = 1, 10
+		if len(recs) > 0 {
+			p.X.Min, p.X.Max = float64(recs[0].Label), float64(recs[len(recs)-1].Label)
+		}
+	}
+	// gonum widens an empty range by one either side (below zero for values
+	// under one) and loops over decades up to an infinite one: give the log
+	// axis whole, finite decades itself.
+	p.Y.Min, p.Y.Max = logRange(lo, hi)
 	w, err := p.WriterTo(8*vg.Inch, 5*vg.Inch, "png")
 	if err != nil {
 		return fmt.Errorf("progress plot %s: %w", path, err)
 	}
-	var b bytes.Buffer
-	if _, err := w.WriteTo(&b); err != nil {
-		return fmt.Errorf("progress plot %s: %w", path, err)
-	}
-	return writeFileAtomic(path, b.Bytes())
+	return imageio.WriteFileAtomic(path, func(f io.Writer) error {
+		_, err := w.WriteTo(f)
+		return err
+	})
 }
 
-// writeFileAtomic writes data to a temporary file beside path and renames
-// it into place, so that a crash never leaves a half-written file.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+// logRange widens the positive range lo..hi to whole decades, at least one,
+// within 1e-300..1e300.
+func logRange(lo, hi float64) (float64, float64) {
+	const minExp, maxExp = -300, 300
+	// e is the decade of v: 10^e <= v < 10^(e+1), found exactly (Log10 alone
+	// can be off by one at powers of ten).
+	decade := func(v float64) int {
+		e := int(math.Floor(math.Log10(v)))
+		e = min(max(e, minExp), maxExp)
+		for e > minExp && math.Pow10(e) > v {
+			e--
+		}
+		for e < maxExp && math.Pow10(e+1) <= v {
+			e++
+		}
+		return e
 	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	eLo, eHi := decade(lo), decade(hi)
+	if math.Pow10(eHi) < hi || eHi == eLo {
+		eHi++
 	}
-	if err == nil {
-		err = os.Rename(tmp, path)
+	eHi = min(eHi, maxExp)
+	if eHi <= eLo {
+		eLo = eHi - 1
 	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return math.Pow10(eLo), math.Pow10(eHi)
 }

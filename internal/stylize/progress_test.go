@@ -12,8 +12,8 @@ import (
 func TestWriteProgressText(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "progress.txt")
 	recs := []Record{
-		{Itr: 0, Losses: engine.Losses{Content: 126.32324981689453, Style: 512648.6875, TV: 91701.3515625, Total: 604476.375}},
-		{Itr: 10, Losses: engine.Losses{Content: math.NaN(), Style: math.Inf(1), TV: math.Inf(-1), Total: 0}},
+		{Label: 0, Losses: engine.Losses{Content: 126.32324981689453, Style: 512648.6875, TV: 91701.3515625, Total: 604476.375}},
+		{Label: 10, Losses: engine.Losses{Content: math.NaN(), Style: math.Inf(1), TV: math.Inf(-1), Total: 0}},
 	}
 	if err := writeProgressText(path, recs); err != nil {
 		t.Fatal(err)

@@ -36,7 +36,7 @@ func BenchmarkStep(b *testing.B) {
 	for _, size := range []int{256, 512} {
 		b.Run(fmt.Sprint(size), func(b *testing.B) {
 			p, x := benchProblem(b, size)
-			opt := engine.Adam{LearningRate: 10, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8}
+			opt := engine.AdamSettings{LearningRate: 10, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8}
 			if err := p.Step(&x, opt); err != nil { // TensorFlow prepares the step's graph at its first run
 				b.Fatal(err)
 			}

@@ -54,14 +54,15 @@ func (e *Engine) NewProblem(spec *engine.Spec) (engine.Problem, error) {
 	return newProblem(e.w, spec)
 }
 
-// checkWeights verifies the chain of layers up to conv5_2, the last one the
-// graph uses, so that a bad file fails here rather than inside TensorFlow.
+// checkWeights verifies the chain of layers up to conv5_4, the deepest a
+// loss may read, so that a bad file fails here rather than inside
+// TensorFlow.
 func checkWeights(w *vgg.Weights) error {
 	if w == nil {
 		return &WeightsError{Layer: "network", Reason: "no weights"}
 	}
 	in := 3
-	for i := 0; i < numConv; i++ {
+	for i := range w.Conv {
 		c := &w.Conv[i]
 		name := vgg.ConvNames[i]
 		switch {

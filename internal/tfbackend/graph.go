@@ -5,7 +5,6 @@ package tfbackend
 import (
 	"bytes"
 	"fmt"
-	"strings"
 	"unsafe"
 
 	tf "github.com/galeone/tensorflow/tensorflow/go"
@@ -16,30 +15,14 @@ import (
 	"github.com/neuralstyle/neuralstyle/internal/vgg"
 )
 
-// numConv is the number of convolutions up to conv5_2, the deepest layer any
-// loss reads.
-const numConv = 14
-
-// poolAfter marks the convolutions (conv1_2, conv2_2, conv3_4, conv4_4) whose
-// ReLU feeds a pooling layer.
-var poolAfter = [numConv]bool{1: true, 3: true, 7: true, 11: true}
-
-// reluIndex maps a ReLU layer's name to the index of its convolution.
-var reluIndex = func() map[string]int {
-	m := make(map[string]int, numConv)
-	for i := 0; i < numConv; i++ {
-		m["relu"+strings.TrimPrefix(vgg.ConvNames[i], "conv")] = i
-	}
-	return m
-}()
-
 // network holds VGG-19's weights in resource variables of one graph.
 // Constants would do, but every executor TensorFlow builds for a distinct
 // run (targets, Eval, Step) keeps its own copy of a graph's constants: with
 // variables the session holds the weights once.
 type network struct {
-	kernel, bias [numConv]tf.Output
-	width        [numConv]int
+	// per convolution through the deepest the problem reads
+	kernel, bias []tf.Output
+	width        []int
 	pooling      engine.Pooling
 
 	// init assigns the weights from initFeeds, once, before any other run.
@@ -47,8 +30,10 @@ type network struct {
 	initFeeds map[tf.Output]*tf.Tensor
 }
 
-func newNetwork(s *op.Scope, w *vgg.Weights, pooling engine.Pooling, id uint64) (*network, error) {
-	n := &network{pooling: pooling, initFeeds: make(map[tf.Output]*tf.Tensor, 2*numConv)}
+// newNetwork holds the weights of the first numConv convolutions.
+func newNetwork(s *op.Scope, w *vgg.Weights, pooling engine.Pooling, id uint64, numConv int) (*network, error) {
+	n := &network{pooling: pooling, initFeeds: make(map[tf.Output]*tf.Tensor, 2*numConv),
+		kernel: make([]tf.Output, numConv), bias: make([]tf.Output, numConv), width: make([]int, numConv)}
 	variable := func(s *op.Scope, name string, v []float32, shape ...int64) (tf.Output, error) {
 		t, err := floatTensor(v, shape...)
 		if err != nil {
@@ -83,13 +68,13 @@ func (n *network) forward(s *op.Scope, x tf.Output, last int) map[string]tf.Outp
 	out := make(map[string]tf.Output, last+1)
 	cur := x
 	for i := 0; i <= last; i++ {
-		name := strings.TrimPrefix(vgg.ConvNames[i], "conv")
-		ls := s.SubScope("conv" + name)
+		relu := vgg.ReLUNames[i]
+		ls := s.SubScope(vgg.ConvNames[i])
 		cur = op.Conv2D(ls.SubScope("Conv2D"), cur, n.kernel[i], []int64{1, 1, 1, 1}, "SAME")
 		cur = op.BiasAdd(ls.SubScope("BiasAdd"), cur, n.bias[i])
-		cur = op.Relu(s.SubScope("relu"+name), cur)
-		out["relu"+name] = cur
-		if poolAfter[i] && i < last {
+		cur = op.Relu(s.SubScope(relu), cur)
+		out[relu] = cur
+		if vgg.PoolAfter(vgg.Layer(i)) && i < last {
 			// TensorFlow's SAME pooling is the reference's: for odd sizes
 			// the extra window hangs over the bottom/right edge, max ignores
 			// the outside and avg divides by the cells inside.
@@ -126,17 +111,6 @@ func pooledSize(n, k int) int {
 		n = (n + 1) / 2
 	}
 	return n
-}
-
-// poolsBefore is the number of pooling layers before convolution i.
-func poolsBefore(i int) int {
-	k := 0
-	for j := 0; j < i; j++ {
-		if poolAfter[j] {
-			k++
-		}
-	}
-	return k
 }
 
 // floatTensor makes a TensorFlow tensor of the given shape holding a copy of v.

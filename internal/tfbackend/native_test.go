@@ -9,6 +9,7 @@ import (
 
 	"github.com/neuralstyle/neuralstyle/internal/engine"
 	"github.com/neuralstyle/neuralstyle/internal/native"
+	"github.com/neuralstyle/neuralstyle/internal/vgg"
 	"github.com/neuralstyle/neuralstyle/internal/vgg/vggtest"
 )
 
@@ -40,13 +41,13 @@ func TestMatchesNative(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(fmt.Sprintf("%v/%dx%d/cw%g/b%g/%dstyles", tc.pooling, tc.h, tc.w, tc.contentWeight, tc.blend, tc.styles), func(t *testing.T) {
 			spec := &engine.Spec{
-				Content:             vggtest.RandomImage(rng, tc.h, tc.w),
-				Pooling:             tc.pooling,
-				ContentWeight:       tc.contentWeight,
-				ContentLayerWeights: [2]float64{tc.blend, 1 - tc.blend},
-				StyleWeight:         500,
-				StyleLayerWeights:   [5]float64{0.1, 0.15, 0.2, 0.25, 0.3},
-				TVWeight:            100,
+				Content:       vggtest.RandomImage(rng, tc.h, tc.w),
+				Pooling:       tc.pooling,
+				ContentWeight: tc.contentWeight,
+				ContentLayers: vggtest.Weighted(vgg.ReferenceContentLayers, tc.blend, 1-tc.blend),
+				StyleWeight:   500,
+				StyleLayers:   vggtest.Weighted(vgg.ReferenceStyleLayers, 0.1, 0.15, 0.2, 0.25, 0.3),
+				TVWeight:      100,
 			}
 			for i := 0; i < tc.styles; i++ {
 				spec.Styles = append(spec.Styles, vggtest.RandomImage(rng, tc.h-3+5*i, tc.w+4-3*i))

@@ -68,159 +68,240 @@ func (p *problem) collect(n int) {
 	}
 }
 
-var _ engine.Stepper = (*problem)(nil)
+var _ engine.AdamStepper = (*problem)(nil)
 
 // graphCount makes the shared names of resource variables unique within the
 // process, whatever TensorFlow's resource managers are shared by.
 var graphCount atomic.Uint64
 
+// lossLayer is a layer a loss reads, with its weight.
+type lossLayer struct {
+	name   string
+	conv   int // index of its convolution
+	weight float64
+}
+
+// lossLayers resolves the spec's layer names.
+func lossLayers(what string, lws []engine.LayerWeight) ([]lossLayer, error) {
+	if len(lws) == 0 {
+		return nil, &SpecError{Reason: "no " + what + " layers"}
+	}
+	out := make([]lossLayer, len(lws))
+	for i, lw := range lws {
+		l, err := vgg.ReLUIndex(lw.Layer)
+		if err != nil {
+			return nil, &SpecError{Reason: fmt.Sprintf("%s layer: %v", what, err)}
+		}
+		out[i] = lossLayer{name: lw.Layer, conv: int(l), weight: lw.Weight}
+	}
+	return out, nil
+}
+
+// objective are the graph's inputs for the targets: per content layer (an
+// empty Output where the objective leaves the layer out), and per style
+// image and style layer.
+type objective struct {
+	content []tf.Output
+	style   [][]tf.Output
+}
+
 func newProblem(w *vgg.Weights, spec *engine.Spec) (*problem, error) {
 	if err := checkSpec(spec); err != nil {
+		return nil, err
+	}
+	content, err := lossLayers("content", spec.ContentLayers)
+	if err != nil {
+		return nil, err
+	}
+	style, err := lossLayers("style", spec.StyleLayers)
+	if err != nil {
 		return nil, err
 	}
 	p := &problem{h: spec.Content.H, w: spec.Content.W}
 	root := tg.NewRoot()
 	id := graphCount.Add(1)
-	net, err := newNetwork(root.SubScope("vgg"), w, spec.Pooling, id)
+	// The graph holds the layers through the deepest listed one; TensorFlow
+	// runs only what a run's fetches need.
+	deepest := 0
+	for _, l := range append(content[:len(content):len(content)], style...) {
+		deepest = max(deepest, l.conv)
+	}
+	net, err := newNetwork(root.SubScope("vgg"), w, spec.Pooling, id, deepest+1)
 	if err != nil {
 		return nil, err
 	}
-
-	// Targets: the reference computes them in graphs of their own; here the
-	// same constants serve a second application of the network.
-	ps := root.SubScope("probe")
-	p.probe = op.Placeholder(ps.SubScope("Placeholder"), tf.Float, op.PlaceholderShape(tf.MakeShape(1, -1, -1, 3)))
-	p.probeRelu = net.forward(ps, p.probe, numConv-1)
-	p.probeGram = make(map[string]tf.Output, len(engine.StyleLayers))
-	for _, l := range engine.StyleLayers {
-		p.probeGram[l] = gram(ps, p.probeRelu[l], net.width[reluIndex[l]])
-	}
-
-	// The objective, with the targets as inputs.
-	obj := root.SubScope("objective")
-	p.x = op.Placeholder(obj.SubScope("Placeholder"), tf.Float, op.PlaceholderShape(tf.MakeShape(1, int64(p.h), int64(p.w), 3)))
-	// relu5_2 is the deepest layer and only the content loss reads it: with
-	// a zero weight the network can stop at relu5_1.
-	last := reluIndex[engine.ContentLayers[1]]
-	if spec.ContentWeight*spec.ContentLayerWeights[1] == 0 {
-		last = reluIndex[engine.StyleLayers[4]]
-	}
-	feats := net.forward(obj, p.x, last)
-
-	var contentIn [2]tf.Output
-	var terms []tf.Output
-	cs := obj.SubScope("content")
-	for i, l := range engine.ContentLayers {
-		ci := reluIndex[l]
-		if ci > last {
-			continue
-		}
-		c := net.width[ci]
-		contentIn[i] = op.Placeholder(cs.SubScope("Placeholder"), tf.Float, op.PlaceholderShape(tf.MakeShape(1, -1, -1, int64(c))))
-		k := poolsBefore(ci)
-		size := float64(pooledSize(p.h, k) * pooledSize(p.w, k) * c)
-		coef := spec.ContentLayerWeights[i] * spec.ContentWeight / size
-		terms = append(terms, sumSquares(cs, op.Sub(cs.SubScope("Sub"), feats[l], contentIn[i]), coef))
-	}
-	content := tg.Const(cs, float32(0))
-	if len(terms) > 0 {
-		content = op.AddN(cs.SubScope("AddN"), terms)
-	}
-
-	styleIn := make([][5]tf.Output, len(spec.Styles))
-	terms = nil
-	ss := obj.SubScope("style")
-	var grams [5]tf.Output
-	for j, l := range engine.StyleLayers {
-		grams[j] = gram(ss, feats[l], net.width[reluIndex[l]])
-	}
-	for i := range spec.Styles {
-		for j, l := range engine.StyleLayers {
-			c := net.width[reluIndex[l]]
-			styleIn[i][j] = op.Placeholder(ss.SubScope("Placeholder"), tf.Float, op.PlaceholderShape(tf.MakeShape(int64(c), int64(c))))
-			coef := spec.StyleWeight * spec.StyleBlendWeights[i] * spec.StyleLayerWeights[j] / float64(c*c)
-			terms = append(terms, sumSquares(ss, op.Sub(ss.SubScope("Sub"), grams[j], styleIn[i][j]), coef))
-		}
-	}
-	style := op.AddN(ss.SubScope("AddN"), terms)
-
-	// Total variation of the image, with the reference's divisors (the
-	// numbers of differences along each axis).
-	ts := obj.SubScope("tv")
-	h, wd := int32(p.h), int32(p.w)
-	slice := func(y, x, hh, ww int32) tf.Output {
-		return op.Slice(ts.SubScope("Slice"), p.x, tg.Const(ts, []int32{0, y, x, 0}), tg.Const(ts, []int32{1, hh, ww, 3}))
-	}
-	dy := op.Sub(ts.SubScope("Sub"), slice(1, 0, h-1, wd), slice(0, 0, h-1, wd))
-	dx := op.Sub(ts.SubScope("Sub"), slice(0, 1, h, wd-1), slice(0, 0, h, wd-1))
-	tv := op.Add(ts.SubScope("Add"),
-		sumSquares(ts, dy, spec.TVWeight/float64((p.h-1)*p.w*3)),
-		sumSquares(ts, dx, spec.TVWeight/float64(p.h*(p.w-1)*3)))
-
-	total := op.AddN(obj.SubScope("total"), []tf.Output{content, style, tv})
-	p.losses = [4]tf.Output{content, style, tv, total}
+	p.buildProbe(root.SubScope("probe"), net, style, deepest)
+	obj := p.buildObjective(root.SubScope("objective"), net, spec, content, style)
 	if root.Err() != nil {
 		return nil, fmt.Errorf("tfbackend: building the objective: %w", root.Err())
 	}
-	grads := op.Gradients(root, []tf.Output{total}, []tf.Output{p.x})
+	grads := op.Gradients(root, []tf.Output{p.losses[3]}, []tf.Output{p.x})
 	if root.Err() != nil {
 		return nil, fmt.Errorf("tfbackend: building the gradient: %w", root.Err())
 	}
 	p.grad = grads[0]
-
 	p.buildAdam(root.SubScope("adam"), id)
+	if err := p.start(root, net); err != nil {
+		return nil, err
+	}
+	if err := p.computeTargets(spec, content, style, obj); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return p, nil
+}
 
+// buildProbe applies the network to the probe input, which computes the
+// targets: the reference computes them in graphs of their own; here the
+// same weights serve a second application of the network.
+func (p *problem) buildProbe(ps *op.Scope, net *network, style []lossLayer, deepest int) {
+	p.probe = op.Placeholder(ps.SubScope("Placeholder"), tf.Float, op.PlaceholderShape(tf.MakeShape(1, -1, -1, 3)))
+	p.probeRelu = net.forward(ps, p.probe, deepest)
+	p.probeGram = make(map[string]tf.Output, len(style))
+	for _, l := range style {
+		p.probeGram[l.name] = gram(ps, p.probeRelu[l.name], net.width[l.conv])
+	}
+}
+
+// buildObjective adds the objective at the image x, with the targets as
+// inputs, and sets p.x and p.losses.
+func (p *problem) buildObjective(obj *op.Scope, net *network, spec *engine.Spec, content, style []lossLayer) *objective {
+	p.x = op.Placeholder(obj.SubScope("Placeholder"), tf.Float, op.PlaceholderShape(tf.MakeShape(1, int64(p.h), int64(p.w), 3)))
+	// The objective goes as deep as the deepest layer a loss reads with a
+	// weight: a content layer without one (relu5_2 at the default blend)
+	// is left out when deeper than the rest, as in the native engine.
+	last := 0
+	for _, l := range style {
+		last = max(last, l.conv)
+	}
+	for _, l := range content {
+		if spec.ContentWeight*l.weight != 0 {
+			last = max(last, l.conv)
+		}
+	}
+	feats := net.forward(obj, p.x, last)
+	in := &objective{content: make([]tf.Output, len(content)), style: make([][]tf.Output, len(spec.Styles))}
+	contentLoss := p.contentLoss(obj.SubScope("content"), net, feats, spec, content, last, in)
+	styleLoss := styleLoss(obj.SubScope("style"), net, feats, spec, style, in)
+	tv := p.tvLoss(obj.SubScope("tv"), spec.TVWeight)
+	total := op.AddN(obj.SubScope("total"), []tf.Output{contentLoss, styleLoss, tv})
+	p.losses = [4]tf.Output{contentLoss, styleLoss, tv, total}
+	return in
+}
+
+// contentLoss is the content term over the layers through last.
+func (p *problem) contentLoss(cs *op.Scope, net *network, feats map[string]tf.Output, spec *engine.Spec,
+	content []lossLayer, last int, in *objective) tf.Output {
+	var terms []tf.Output
+	for i, l := range content {
+		if l.conv > last {
+			continue
+		}
+		c := net.width[l.conv]
+		in.content[i] = op.Placeholder(cs.SubScope("Placeholder"), tf.Float, op.PlaceholderShape(tf.MakeShape(1, -1, -1, int64(c))))
+		k := vgg.PoolsBefore(vgg.Layer(l.conv))
+		size := float64(pooledSize(p.h, k) * pooledSize(p.w, k) * c)
+		coef := l.weight * spec.ContentWeight / size
+		terms = append(terms, sumSquares(cs, op.Sub(cs.SubScope("Sub"), feats[l.name], in.content[i]), coef))
+	}
+	if len(terms) == 0 {
+		return tg.Const(cs, float32(0))
+	}
+	return op.AddN(cs.SubScope("AddN"), terms)
+}
+
+// styleLoss is the style term over every style image and layer.
+func styleLoss(ss *op.Scope, net *network, feats map[string]tf.Output, spec *engine.Spec, style []lossLayer, in *objective) tf.Output {
+	grams := make([]tf.Output, len(style))
+	for j, l := range style {
+		grams[j] = gram(ss, feats[l.name], net.width[l.conv])
+	}
+	var terms []tf.Output
+	for i := range spec.Styles {
+		in.style[i] = make([]tf.Output, len(style))
+		for j, l := range style {
+			c := net.width[l.conv]
+			in.style[i][j] = op.Placeholder(ss.SubScope("Placeholder"), tf.Float, op.PlaceholderShape(tf.MakeShape(int64(c), int64(c))))
+			coef := spec.StyleWeight * spec.StyleBlendWeights[i] * l.weight / float64(c*c)
+			terms = append(terms, sumSquares(ss, op.Sub(ss.SubScope("Sub"), grams[j], in.style[i][j]), coef))
+		}
+	}
+	return op.AddN(ss.SubScope("AddN"), terms)
+}
+
+// tvLoss is the total variation of the image, with the reference's
+// divisors (the numbers of differences along each axis). An axis without
+// differences (an image one pixel high or wide) counts 0, as in the native
+// engine, where the reference's 0/0 makes the loss NaN.
+func (p *problem) tvLoss(ts *op.Scope, weight float64) tf.Output {
+	h, wd := int32(p.h), int32(p.w)
+	slice := func(y, x, hh, ww int32) tf.Output {
+		return op.Slice(ts.SubScope("Slice"), p.x, tg.Const(ts, []int32{0, y, x, 0}), tg.Const(ts, []int32{1, hh, ww, 3}))
+	}
+	term := func(y, x int32, n int) tf.Output {
+		if n == 0 {
+			return tg.Const(ts, float32(0))
+		}
+		d := op.Sub(ts.SubScope("Sub"), slice(y, x, h-y, wd-x), slice(0, 0, h-y, wd-x))
+		return sumSquares(ts, d, weight/float64(n))
+	}
+	return op.Add(ts.SubScope("Add"), term(1, 0, (p.h-1)*p.w*3), term(0, 1, p.h*(p.w-1)*3))
+}
+
+// start finalises the graph, starts its session and loads the weights.
+func (p *problem) start(root *op.Scope, net *network) error {
 	graph, err := root.Finalize()
 	if err != nil {
-		return nil, fmt.Errorf("tfbackend: building the graph: %w", err)
+		return fmt.Errorf("tfbackend: building the graph: %w", err)
 	}
 	p.sess, err = tf.NewSession(graph, nil)
 	if err != nil {
-		return nil, fmt.Errorf("tfbackend: starting a session: %w", err)
+		return fmt.Errorf("tfbackend: starting a session: %w", err)
 	}
-
 	if _, err := p.sess.Run(net.initFeeds, nil, net.init); err != nil {
 		p.Close()
-		return nil, fmt.Errorf("tfbackend: loading the weights: %w", err)
+		return fmt.Errorf("tfbackend: loading the weights: %w", err)
 	}
 	// The session has copied the weights: free the feeds' C memory now
 	// rather than whenever the collector happens to run.
 	net.initFeeds = nil
 	runtime.GC()
+	return nil
+}
 
-	// The targets' tensors go straight from these runs' outputs to the
-	// objective's inputs, without a copy in Go.
-	p.targets = make(map[tf.Output]*tf.Tensor, 2+5*len(spec.Styles))
+// computeTargets runs the probe on the content and style images. The
+// targets' tensors go straight from these runs' outputs to the objective's
+// inputs, without a copy in Go.
+func (p *problem) computeTargets(spec *engine.Spec, content, style []lossLayer, obj *objective) error {
+	p.targets = make(map[tf.Output]*tf.Tensor, len(content)+len(style)*len(spec.Styles))
 	var inputs, fetch []tf.Output
-	for i, l := range engine.ContentLayers {
-		if contentIn[i].Op != nil {
-			inputs = append(inputs, contentIn[i])
-			fetch = append(fetch, p.probeRelu[l])
+	for i, l := range content {
+		if obj.content[i].Op != nil {
+			inputs = append(inputs, obj.content[i])
+			fetch = append(fetch, p.probeRelu[l.name])
 		}
 	}
 	out, err := p.runProbe(&spec.Content, fetch)
 	if err != nil {
-		p.Close()
-		return nil, fmt.Errorf("tfbackend: content features: %w", err)
+		return fmt.Errorf("tfbackend: content features: %w", err)
 	}
 	for i, in := range inputs {
 		p.targets[in] = out[i]
 	}
+	fetch = make([]tf.Output, len(style))
+	for j, l := range style {
+		fetch[j] = p.probeGram[l.name]
+	}
 	for i := range spec.Styles {
-		fetch := make([]tf.Output, len(engine.StyleLayers))
-		for j, l := range engine.StyleLayers {
-			fetch[j] = p.probeGram[l]
-		}
 		out, err := p.runProbe(&spec.Styles[i], fetch)
 		if err != nil {
-			p.Close()
-			return nil, fmt.Errorf("tfbackend: Grams of style %d: %w", i+1, err)
+			return fmt.Errorf("tfbackend: Grams of style %d: %w", i+1, err)
 		}
 		for j := range out {
-			p.targets[styleIn[i][j]] = out[j]
+			p.targets[obj.style[i][j]] = out[j]
 		}
 	}
-	return p, nil
+	return nil
 }
 
 // buildAdam adds TensorFlow 1's AdamOptimizer for the image: ResourceApplyAdam
@@ -347,10 +428,10 @@ func (p *problem) Eval(x *engine.Image, grad []float32) (engine.Losses, error) {
 	return engine.Losses{Content: v[0], Style: v[1], TV: v[2], Total: v[3]}, nil
 }
 
-// Step implements engine.Stepper. The Adam state (m, v and the powers of the
+// Step implements engine.AdamStepper. The Adam state (m, v and the powers of the
 // betas) lives in the session; it is initialised at the first step with that
 // step's beta1 and beta2.
-func (p *problem) Step(x *engine.Image, opt engine.Adam) error {
+func (p *problem) Step(x *engine.Image, opt engine.AdamSettings) error {
 	if p.closed {
 		return engine.ErrClosed
 	}

@@ -163,7 +163,7 @@ func TestFeaturesAndGrams(t *testing.T) {
 				closeTo(t, "content "+layer, got, want.Data, tolEval)
 			}
 			for s := range spec.Styles {
-				for _, layer := range engine.StyleLayers {
+				for _, layer := range vgg.ReferenceStyleLayers {
 					want, ok := c.StyleGrams[s][layer]
 					if !ok {
 						t.Fatalf("no Gram of %s for style %d in vectors.json", layer, s)
@@ -212,7 +212,7 @@ func TestAdamHistory(t *testing.T) {
 				t.Fatalf("%d losses recorded for %d iterations", len(c.LossHistory), c.Iterations)
 			}
 			x := loadImage(t, v, c.Initial, w.MeanPixel)
-			opt := engine.Adam{LearningRate: c.LearningRate, Beta1: c.Beta1, Beta2: c.Beta2, Epsilon: c.Epsilon}
+			opt := engine.AdamSettings{LearningRate: c.LearningRate, Beta1: c.Beta1, Beta2: c.Beta2, Epsilon: c.Epsilon}
 			for it := 0; it < c.Iterations; it++ {
 				if err := p.Step(&x, opt); err != nil {
 					t.Fatal(err)
@@ -232,7 +232,7 @@ func TestAdamHistory(t *testing.T) {
 	}
 }
 
-// TestStepMatchesEvalAdam checks Step against the update of SPEC.md applied
+// TestStepMatchesEvalAdam checks Step against the update of docs/SPEC.md applied
 // in Go to Eval's gradient, so that the session's state (m, v, the beta
 // powers) is seen to advance one step per call, from an image fed anew each
 // time.
@@ -242,7 +242,7 @@ func TestStepMatchesEvalAdam(t *testing.T) {
 	p, w, _ := newCaseProblem(t, v, c)
 	x := loadImage(t, v, c.Initial, w.MeanPixel)
 	y := engine.Image{H: x.H, W: x.W, Pix: append([]float32(nil), x.Pix...)}
-	opt := engine.Adam{LearningRate: c.LearningRate, Beta1: c.Beta1, Beta2: c.Beta2, Epsilon: c.Epsilon}
+	opt := engine.AdamSettings{LearningRate: c.LearningRate, Beta1: c.Beta1, Beta2: c.Beta2, Epsilon: c.Epsilon}
 	m := make([]float32, len(y.Pix))
 	vv := make([]float32, len(y.Pix))
 	g := make([]float32, len(y.Pix))
@@ -281,7 +281,7 @@ func TestClosed(t *testing.T) {
 	if _, err := p.Eval(&x, nil); !errors.Is(err, engine.ErrClosed) {
 		t.Errorf("Eval after Close: %v, want ErrClosed", err)
 	}
-	if err := p.Step(&x, engine.Adam{LearningRate: 1, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8}); !errors.Is(err, engine.ErrClosed) {
+	if err := p.Step(&x, engine.AdamSettings{LearningRate: 1, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8}); !errors.Is(err, engine.ErrClosed) {
 		t.Errorf("Step after Close: %v, want ErrClosed", err)
 	}
 	if err := p.Close(); err != nil {
@@ -313,11 +313,12 @@ func TestBadInputs(t *testing.T) {
 			}
 		})
 	}
-	// Layers past conv5_2 are not used: their shape does not matter.
+	// Any layer through relu5_4 may be selected: conv5_4 is checked too.
 	w := *good
 	w.Conv[15].Kernel = nil
-	if _, err := New(&w); err != nil {
-		t.Errorf("New with a bad conv5_4: %v", err)
+	var we *WeightsError
+	if _, err := New(&w); !errors.As(err, &we) || we.Layer != "conv5_4" {
+		t.Errorf("New with a bad conv5_4: %v, want a WeightsError for conv5_4", err)
 	}
 
 	e, err := New(good)

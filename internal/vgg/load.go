@@ -4,25 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"slices"
 
 	"github.com/neuralstyle/neuralstyle/internal/matfile"
 	"github.com/neuralstyle/neuralstyle/internal/nn"
 )
-
-// MissingError is returned by Load when the network file does not exist.
-// It wraps the file system's error, so errors.Is(err, fs.ErrNotExist) holds.
-type MissingError struct {
-	Path string
-	Err  error
-}
-
-func (e *MissingError) Error() string {
-	return "Network " + e.Path + " does not exist. (Did you forget to download it?)"
-}
-
-func (e *MissingError) Unwrap() error { return e.Err }
 
 // LayerError says which layer of the network is missing or malformed.
 type LayerError struct {
@@ -59,10 +45,7 @@ func (e *LayerError) Error() string {
 func Load(path string) (*Weights, error) {
 	f, err := matfile.Open(path)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, &MissingError{Path: path, Err: err}
-		}
-		return nil, fmt.Errorf("vgg: %s: %w", path, err)
+		return nil, fmt.Errorf("vgg: %s: %w", path, err) // errors.Is(err, fs.ErrNotExist) for a missing file
 	}
 	defer f.Close()
 	w, err := load(f.Reader)
@@ -70,6 +53,25 @@ func Load(path string) (*Weights, error) {
 		return nil, fmt.Errorf("vgg: %s: %w", path, err)
 	}
 	return w, nil
+}
+
+// Verify checks the zlib checksums of every compressed variable of a .mat
+// file, inflating all of it: about 3 s of CPU for the 530 MB VGG-19 file,
+// against 0.3 s for Load. Load stops after conv5_4 and so cannot check
+// them: it finds damage that breaks the deflate data, the MAT-file
+// structure or the values (NaN, Inf), but not a change that decodes to
+// other valid values, as most single-byte changes of Huffman-coded data do
+// (the codes fall back in step within a few bytes). Verify finds those.
+func Verify(path string) error {
+	f, err := matfile.Open(path)
+	if err != nil {
+		return fmt.Errorf("vgg: %s: %w", path, err)
+	}
+	defer f.Close()
+	if err := f.Verify(); err != nil {
+		return fmt.Errorf("vgg: %s: %w", path, err)
+	}
+	return nil
 }
 
 // loader collects the convolutions in the order of ConvNames.
@@ -182,6 +184,13 @@ func (l *loader) readLayers(a *matfile.Array) error {
 			return err
 		}
 	}
+	// The header of the layer after conv5_4 (its tag, flags, dimensions and
+	// field names) is read too, a few bytes: inflated data that went out of
+	// step in conv5_4, and so gave a shifted or garbled stream, is found
+	// there. Its data, and the fully connected layers, are not inflated.
+	if _, err := a.Next(); err != nil && err != io.EOF {
+		return err
+	}
 	return nil
 }
 
@@ -193,6 +202,7 @@ func (l *loader) readLayer(s *matfile.Array) error {
 		haveName             bool
 		conv                 *nn.ConvWeights
 		weightsPath          string
+		checks               <-chan error
 	)
 	want := ConvNames[l.next]
 	for {
@@ -212,28 +222,35 @@ func (l *loader) readLayer(s *matfile.Array) error {
 				return err
 			}
 			haveName = true
+			// Refused as soon as named, before the rest of the layer is
+			// inflated to be skipped.
+			if i := slices.Index(ConvNames[:], name); i >= 0 && i < l.next {
+				return &LayerError{Layer: name, Path: s.Path(), Msg: "appears twice"}
+			} else if i > l.next {
+				return &LayerError{Layer: want, Msg: fmt.Sprintf("missing: %s is %s (is this VGG-19?)", s.Path(), name)}
+			}
 		case "weights":
 			// In the new layout the name comes first: other layers' weights
 			// are not read. In the old one weights come first, and are read
-			// only if they look like a 3x3 convolution.
+			// only if they look like a 3x3 convolution; one that cannot be
+			// the next (in the layers before conv5_4, only convolutions have
+			// weights) is refused there, before its data is inflated.
 			if haveName && name != want {
+				// Skipping inflates: bound what a layer that VGG-19 gives
+				// no weights may make the loader inflate.
+				if err := l.skipWeights(f); err != nil {
+					return err
+				}
 				continue
 			}
 			weightsPath = f.Path()
-			if conv, weightsProblem, err = l.readWeights(f); err != nil {
+			if conv, checks, weightsProblem, err = l.readWeights(f); err != nil {
 				return err
 			}
 		}
 	}
-	if !haveName {
+	if !haveName || name != want {
 		return nil
-	}
-	if i := slices.Index(ConvNames[:], name); i < 0 {
-		return nil
-	} else if i < l.next {
-		return &LayerError{Layer: name, Path: s.Path(), Msg: "appears twice"}
-	} else if i > l.next {
-		return &LayerError{Layer: want, Msg: fmt.Sprintf("missing: %s is %s (is this VGG-19?)", s.Path(), name)}
 	}
 	lerr := func(path, format string, args ...any) error {
 		if path == "" {
@@ -247,38 +264,104 @@ func (l *loader) readLayer(s *matfile.Array) error {
 	if weightsProblem != "" {
 		return lerr(weightsPath, "%s", weightsProblem)
 	}
-	in := 3
-	if l.next > 0 {
-		in = l.w.Conv[l.next-1].Out
+	if checks == nil {
+		return lerr(weightsPath, "weights not read") // not reached: readWeights gives conv and checks, a problem or an error
 	}
-	if conv.In != in {
-		from := "the 3 colour channels"
-		if l.next > 0 {
-			from = fmt.Sprintf("the %d outputs of %s", in, ConvNames[l.next-1])
-		}
-		return lerr(weightsPath, "kernel is 3x3x%dx%d: %d input channels, want %s", conv.In, conv.Out, conv.In, from)
+	if err := <-checks; err != nil {
+		return lerr(weightsPath, "%v", err)
 	}
 	l.w.Conv[l.next] = *conv
 	l.next++
 	return nil
 }
 
+// maxSkipped bounds the elements of an array the loader inflates only to
+// pass over it, before conv5_4: there, VGG-19 has weights in its
+// convolutions only, and none larger than conv5_x's 3x3x512x512.
+const maxSkipped = 9 * 512 * 512
+
+func (l *loader) refuseSkip(a *matfile.Array) error {
+	return &LayerError{Layer: ConvNames[l.next], Path: a.Path(), Msg: fmt.Sprintf("a %s array in a layer before it, larger than any VGG-19 weights", a.DimsString())}
+}
+
+// skipWeights passes over the weights of a layer that is not the next
+// convolution, refusing arrays in them too large to be VGG-19's before
+// inflating them.
+func (l *loader) skipWeights(a *matfile.Array) error {
+	if a.Class != matfile.ClassCell {
+		if a.Numel() > maxSkipped {
+			return l.refuseSkip(a)
+		}
+		return nil
+	}
+	for {
+		k, err := a.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if k.Numel() > maxSkipped {
+			return l.refuseSkip(k)
+		}
+	}
+}
+
+// maxChannels bounds the channels of a convolution: VGG-19 has at most 512,
+// and a kernel is allocated from its declared shape.
+const maxChannels = 4096
+
+// inputsWanted is the number of input channels the next convolution must
+// have, and what they are, for messages.
+func (l *loader) inputsWanted() (int, string) {
+	if l.next == 0 {
+		return 3, "the 3 colour channels"
+	}
+	in := l.w.Conv[l.next-1].Out
+	return in, fmt.Sprintf("the %d outputs of %s", in, ConvNames[l.next-1])
+}
+
 // readWeights reads a {kernel, bias} cell. A cell that does not hold a 3x3
-// convolution is not an error here (it may belong to a layer that is not
-// needed): it is described in problem, and left unread.
-func (l *loader) readWeights(a *matfile.Array) (conv *nn.ConvWeights, problem string, err error) {
+// convolution that can be the next one is not an error here (it may belong
+// to a layer that is not needed): it is described in problem, and left
+// unread. The shape is checked before anything is allocated from it, so that
+// a file declaring a huge kernel is refused before it is inflated. The
+// kernel's values are checked for NaN and Inf as they are transposed, on
+// another core; checks delivers the outcome (nil or the first bad value).
+func (l *loader) readWeights(a *matfile.Array) (conv *nn.ConvWeights, checks <-chan error, problem string, err error) {
 	if a.Class != matfile.ClassCell || a.Numel() != 2 {
-		return nil, fmt.Sprintf("weights is a %s %s array, want a 1x2 cell {kernel, bias}", a.DimsString(), a.Class), nil
+		return nil, nil, fmt.Sprintf("weights is a %s %s array, want a 1x2 cell {kernel, bias}", a.DimsString(), a.Class), nil
 	}
 	k, err := a.Next()
 	if err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
 	d := dims4(k.Dims)
 	if !k.Class.Numeric() || k.Complex || d == nil || d[0] != 3 || d[1] != 3 || k.Numel() == 0 {
-		return nil, fmt.Sprintf("kernel is a %s %s array, want a 3x3xINxOUT single array", k.DimsString(), k.Class), nil
+		if k.Numel() > maxSkipped {
+			return nil, nil, "", l.refuseSkip(k)
+		}
+		return nil, nil, fmt.Sprintf("kernel is a %s %s array, want a 3x3xINxOUT single array", k.DimsString(), k.Class), nil
 	}
 	in, out := d[2], d[3]
+	refuse := func(format string, args ...any) error {
+		return &LayerError{Layer: ConvNames[l.next], Path: a.Path(), Msg: fmt.Sprintf(format, args...)}
+	}
+	if want, from := l.inputsWanted(); in != want {
+		msg := fmt.Sprintf("kernel is 3x3x%dx%d: %d input channels, want %s", in, out, in, from)
+		if k.Numel() > 9*512*512 {
+			// Larger than any VGG-19 kernel: refused now rather than
+			// inflated to be skipped.
+			return nil, nil, "", refuse("%s", msg)
+		}
+		// In the old layout the name is not known yet: it may be a
+		// duplicate, reported as such.
+		return nil, nil, msg, nil
+	}
+	if out > maxChannels {
+		return nil, nil, "", refuse("kernel is 3x3x%dx%d: %d output channels, more than %d", in, out, out, maxChannels)
+	}
 	n := k.Numel()
 	slot := l.slot
 	l.slot ^= 1
@@ -290,28 +373,56 @@ func (l *loader) readWeights(a *matfile.Array) (conv *nn.ConvWeights, problem st
 	}
 	raw := l.scratch[slot][:n]
 	if err := k.ReadFloat32s(raw); err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
 	conv = &nn.ConvWeights{In: in, Out: out, Kernel: make([]float32, n)}
 	done := make(chan struct{})
 	l.done[slot] = done
 	kernel := conv.Kernel
+	result := make(chan error, 1)
 	go func() {
-		transposeKernel(kernel, raw, in, out)
+		bad := transposeKernel(kernel, raw, in, out)
 		close(done)
+		if bad >= 0 {
+			result <- fmt.Errorf("weights: %s at index %d", nonFinite(raw[bad]), bad)
+		}
+		close(result)
 	}()
 
 	b, err := a.Next()
 	if err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
 	if !b.Class.Numeric() || b.Complex || b.Numel() != out {
-		return nil, fmt.Sprintf("bias is a %s %s array, want %d values", b.DimsString(), b.Class, out), nil
+		return nil, nil, fmt.Sprintf("bias is a %s %s array, want %d values", b.DimsString(), b.Class, out), nil
 	}
 	if conv.Bias, err = b.Float32s(); err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
-	return conv, "", nil
+	if i := firstNonFinite(conv.Bias); i >= 0 {
+		if kerr := <-result; kerr != nil {
+			return nil, nil, kerr.Error(), nil // the kernel's comes first in the file
+		}
+		return nil, nil, fmt.Sprintf("bias: %s at index %d", nonFinite(conv.Bias[i]), i), nil
+	}
+	return conv, result, "", nil
+}
+
+// firstNonFinite is the index of the first NaN or infinity in x, or -1.
+func firstNonFinite[T float32 | float64](x []T) int {
+	for i, v := range x {
+		if v-v != 0 { // NaN or ±Inf: v-v is NaN; for finite v it is 0
+			return i
+		}
+	}
+	return -1
+}
+
+func nonFinite[T float32 | float64](v T) string {
+	if v != v {
+		return "NaN"
+	}
+	return fmt.Sprint(float64(v))
 }
 
 // dims4 pads dims to four with trailing ones (MATLAB drops trailing
@@ -335,8 +446,9 @@ func dims4(dims []int) []int {
 // src(w, h, i, o) (column-major 3x3xinxout): HWIO after swapping the first
 // two axes, as the reference does. Viewing src as an out x (9*in) matrix,
 // this is a transpose with its rows permuted, done in tiles so that both
-// sides stay in cache.
-func transposeKernel(dst, src []float32, in, out int) {
+// sides stay in cache. It returns the index in src of the first NaN or
+// infinity, or -1: the check rides on the pass that reads every value.
+func transposeKernel(dst, src []float32, in, out int) int {
 	const tile = 16
 	rows := 9 * in
 	perm := make([]int, rows) // src column r -> dst row
@@ -345,6 +457,9 @@ func transposeKernel(dst, src []float32, in, out int) {
 		w, h := rem%3, rem/3
 		perm[r] = ((h*3+w)*in + i) * out
 	}
+	// Finite values give v-v == 0, so the sum stays 0 unless a NaN or an
+	// infinity went in: one subtraction and one addition a value, no branch.
+	var bad float32
 	for o0 := 0; o0 < out; o0 += tile {
 		o1 := min(o0+tile, out)
 		for r0 := 0; r0 < rows; r0 += tile {
@@ -352,11 +467,17 @@ func transposeKernel(dst, src []float32, in, out int) {
 			for o := o0; o < o1; o++ {
 				s := src[o*rows : (o+1)*rows]
 				for r := r0; r < r1; r++ {
-					dst[perm[r]+o] = s[r]
+					v := s[r]
+					bad += v - v
+					dst[perm[r]+o] = v
 				}
 			}
 		}
 	}
+	if bad == 0 {
+		return -1
+	}
+	return firstNonFinite(src) // rare: find which one
 }
 
 // findMean looks for the averageImage field of a normalization struct and
@@ -379,12 +500,21 @@ func findMean(a *matfile.Array, mean *[3]float32) (bool, error) {
 	}
 }
 
+// maxMeanImage bounds the pixels of an averageImage, which is read whole
+// into memory: a mean image has the size of the network's input, 224x224 in
+// the old VGG-19 file (the new one stores the 1x1 mean pixel), and no
+// MatConvNet ImageNet model takes inputs larger than a few hundred pixels a
+// side. 1024x1024 is over four times VGG-19's side, and its 3 million values
+// (25 MB as double) stay well inside the loader's memory target; a file
+// declaring more is refused before anything is allocated or inflated.
+const maxMeanImage = 1024 * 1024
+
 // meanPixel sets mean to the per-channel mean of an HxWx3 image (1x1x3 in
 // the new layout), summing as numpy.mean does on the array scipy loads.
 func meanPixel(a *matfile.Array, mean *[3]float32) error {
 	d := a.Dims
-	if !a.Class.Numeric() || a.Complex || len(d) > 3 || a.Numel() == 0 || (a.Numel() != 3 && (len(d) != 3 || d[2] != 3)) {
-		return fmt.Errorf("%s is a %s %s array, want an HxWx3 image", a.Path(), a.DimsString(), a.Class)
+	if !a.Class.Numeric() || a.Complex || len(d) > 3 || a.Numel() == 0 || (a.Numel() != 3 && (len(d) != 3 || d[2] != 3)) || a.Numel() > 3*maxMeanImage {
+		return fmt.Errorf("%s is a %s %s array, want an HxWx3 image of at most 1024x1024 pixels", a.Path(), a.DimsString(), a.Class)
 	}
 	n := a.Numel() / 3
 	// scipy's arrays are Fortran-ordered, so numpy's reduction over the
@@ -395,6 +525,9 @@ func meanPixel(a *matfile.Array, mean *[3]float32) error {
 		if err != nil {
 			return err
 		}
+		if i := firstNonFinite(v); i >= 0 {
+			return fmt.Errorf("%s: %s at index %d", a.Path(), nonFinite(v[i]), i)
+		}
 		for c := range 3 {
 			mean[c] = float32(pairwiseSum(v[c*n:(c+1)*n]) / float64(n))
 		}
@@ -403,6 +536,9 @@ func meanPixel(a *matfile.Array, mean *[3]float32) error {
 	v, err := a.Float32s()
 	if err != nil {
 		return err
+	}
+	if i := firstNonFinite(v); i >= 0 {
+		return fmt.Errorf("%s: %s at index %d", a.Path(), nonFinite(v[i]), i)
 	}
 	for c := range 3 {
 		mean[c] = pairwiseSum(v[c*n:(c+1)*n]) / float32(n)

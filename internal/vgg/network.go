@@ -2,7 +2,6 @@ package vgg
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/neuralstyle/neuralstyle/internal/engine"
 	"github.com/neuralstyle/neuralstyle/internal/nn"
@@ -11,25 +10,6 @@ import (
 // Layer indexes VGG-19's convolutions and their ReLUs in the order of
 // ConvNames: layer 0 is conv1_1/relu1_1, layer 13 conv5_2/relu5_2.
 type Layer int
-
-// LayerIndex returns the layer of a relu or conv name ("relu4_2",
-// "conv1_1").
-func LayerIndex(name string) (Layer, error) {
-	conv := name
-	if rest, ok := strings.CutPrefix(name, "relu"); ok {
-		conv = "conv" + rest
-	}
-	for i, n := range ConvNames {
-		if n == conv {
-			return Layer(i), nil
-		}
-	}
-	return 0, fmt.Errorf("vgg: unknown layer %q", name)
-}
-
-// poolsBefore reports whether a pooling layer precedes conv i: the first
-// convolution of blocks 2 to 5.
-func poolsBefore(i int) bool { return i == 2 || i == 4 || i == 8 || i == 12 }
 
 // Network is VGG-19 up to its deepest tapped layer, for one image size,
 // with the buffers for a forward pass and a backward pass to the input
@@ -94,7 +74,7 @@ func NewNetwork(wt *Weights, k nn.Kernels, h, w int, pooling engine.Pooling, tap
 	size := 3 * h * w
 	for i := 0; i < nl; i++ {
 		cw := &wt.Conv[i]
-		if poolsBefore(i) {
+		if PoolBefore(Layer(i)) {
 			lh, lw = nn.PoolSize(lh), nn.PoolSize(lw)
 			if pooling == engine.MaxPool {
 				n.arg[i] = make([]uint8, ch*lh*lw)
@@ -148,7 +128,7 @@ func (n *Network) other(s []float32) []float32 {
 func (n *Network) Forward(img []float32) {
 	in := img[:3*n.h*n.w]
 	for i, conv := range n.convs {
-		if poolsBefore(i) {
+		if PoolBefore(Layer(i)) {
 			pc, ph, pw := n.c[i-1], n.lh[i-1], n.lw[i-1]
 			out := n.other(in)[:pc*n.lh[i]*n.lw[i]]
 			if n.pooling == engine.MaxPool {
@@ -189,7 +169,7 @@ func (n *Network) Backward(dImg []float32, tap Tap) {
 			return
 		}
 		pc, ph, pw := n.c[i-1], n.lh[i-1], n.lw[i-1]
-		if !poolsBefore(i) {
+		if !PoolBefore(Layer(i)) {
 			d := other[:pc*ph*pw]
 			n.convs[i].BackwardInput(d, g)
 			cur, other, g = other, cur, d

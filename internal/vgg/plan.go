@@ -12,18 +12,24 @@ import (
 var ErrBudget = errors.New("vgg: memory budget too small")
 
 // PlanSpec is what a tiling plan depends on: the image size, the pooling,
-// the tapped layers and the weights' block widths.
+// the tapped layers and the weights' convolution widths.
 type PlanSpec struct {
 	H, W    int
 	Pooling engine.Pooling
 	Taps    []Layer
-	// Widths are the five blocks' channels; zero means VGG-19's
-	// (64, 128, 256, 512, 512).
-	Widths [5]int
+	// Widths are the convolutions' output channels (WidthsOf a network's
+	// weights); zero means the real VGG-19's, Widths.
+	Widths [NumConv]int
 }
 
-// FullWidths are VGG-19's block widths.
-var FullWidths = [5]int{64, 128, 256, 512, 512}
+// WidthsOf returns the output channels of wt's convolutions.
+func WidthsOf(wt *Weights) [NumConv]int {
+	var w [NumConv]int
+	for i := range w {
+		w[i] = wt.Conv[i].Out
+	}
+	return w
+}
 
 // Plan is how a network is evaluated: convolutions [0, Depth) (the
 // high-resolution layers) tile by tile, each tile computed on a window
@@ -71,7 +77,7 @@ func poolName(depth int) string {
 func poolsIn(depth int) int {
 	k := 0
 	for i := 1; i <= depth; i++ {
-		if poolsBefore(i) {
+		if PoolBefore(Layer(i)) {
 			k++
 		}
 	}
@@ -95,8 +101,8 @@ func (ps *PlanSpec) check() (last Layer, err error) {
 		}
 		last = max(last, l)
 	}
-	if ps.Widths == ([5]int{}) {
-		ps.Widths = FullWidths
+	if ps.Widths == ([NumConv]int{}) {
+		ps.Widths = Widths
 	}
 	return last, nil
 }
@@ -146,7 +152,7 @@ func haloSuffices(depth, p int) bool {
 		if m < need {
 			return false
 		}
-		if !poolsBefore(i) {
+		if !PoolBefore(Layer(i)) {
 			m, need = m-1, need+1
 			continue
 		}
@@ -199,7 +205,7 @@ func NewPlan(ps PlanSpec, depth, tile int) (Plan, error) {
 		p.TilesY, p.TilesX, p.WinH, p.WinW = 1, 1, ps.H, ps.W
 		return p, nil
 	}
-	if depth < 0 || depth >= len(ConvNames) || !poolsBefore(depth) || depth > int(last) {
+	if depth < 0 || depth >= len(ConvNames) || !PoolBefore(Layer(depth)) || depth > int(last) {
 		return Plan{}, fmt.Errorf("vgg: cannot tile through conv %d with %s the deepest tapped layer", depth, ConvNames[last])
 	}
 	if tile < 1 {
@@ -236,7 +242,7 @@ func tiledBytes(ps *PlanSpec, last Layer, depth, cellsY, cellsX, winH, winW int)
 	k := poolsIn(depth)
 	a := 1 << k
 	bh, bw := (ps.H+a-1)/a, (ps.W+a-1)/a
-	ck := int64(ps.Widths[blockOf[depth-1]])
+	ck := int64(ps.Widths[depth-1])
 	b := stackBytes(&ps.Widths, 0, depth, winH, winW, true, ps.Pooling, ps.tapped)
 	b += stackBytes(&ps.Widths, depth, int(last)+1, bh, bw, false, ps.Pooling, ps.tapped)
 	b += 2 * 4 * ck * int64(bh) * int64(bw)                 // boundary and its gradient
@@ -336,9 +342,9 @@ func planCost(p *Plan, last Layer) float64 {
 }
 
 // widthIn is conv i's input channels.
-func widthIn(widths *[5]int, i int) int {
+func widthIn(widths *[NumConv]int, i int) int {
 	if i == 0 {
 		return 3
 	}
-	return widths[blockOf[i-1]]
+	return widths[i-1]
 }

@@ -30,19 +30,16 @@ type stack struct {
 // stackShape walks the shapes of convs [lo, hi) from an inC x inH x inW
 // input, calling f with each conv's index, whether a pool precedes it
 // within the stack, and its output's shape.
-func stackShape(widths *[5]int, lo, hi, inH, inW int, f func(i int, pooled bool, c, h, w int)) {
+func stackShape(widths *[NumConv]int, lo, hi, inH, inW int, f func(i int, pooled bool, c, h, w int)) {
 	h, w := inH, inW
 	for i := lo; i < hi; i++ {
-		pooled := i > lo && poolsBefore(i)
+		pooled := i > lo && PoolBefore(Layer(i))
 		if pooled {
 			h, w = nn.PoolSize(h), nn.PoolSize(w)
 		}
-		f(i, pooled, widths[blockOf[i]], h, w)
+		f(i, pooled, widths[i], h, w)
 	}
 }
-
-// blockOf is the block of each conv: its width is its block's.
-var blockOf = [16]int{0, 0, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4}
 
 func newStack(wt *Weights, k nn.Kernels, lo, hi, inC, inH, inW int, tail bool, pooling engine.Pooling, tapped func(int) bool) (*stack, error) {
 	n := hi - lo
@@ -54,7 +51,7 @@ func newStack(wt *Weights, k nn.Kernels, lo, hi, inC, inH, inW int, tail bool, p
 	for j := 0; j < n; j++ {
 		i := lo + j
 		cw := &wt.Conv[i]
-		if j > 0 && poolsBefore(i) {
+		if j > 0 && PoolBefore(Layer(i)) {
 			h, w = nn.PoolSize(h), nn.PoolSize(w)
 			if pooling == engine.MaxPool {
 				s.arg[j] = make([]uint8, ch*h*w)
@@ -87,7 +84,7 @@ func newStack(wt *Weights, k nn.Kernels, lo, hi, inC, inH, inW int, tail bool, p
 
 // stackBytes is the bytes newStack allocates for its buffers (not the
 // convolutions' own) for weights of the given block widths.
-func stackBytes(widths *[5]int, lo, hi, inH, inW int, tail bool, pooling engine.Pooling, tapped func(int) bool) int64 {
+func stackBytes(widths *[NumConv]int, lo, hi, inH, inW int, tail bool, pooling engine.Pooling, tapped func(int) bool) int64 {
 	var b, size int64
 	prevC := 0
 	var lastC, lastH, lastW int
@@ -125,7 +122,7 @@ func (s *stack) other(b []float32) []float32 {
 func (s *stack) forward(in, out []float32) {
 	in = in[:s.inC*s.inH*s.inW]
 	for j, conv := range s.convs {
-		if j > 0 && poolsBefore(s.lo+j) {
+		if j > 0 && PoolBefore(Layer(s.lo+j)) {
 			pc, ph, pw := s.c[j-1], s.lh[j-1], s.lw[j-1]
 			po := s.other(in)[:pc*s.lh[j]*s.lw[j]]
 			if s.pooling == engine.MaxPool {
@@ -191,7 +188,7 @@ func (s *stack) backward(dIn, gOut []float32, tap gradTap) {
 			return
 		}
 		pc, ph, pw := s.c[j-1], s.lh[j-1], s.lw[j-1]
-		if !poolsBefore(s.lo + j) {
+		if !PoolBefore(Layer(s.lo + j)) {
 			d := other[:pc*ph*pw]
 			s.convs[j].BackwardInput(d, g)
 			cur, other, g = other, cur, d

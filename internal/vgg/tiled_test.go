@@ -116,7 +116,7 @@ func TestTiledMatchesNetwork(t *testing.T) {
 		net.Backward(want, ref)
 		for _, tile := range tc.tiles {
 			t.Run(fmt.Sprintf("%dx%d/%v/%v/depth%d/tile%d", tc.h, tc.w, tc.pooling, tc.taps, tc.depth, tile), func(t *testing.T) {
-				ps := vgg.PlanSpec{H: tc.h, W: tc.w, Pooling: tc.pooling, Taps: tc.taps, Widths: vggtest.TinyWidths}
+				ps := vgg.PlanSpec{H: tc.h, W: tc.w, Pooling: tc.pooling, Taps: tc.taps, Widths: vgg.WidthsOf(wt)}
 				plan, err := vgg.NewPlan(ps, tc.depth, tile)
 				if err != nil {
 					t.Fatal(err)
@@ -191,7 +191,7 @@ func TestPlanBytes(t *testing.T) {
 		{600, 500, 8, 10, engine.MaxPool},
 		{700, 650, 12, 4, engine.MaxPool},
 	} {
-		ps := vgg.PlanSpec{H: c.h, W: c.w, Pooling: c.pooling, Taps: lossTaps, Widths: vggtest.TinyWidths}
+		ps := vgg.PlanSpec{H: c.h, W: c.w, Pooling: c.pooling, Taps: lossTaps, Widths: vgg.WidthsOf(wt)}
 		plan, err := vgg.NewPlan(ps, c.depth, c.tile)
 		if err != nil {
 			t.Fatal(err)

@@ -63,7 +63,7 @@ func relErr(got []float32, want []float64) float64 {
 }
 
 // TestVectors checks the content features and style Grams of the
-// reference (nsref.py) for both network files and both poolings.
+// reference (scripts/torch/nsref.py) for both network files and both poolings.
 func TestVectors(t *testing.T) {
 	v, err := vggtest.LoadVectors(vecDir)
 	if err != nil {
@@ -114,7 +114,7 @@ func TestVectors(t *testing.T) {
 					t.Fatal(err)
 				}
 				snet.Forward(img)
-				for _, name := range engine.StyleLayers {
+				for _, name := range vgg.ReferenceStyleLayers {
 					want, ok := tc.StyleGrams[i][name]
 					if !ok {
 						t.Fatalf("style %d: no %s Gram", i, name)

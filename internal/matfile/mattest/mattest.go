@@ -2,18 +2,23 @@
 // benchmarks: numeric, char, cell and 1x1 struct arrays, each variable
 // optionally zlib-compressed as MATLAB's save -v7 does. Large arrays can be
 // generated piecewise, so that a full-size network file is written without
-// holding it in memory. The files scipy and the hand-made cases wrote stay
+// holding it in memory, and arrays of zeros of gigabytes (zlib bombs) are
+// written compressed in milliseconds. The files scipy and the hand-made cases wrote stay
 // the authority on the format; this writer only makes variants of them.
 package mattest
 
 import (
 	"bufio"
-	"compress/zlib"
+	"compress/flate"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"hash"
+	"hash/adler32"
 	"io"
 	"math"
 	"strings"
+	"sync"
 )
 
 // Value is an array to write.
@@ -21,7 +26,7 @@ type Value interface {
 	header() (class uint32, flags uint32, dims []int)
 	// contentSize is the byte size of what follows the array name.
 	contentSize() int64
-	writeContent(w *bufio.Writer) error
+	writeContent(w *writer) error
 }
 
 // Var is a named top-level variable.
@@ -49,6 +54,18 @@ type Double struct {
 type Logical struct {
 	Dims []int
 	Data []uint8
+}
+
+// Zeros is a numeric array of zeros, of class double or single. Its data
+// element holds Numel zero values of 1 byte (miUINT8, as MATLAB stores an
+// array of small integers) or, with Uint8 unset, of the class's own size.
+// Compressed, the zeros are written as precomputed deflate blocks, so that
+// a file declaring gigabytes of them is made in milliseconds; written plain,
+// every zero byte is written.
+type Zeros struct {
+	Dims   []int
+	Double bool
+	Uint8  bool
 }
 
 // Char is a 1xN char array.
@@ -107,7 +124,33 @@ func numel(dims []int) int {
 	return n
 }
 
-func writeTag(w *bufio.Writer, typ uint32, n int64) {
+// writer is where arrays are written: the file, or the deflate stream of a
+// compressed variable, which splices in runs of zeros.
+type writer struct {
+	*bufio.Writer
+	z *zlibWriter // nil when writing plain
+}
+
+// zeros writes n zero bytes.
+func (w *writer) zeros(n int64) error {
+	if w.z != nil {
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		return w.z.zeros(n)
+	}
+	var zero [4096]byte
+	for n > 0 {
+		k := min(n, int64(len(zero)))
+		if _, err := w.Write(zero[:k]); err != nil {
+			return err
+		}
+		n -= k
+	}
+	return nil
+}
+
+func writeTag(w *writer, typ uint32, n int64) {
 	var b [8]byte
 	le.PutUint32(b[:], typ)
 	le.PutUint32(b[4:], uint32(n))
@@ -115,7 +158,7 @@ func writeTag(w *bufio.Writer, typ uint32, n int64) {
 }
 
 // writeElem writes a data element, in the small form when it fits.
-func writeElem(w *bufio.Writer, typ uint32, data []byte) {
+func writeElem(w *writer, typ uint32, data []byte) {
 	n := int64(len(data))
 	if n > 0 && n <= 4 {
 		var b [8]byte
@@ -129,7 +172,7 @@ func writeElem(w *bufio.Writer, typ uint32, data []byte) {
 	writePad(w, n)
 }
 
-func writePad(w *bufio.Writer, n int64) {
+func writePad(w *writer, n int64) {
 	var zero [8]byte
 	w.Write(zero[:pad8(n)-n])
 }
@@ -140,8 +183,11 @@ func arraySize(v Value, name string) int64 {
 	return 8 + 16 + elemSize(int64(4*len(dims))) + elemSize(int64(len(name))) + v.contentSize()
 }
 
-func writeArray(w *bufio.Writer, v Value, name string) error {
+func writeArray(w *writer, v Value, name string) error {
 	class, flags, dims := v.header()
+	if n := arraySize(v, name) - 8; n > math.MaxUint32 {
+		return fmt.Errorf("mattest: array %q of %d bytes does not fit a MAT-file tag", name, n)
+	}
 	writeTag(w, miMATRIX, arraySize(v, name)-8)
 	writeTag(w, miUINT32, 8)
 	var b [8]byte
@@ -159,7 +205,7 @@ func writeArray(w *bufio.Writer, v Value, name string) error {
 func (s *Single) header() (uint32, uint32, []int) { return mxSINGLE, 0, s.Dims }
 func (s *Single) contentSize() int64              { return elemSize(int64(4 * numel(s.Dims))) }
 
-func (s *Single) writeContent(w *bufio.Writer) error {
+func (s *Single) writeContent(w *writer) error {
 	n := numel(s.Dims)
 	if n == 0 {
 		writeElem(w, miSINGLE, nil)
@@ -169,12 +215,18 @@ func (s *Single) writeContent(w *bufio.Writer) error {
 		if len(s.Data) != n {
 			return errors.New("mattest: single data does not match its dims")
 		}
-		if n == 1 {
-			writeElem(w, miSINGLE, le.AppendUint32(nil, math.Float32bits(s.Data[0])))
-			return nil
-		}
 	} else if s.Gen == nil {
 		return errors.New("mattest: single array without data")
+	}
+	if n == 1 { // the small element form, which contentSize counts
+		v := make([]float32, 1)
+		if s.Data != nil {
+			v[0] = s.Data[0]
+		} else {
+			s.Gen(v, 0)
+		}
+		writeElem(w, miSINGLE, le.AppendUint32(nil, math.Float32bits(v[0])))
+		return nil
 	}
 	writeTag(w, miSINGLE, int64(4*n))
 	const piece = 1 << 16
@@ -198,10 +250,48 @@ func (s *Single) writeContent(w *bufio.Writer) error {
 	return nil
 }
 
+func (z *Zeros) header() (uint32, uint32, []int) {
+	if z.Double {
+		return mxDOUBLE, 0, z.Dims
+	}
+	return mxSINGLE, 0, z.Dims
+}
+
+// stored is the data type and size of one stored value.
+func (z *Zeros) stored() (uint32, int64) {
+	switch {
+	case z.Uint8:
+		return miUINT8, 1
+	case z.Double:
+		return miDOUBLE, 8
+	}
+	return miSINGLE, 4
+}
+
+func (z *Zeros) contentSize() int64 {
+	_, size := z.stored()
+	return elemSize(size * int64(numel(z.Dims)))
+}
+
+func (z *Zeros) writeContent(w *writer) error {
+	typ, size := z.stored()
+	n := size * int64(numel(z.Dims))
+	if n <= 4 {
+		writeElem(w, typ, make([]byte, n))
+		return nil
+	}
+	writeTag(w, typ, n)
+	if err := w.zeros(n); err != nil {
+		return err
+	}
+	writePad(w, n)
+	return nil
+}
+
 func (d *Double) header() (uint32, uint32, []int) { return mxDOUBLE, 0, d.Dims }
 func (d *Double) contentSize() int64              { return elemSize(int64(8 * numel(d.Dims))) }
 
-func (d *Double) writeContent(w *bufio.Writer) error {
+func (d *Double) writeContent(w *writer) error {
 	if len(d.Data) != numel(d.Dims) {
 		return errors.New("mattest: double data does not match its dims")
 	}
@@ -216,7 +306,7 @@ func (d *Double) writeContent(w *bufio.Writer) error {
 func (l *Logical) header() (uint32, uint32, []int) { return mxUINT8, 0x0200, l.Dims }
 func (l *Logical) contentSize() int64              { return elemSize(int64(numel(l.Dims))) }
 
-func (l *Logical) writeContent(w *bufio.Writer) error {
+func (l *Logical) writeContent(w *writer) error {
 	if len(l.Data) != numel(l.Dims) {
 		return errors.New("mattest: logical data does not match its dims")
 	}
@@ -227,7 +317,7 @@ func (l *Logical) writeContent(w *bufio.Writer) error {
 func (c Char) header() (uint32, uint32, []int) { return mxCHAR, 0, []int{1, len(c)} }
 func (c Char) contentSize() int64              { return elemSize(int64(2 * len(c))) }
 
-func (c Char) writeContent(w *bufio.Writer) error {
+func (c Char) writeContent(w *writer) error {
 	b := make([]byte, 0, 2*len(c))
 	for i := 0; i < len(c); i++ {
 		b = le.AppendUint16(b, uint16(c[i]))
@@ -246,7 +336,7 @@ func (c *Cell) contentSize() int64 {
 	return n
 }
 
-func (c *Cell) writeContent(w *bufio.Writer) error {
+func (c *Cell) writeContent(w *writer) error {
 	if len(c.Elems) != numel(c.Dims) {
 		return errors.New("mattest: cell elements do not match its dims")
 	}
@@ -268,7 +358,7 @@ func (s *Struct) contentSize() int64 {
 	return n
 }
 
-func (s *Struct) writeContent(w *bufio.Writer) error {
+func (s *Struct) writeContent(w *writer) error {
 	if len(s.Fields) != len(s.Values) {
 		return errors.New("mattest: struct fields do not match its values")
 	}
@@ -300,7 +390,7 @@ type Options struct {
 // Write writes a MAT-file holding vars to w. Compressed variables need w to
 // seek back and fill in their byte counts.
 func Write(w io.WriteSeeker, opt Options, vars ...Var) error {
-	bw := bufio.NewWriterSize(w, 1<<16)
+	bw := &writer{Writer: bufio.NewWriterSize(w, 1<<16)}
 	text := "MATLAB 5.0 MAT-file, Platform: GLNXA64, Created on: Thu Nov 26 12:00:00 2026 (mattest)"
 	h := make([]byte, 128)
 	copy(h, text+strings.Repeat(" ", 116-len(text)))
@@ -323,13 +413,13 @@ func Write(w io.WriteSeeker, opt Options, vars ...Var) error {
 		cw := &countWriter{w: w}
 		level := opt.Level
 		if level == 0 {
-			level = zlib.DefaultCompression
+			level = flate.DefaultCompression
 		}
-		zw, err := zlib.NewWriterLevel(cw, level)
+		zw, err := newZlibWriter(cw, level)
 		if err != nil {
 			return err
 		}
-		zb := bufio.NewWriterSize(zw, 1<<16)
+		zb := &writer{Writer: bufio.NewWriterSize(zw, 1<<16), z: zw}
 		if err := writeArray(zb, v.Value, v.Name); err != nil {
 			return err
 		}
@@ -338,6 +428,9 @@ func Write(w io.WriteSeeker, opt Options, vars ...Var) error {
 		}
 		if err := zw.Close(); err != nil {
 			return err
+		}
+		if cw.n > math.MaxUint32 {
+			return fmt.Errorf("mattest: compressed variable %q of %d bytes does not fit a MAT-file tag", v.Name, cw.n)
 		}
 		if _, err := w.Seek(pos+4, io.SeekStart); err != nil {
 			return err
@@ -352,6 +445,113 @@ func Write(w io.WriteSeeker, opt Options, vars ...Var) error {
 		bw.Reset(w)
 	}
 	return bw.Flush()
+}
+
+// zlibWriter writes a zlib stream (RFC 1950) as a chain of byte-aligned
+// deflate segments, each one referring only to its own data, so that runs of
+// zeros can be spliced in as copies of one precomputed segment.
+type zlibWriter struct {
+	w    io.Writer
+	fw   *flate.Writer
+	sum  hash.Hash32
+	head bool // the zlib header was written
+}
+
+func newZlibWriter(w io.Writer, level int) (*zlibWriter, error) {
+	fw, err := flate.NewWriter(w, level)
+	if err != nil {
+		return nil, err
+	}
+	return &zlibWriter{w: w, fw: fw, sum: adler32.New()}, nil
+}
+
+func (z *zlibWriter) header() error {
+	if z.head {
+		return nil
+	}
+	z.head = true
+	_, err := z.w.Write([]byte{0x78, 0x9c}) // deflate, 32 KiB window, default level
+	return err
+}
+
+func (z *zlibWriter) Write(p []byte) (int, error) {
+	if err := z.header(); err != nil {
+		return 0, err
+	}
+	z.sum.Write(p)
+	return z.fw.Write(p)
+}
+
+// zeroRun is a deflate segment of zeroRunLen zero bytes, ending with a sync
+// flush: non-final blocks, byte-aligned, copies reaching back only into the
+// segment itself (it starts with a literal zero).
+const zeroRunLen = 16 << 20
+
+var zeroRun = sync.OnceValue(func() []byte {
+	return deflateZeros(zeroRunLen)
+})
+
+func deflateZeros(n int64) []byte {
+	var b countBuffer
+	fw, _ := flate.NewWriter(&b, flate.BestCompression)
+	zero := make([]byte, min(n, 1<<20))
+	for left := n; left > 0; {
+		k := min(left, int64(len(zero)))
+		fw.Write(zero[:k])
+		left -= k
+	}
+	fw.Flush()
+	return b.b
+}
+
+// zeros appends n zero bytes to the stream.
+func (z *zlibWriter) zeros(n int64) error {
+	if err := z.header(); err != nil {
+		return err
+	}
+	// Close the segment written so far at a byte boundary; what follows
+	// starts a new one, with no copies from before the zeros.
+	if err := z.fw.Flush(); err != nil {
+		return err
+	}
+	for left := n; left > 0; {
+		seg := zeroRun()
+		if left < zeroRunLen {
+			seg = deflateZeros(left)
+		}
+		if _, err := z.w.Write(seg); err != nil {
+			return err
+		}
+		left -= min(left, zeroRunLen)
+	}
+	z.fw.Reset(z.w)
+	// Adler-32 after n zeros: the byte sum a is unchanged and b, the sum of
+	// the running a, grows by n*a.
+	st, _ := z.sum.(interface{ MarshalBinary() ([]byte, error) }).MarshalBinary()
+	s := binary.BigEndian.Uint32(st[len(st)-4:])
+	a, b := uint64(s&0xffff), uint64(s>>16)
+	b = (b + uint64(n%65521)*a) % 65521
+	binary.BigEndian.PutUint32(st[len(st)-4:], uint32(b<<16|a))
+	return z.sum.(interface{ UnmarshalBinary([]byte) error }).UnmarshalBinary(st)
+}
+
+// Close ends the deflate stream and writes the checksum.
+func (z *zlibWriter) Close() error {
+	if err := z.header(); err != nil {
+		return err
+	}
+	if err := z.fw.Close(); err != nil {
+		return err
+	}
+	_, err := z.w.Write(binary.BigEndian.AppendUint32(nil, z.sum.Sum32()))
+	return err
+}
+
+type countBuffer struct{ b []byte }
+
+func (c *countBuffer) Write(p []byte) (int, error) {
+	c.b = append(c.b, p...)
+	return len(p), nil
 }
 
 type countWriter struct {

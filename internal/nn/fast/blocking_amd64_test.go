@@ -26,6 +26,7 @@ func TestBlockings(t *testing.T) {
 	}{{8, 3, zconv8x3t9, zconv8x3t1, 3, 5}, {8, 2, zconv8x2t9, zconv8x2t1, 1 << 20, 0}, {12, 2, zconv12x2t9, zconv12x2t1, 2, 2}, {4, 6, zconv4x6t9, zconv4x6t1, 1, 0}} {
 		v := *avx512Variant
 		v.convC, v.convP, v.conv, v.gemm, v.tileGroup, v.inChunk = kc.c, kc.p, kc.f, kc.g, kc.group, kc.chunk
+		v.winoIn = nil  // the Winograd GEMM has its own blocking
 		v.bandBytes = 1 // the fewest rows per band: many band edges
 		t.Run(fmt.Sprintf("%dx%d", kc.c, kc.p), func(t *testing.T) { nntest.TestKernels(t, newKernels(&v)) })
 	}

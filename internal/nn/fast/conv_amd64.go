@@ -22,11 +22,16 @@ type conv struct {
 	vpr       int       // vectors per row
 	wf, bf    []float32 // forward weights [nOut/C][nIn][9][C] and bias
 	wb        []float32 // backward weights [nIn/C][nOut][9][C]
-	fwd, bwd  convJob
+	// u holds the Winograd-transformed weights [16][nOut][nIn] when either
+	// direction uses Winograd; the direct packings exist only for the
+	// directions that do not.
+	u        []float32
+	fwd, bwd dirJob
 }
 
 // NewConv packs the weights for both directions and sizes the workers'
-// band buffers.
+// band buffers. A direction runs as Winograd's F(2x2, 3x3) where that
+// pays (see useWino), else as the direct convolution.
 func (k *kernels) NewConv(wt *nn.ConvWeights, h, w int) nn.Conv {
 	if len(wt.Kernel) != 9*wt.In*wt.Out || len(wt.Bias) != wt.Out || h < 1 || w < 1 {
 		panic(fmt.Sprintf("fast: bad convolution %dx%d, %d->%d, %d weights, %d biases",
@@ -35,33 +40,59 @@ func (k *kernels) NewConv(wt *nn.ConvWeights, h, w int) nn.Conv {
 	v := k.v
 	C := v.convC
 	c := &conv{k: k, v: v, nIn: wt.In, nOut: wt.Out, h: h, w: w, wp: w + 2}
+	winoF := v.useWino(wt.In, wt.Out, h, w)
+	winoB := v.useWino(wt.Out, wt.In, h, w)
 	nbF := (wt.Out + C - 1) / C
 	nbB := (wt.In + C - 1) / C
-	c.wf = make([]float32, nbF*wt.In*9*C)
 	c.bf = make([]float32, nbF*C)
 	copy(c.bf, wt.Bias)
-	c.wb = make([]float32, nbB*wt.Out*9*C)
+	if !winoF {
+		c.wf = make([]float32, nbF*wt.In*9*C)
+	}
+	if !winoB {
+		c.wb = make([]float32, nbB*wt.Out*9*C)
+	}
 	for t := 0; t < 9; t++ {
 		for i := 0; i < wt.In; i++ {
 			for o := 0; o < wt.Out; o++ {
 				x := wt.Kernel[(t*wt.In+i)*wt.Out+o]
-				c.wf[(((o/C)*wt.In+i)*9+t)*C+o%C] = x
-				c.wb[(((i/C)*wt.Out+o)*9+(8-t))*C+i%C] = x
+				if c.wf != nil {
+					c.wf[(((o/C)*wt.In+i)*9+t)*C+o%C] = x
+				}
+				if c.wb != nil {
+					c.wb[(((i/C)*wt.Out+o)*9+(8-t))*C+i%C] = x
+				}
 			}
 		}
 	}
+	if winoF || winoB {
+		c.u = winoWeights(wt)
+	}
 	c.vpr = (w + v.lanes - 1) / v.lanes
-	n := workers().n
-	c.fwd = convJob{c: c, wts: c.wf, bias: c.bf, nIn: wt.In, nOut: wt.Out, flags: flagReLU, args: make([]convArgs, n)}
-	c.bwd = convJob{c: c, wts: c.wb, bias: zeros[:], nIn: wt.Out, nOut: wt.In, args: make([]convArgs, n)}
-	c.fwd.setBands(n)
-	c.bwd.setBands(n)
+	n := k.parts
+	elems := 0
+	if winoF {
+		j := newWinoJob(c, wt.In, wt.Out, true, n)
+		c.fwd, elems = j, max(elems, j.elems)
+	} else {
+		j := &convJob{c: c, wts: c.wf, bias: c.bf, nIn: wt.In, nOut: wt.Out, flags: flagReLU, args: make([]convArgs, n)}
+		j.setBands(n)
+		c.fwd, elems = j, max(elems, j.bandElems)
+	}
+	if winoB {
+		j := newWinoJob(c, wt.Out, wt.In, false, n)
+		c.bwd, elems = j, max(elems, j.elems)
+	} else {
+		j := &convJob{c: c, wts: c.wb, bias: zeros[:], nIn: wt.Out, nOut: wt.In, args: make([]convArgs, n)}
+		j.setBands(n)
+		c.bwd, elems = j, max(elems, j.bandElems)
+	}
 	k.mu.Lock()
 	for len(k.bands) < n {
 		k.bands = append(k.bands, nil)
 	}
 	for i := range k.bands {
-		k.bands[i] = grow(k.bands[i], max(c.fwd.bandElems, c.bwd.bandElems))
+		k.bands[i] = grow(k.bands[i], elems)
 	}
 	k.mu.Unlock()
 	return c
@@ -71,23 +102,38 @@ func (c *conv) Forward(out, in []float32) {
 	if len(in) != c.nIn*c.h*c.w || len(out) != c.nOut*c.h*c.w {
 		panic(fmt.Sprintf("fast: Forward with %d inputs, %d outputs for %dx%d, %d->%d", len(in), len(out), c.h, c.w, c.nIn, c.nOut))
 	}
-	c.run(&c.fwd, out, in)
+	c.run(c.fwd, out, in)
 }
 
 func (c *conv) BackwardInput(dIn, dOut []float32) {
 	if len(dOut) != c.nOut*c.h*c.w || len(dIn) != c.nIn*c.h*c.w {
 		panic(fmt.Sprintf("fast: BackwardInput with %d inputs, %d outputs for %dx%d, %d->%d", len(dOut), len(dIn), c.h, c.w, c.nIn, c.nOut))
 	}
-	c.run(&c.bwd, dIn, dOut)
+	c.run(c.bwd, dIn, dOut)
 }
 
-func (c *conv) run(j *convJob, out, in []float32) {
+// convIO is a direction's binding to one call's tensors and the workers'
+// buffers.
+type convIO struct {
+	src, out []float32
+	bands    [][]float32
+}
+
+type dirJob interface {
+	job
+	io() *convIO
+}
+
+func (j *convJob) io() *convIO { return &j.convIO }
+
+func (c *conv) run(jj dirJob, out, in []float32) {
 	k := c.k
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	j.src, j.out, j.bands = in, out, k.bands
-	workers().do(j, &k.wg)
-	j.src, j.out, j.bands = nil, nil, nil
+	b := jj.io()
+	b.src, b.out, b.bands = in, out, k.bands
+	k.do(jj)
+	*b = convIO{}
 }
 
 // convJob is one direction of a convolution. The image is cut into bands
@@ -107,8 +153,7 @@ type convJob struct {
 	bandRows, nBands int
 	bandChan         int // floats per channel in a band buffer
 	bandElems        int
-	src, out         []float32
-	bands            [][]float32
+	convIO
 }
 
 // setBands sizes the bands: as many rows as fit the variant's band bytes

@@ -1,9 +1,15 @@
 // Package fast holds the SIMD implementations of nn.Kernels: Go assembly
 // micro-kernels for amd64 (AVX-512 and AVX2+FMA), chosen at run time from the
-// CPU's features. Other architectures and builds tagged purego get no
-// variant and use the portable kernels.
+// CPU's features or forced with NEURALSTYLE_KERNELS (Choose). Other
+// architectures and builds tagged purego get no variant and use the portable
+// kernels.
 //
-// The convolution is direct: each worker copies a band of input rows (all
+// Most convolutions run as Winograd's F(2x2, 3x3) (wino_amd64.go): per band
+// of tiles, a vectorised input transform, 16 GEMMs with the direct kernel's
+// register blocking (its weights read at a stride, so that one transformed
+// copy serves both directions) and an output transform with the bias and
+// ReLU. Where that does not pay (few channels, as conv1_1; narrow images)
+// the convolution is direct: each worker copies a band of input rows (all
 // channels) into its own zero-bordered buffer that stays in L2, the weights
 // are packed once per layer into blocks of output channels, and a
 // register-blocked micro-kernel computes a block of output channels for a

@@ -3,13 +3,13 @@
 package fast
 
 import (
-	"runtime"
 	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/cpu"
 
 	"github.com/neuralstyle/neuralstyle/internal/nn"
+	"github.com/neuralstyle/neuralstyle/internal/parallel"
 )
 
 // convArgs is the argument block of the convolution micro-kernels; gen.go
@@ -24,6 +24,19 @@ type convArgs struct {
 	inOff            [8]int64
 	outOff           [8]int64
 	mask             [8]uint64 // AVX-512: lane bit mask; AVX2: pointer to 8 int32 lanes
+	wStep            int64     // wgemm: weight stride per input channel, bytes (row: per output channel)
+}
+
+// winoArgs is the argument block of the Winograd transforms; gen.go
+// hard-codes its field offsets.
+type winoArgs struct {
+	src, dst, bias, perm unsafe.Pointer
+	n                    int64     // channels to loop over
+	srcChan, srcRow      int64     // source channel and row strides, bytes
+	dstChan, dstRow      int64     // destination channel and row strides, bytes
+	xi                   int64     // stride between the 16 Winograd components, bytes
+	flags                int64     // flagReLU: add the bias and apply the ReLU (output transform)
+	mask                 [4]uint64 // output stores: row 0 low, high vector, row 1 low, high
 }
 
 const (
@@ -69,6 +82,14 @@ type variant struct {
 	// (tests).
 	gramChunkCols int
 	gramPerm      []int
+	// Winograd F(2x2, 3x3): the transforms and the strided-weight GEMM
+	// (convC x convP blocking); nil winoIn: direct convolutions only.
+	winoIn, winoOut func(*winoArgs)
+	wgemm           func(*convArgs)
+	// A direction runs as Winograd from winoMinChan input and output
+	// channels and winoMinWidth pixels wide; each worker's V and M take
+	// about winoBandBytes.
+	winoMinChan, winoMinWidth, winoBandBytes int
 }
 
 // mask returns the store mask for the first n lanes.
@@ -94,25 +115,18 @@ var (
 		name: "avx512", lanes: 16,
 		convC: 6, convP: 4, conv: zconv6x4t9, gemm: zconv6x4t1, tileGroup: 4, bandBytes: 1 << 20, gemmPackRows: 129,
 		gramR: 4, gramS: 4, gram: zgram4x4, gramPerm: zgram4x4Perm,
+		winoIn: zwinoIn, winoOut: zwinoOut, wgemm: zwgemm6x4, winoMinChan: 16, winoMinWidth: 24, winoBandBytes: 1 << 20,
 	}
 	avx2Variant = &variant{
 		name: "avx2", lanes: 8,
 		convC: 4, convP: 3, conv: yconv4x3t9, gemm: yconv4x3t1, tileGroup: 1, bandBytes: 1 << 20, gemmPackRows: 129,
 		gramR: 2, gramS: 4, gram: ygram2x4, gramPerm: ygram2x4Perm,
+		winoIn: ywinoIn, winoOut: ywinoOut, wgemm: ywgemm4x3, winoMinChan: 16, winoMinWidth: 12, winoBandBytes: 1 << 20,
 	}
 )
 
 func hasAVX512() bool { return cpu.X86.HasAVX512F && cpu.X86.HasAVX2 && cpu.X86.HasFMA }
 func hasAVX2() bool   { return cpu.X86.HasAVX2 && cpu.X86.HasFMA }
-
-// New returns the fastest variant the CPU supports.
-func New() (nn.Kernels, bool) {
-	v := Variants()
-	if len(v) == 0 {
-		return nil, false
-	}
-	return v[0], true
-}
 
 // Variants returns every variant the CPU supports, fastest first.
 func Variants() []nn.Kernels {
@@ -132,7 +146,10 @@ func Variants() []nn.Kernels {
 type kernels struct {
 	v  *variant
 	mu sync.Mutex
-	wg sync.WaitGroup
+	// parts is the number of parts a call splits into, each with its own
+	// buffers: GOMAXPROCS when the kernels were made.
+	parts int
+	task  jobTask
 	// bands holds each worker's zero-bordered copy of a band of a
 	// convolution's input rows.
 	bands [][]float32
@@ -146,62 +163,35 @@ type kernels struct {
 }
 
 func newKernels(v *variant) *kernels {
-	k := &kernels{v: v}
+	k := &kernels{v: v, parts: parallel.Procs()}
 	k.gram.k = k
 	k.gb.k = k
-	k.gram.args = make([]gramArgs, workers().n)
-	k.gb.args = make([]convArgs, workers().n)
-	k.packs = make([][]float32, workers().n)
+	k.gram.args = make([]gramArgs, k.parts)
+	k.gb.args = make([]convArgs, k.parts)
+	k.packs = make([][]float32, k.parts)
 	return k
 }
 
 func (k *kernels) Name() string { return k.v.name }
 
-// pool runs jobs on GOMAXPROCS goroutines (the caller and n-1 workers).
-type pool struct {
-	n     int
-	tasks chan task
-}
-
+// job is a kernel's work in nparts parts; part indexes the caller's
+// per-part buffers.
 type job interface{ run(part, nparts int) }
 
-type task struct {
-	j      job
-	part   int
-	nparts int
-	wg     *sync.WaitGroup
+// jobTask runs a job's parts on the process's worker pool.
+type jobTask struct {
+	j job
+	n int
 }
 
-var (
-	poolOnce sync.Once
-	thePool  *pool
-)
+func (t *jobTask) Run(part int) { t.j.run(part, t.n) }
 
-func workers() *pool {
-	poolOnce.Do(func() {
-		n := runtime.GOMAXPROCS(0)
-		p := &pool{n: n, tasks: make(chan task, n)}
-		for i := 1; i < n; i++ {
-			go func() {
-				for t := range p.tasks {
-					t.j.run(t.part, t.nparts)
-					t.wg.Done()
-				}
-			}()
-		}
-		thePool = p
-	})
-	return thePool
-}
-
-// do runs j on all parts and waits for them.
-func (p *pool) do(j job, wg *sync.WaitGroup) {
-	wg.Add(p.n - 1)
-	for i := 1; i < p.n; i++ {
-		p.tasks <- task{j, i, p.n, wg}
-	}
-	j.run(0, p.n)
-	wg.Wait()
+// do runs j in k.parts parts on the shared pool and waits for them. Calls
+// are serialized by k.mu, so one jobTask serves them all.
+func (k *kernels) do(j job) {
+	k.task.j, k.task.n = j, k.parts
+	parallel.For(k.parts, &k.task)
+	k.task.j = nil
 }
 
 // grow returns s with length n, reallocating only when it is too short.

@@ -28,6 +28,7 @@ const (
 	aInOff    = 80
 	aOutOff   = 144
 	aMask     = 208
+	aWStep    = 272
 	maxVecs   = 8
 	flagAccum = 1
 	flagReLU  = 2
@@ -72,8 +73,22 @@ var gp = []string{"R9", "R10", "R11", "R12", "R13", "SI", "DI"}
 // conv emits a kernel computing C output channels x P pixel vectors of a
 // taps-tap convolution (taps 9: 3x3 with row stride BX; taps 1: a GEMM), the
 // loop over input channels inside.
-func (g *gen) conv(a isa, C, P, taps int) string {
+func (g *gen) conv(a isa, C, P, taps int) string { return g.convKernel(a, C, P, taps, false) }
+
+// wgemm emits the GEMM of the Winograd convolution: the one-tap kernel with
+// its weights read at a stride, weight (c, i) at w + c*row + i*wStep bytes,
+// so that one packed copy of the transformed weights serves both
+// directions (forward: rows are output channels; backward: the transpose).
+func (g *gen) wgemm(a isa, C, P int) string { return g.convKernel(a, C, P, 1, true) }
+
+func (g *gen) convKernel(a isa, C, P, taps int, strided bool) string {
 	name := fmt.Sprintf("%sconv%dx%dt%d", a.name, C, P, taps)
+	if strided {
+		name = fmt.Sprintf("%swgemm%dx%d", a.name, C, P)
+		if C > 6 || P > 4 || taps != 1 {
+			log.Fatalf("%s: strided weights need C <= 6, P <= 4, one tap", name)
+		}
+	}
 
 	nacc := C * P
 	if nacc+P+1 > a.nregs || P > 7 {
@@ -143,6 +158,13 @@ func (g *gen) conv(a isa, C, P, taps int) string {
 		g.p("MOVQ %d(AX), %s", aInOff+8*j, ptr[j])
 		g.p("ADDQ SI, %s", ptr[j])
 	}
+	if strided {
+		// BX: the stride between the weights of the block's channels;
+		// R13 = DX + 3*BX reaches channels 3..5; R14: the step per input.
+		g.p("LEAQ (DX)(BX*2), R13")
+		g.p("ADDQ BX, R13")
+		g.p("MOVQ %d(AX), R14", aWStep)
+	}
 	g.label(name + "_loop")
 	nb := 0
 	for t := 0; t < taps; t++ {
@@ -162,13 +184,27 @@ func (g *gen) conv(a isa, C, P, taps int) string {
 		for c := 0; c < C; c++ {
 			b := bc[nb%len(bc)]
 			nb++
-			g.p("VBROADCASTSS %d(DX), %s", 4*(t*C+c), b)
+			if strided {
+				base, k := "DX", c
+				if c >= 3 {
+					base, k = "R13", c-3
+				}
+				addr := []string{"(%s)", "(%s)(BX*1)", "(%s)(BX*2)"}[k]
+				g.p("VBROADCASTSS "+addr+", %s", base, b)
+			} else {
+				g.p("VBROADCASTSS %d(DX), %s", 4*(t*C+c), b)
+			}
 			for j := 0; j < P; j++ {
 				g.p("VFMADD231PS %s, %s, %s", in(j), b, acc(c, j))
 			}
 		}
 	}
-	g.p("ADDQ $%d, DX", 4*taps*C)
+	if strided {
+		g.p("ADDQ R14, DX")
+		g.p("ADDQ R14, R13")
+	} else {
+		g.p("ADDQ $%d, DX", 4*taps*C)
+	}
 	for j := 0; j < P; j++ {
 		g.p("ADDQ R8, %s", ptr[j])
 	}
@@ -461,6 +497,12 @@ func main() {
 		g.conv(avx2, k.c, k.p, 9)
 		g.conv(avx2, k.c, k.p, 1)
 	}
+	g.wgemm(avx512, 6, 4)
+	g.wgemm(avx2, 4, 3)
+	g.winoIn(avx512)
+	g.winoIn(avx2)
+	g.winoOut(avx512)
+	g.winoOut(avx2)
 	nz, pz := g.gram(avx512, 4, 4)
 	ny, py := g.gram(avx2, 2, 4)
 	fmt.Fprintf(&g.gs, "\n// Lane l of the result of %s holds accumulator i*4+j = %sPerm[l].\nvar %sPerm = %#v\n", nz, nz, nz, pz)
@@ -471,4 +513,268 @@ func main() {
 	if err := os.WriteFile("kernels_amd64.go", g.gs.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// Byte offsets of the fields of winoArgs.
+const (
+	wSrc     = 0
+	wDst     = 8
+	wBias    = 16
+	wPerm    = 24
+	wN       = 32
+	wSrcChan = 40
+	wSrcRow  = 48
+	wDstChan = 56
+	wDstRow  = 64
+	wXi      = 72
+	wFlags   = 80
+	wMask    = 88
+)
+
+// F(2x2, 3x3) Winograd transforms, vectorised over a row of L tiles (L the
+// vector width): tile t of the row covers output pixels 2t, 2t+1 of two
+// rows and reads padded input columns 2t .. 2t+3 of four rows.
+//
+// Input: V = B^T d B with B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
+// Row combination k of the four input rows (r0-r2, r1+r2, r2-r1, r1-r3) is
+// formed on the raw columns, then split into the even and odd columns
+// (d0 = col 2t, d1 = 2t+1, from the vectors at 0 and L; d2 = 2t+2,
+// d3 = 2t+3, from the vectors at 2 and L+2) and combined the same way into
+// components 4k+0..3 (d0-d2, d1+d2, d2-d1, d1-d3).
+//
+// Output: Y = A^T M A with A^T = [1 1 1 0; 0 1 -1 -1]; the two outputs of a
+// tile row are interleaved back into pixels, bias and ReLU applied before
+// the masked stores.
+//
+// Per tile row and channel the input transform does 32 loads, 16
+// add/subs on the rows, 8 shuffles (AVX-512: 4 two-table permutes), 16
+// add/subs and 16 stores for L tiles; the output transform 24 loads, 28
+// add/subs, 4 shuffles and 4 stores. The GEMM between them does 16 x Cin
+// (or Cout) multiply-adds per tile and channel, so at 64 channels the
+// transforms are about a tenth of the arithmetic; their memory traffic (V
+// is 4x the input, M 4x the output) stays in each worker's L2/L3 slice
+// because the image is transformed one band of tile rows at a time.
+
+// winoRegs are the general registers of the transforms: the four
+// component bases (components 0-3, 4-7, 8-11, 12-15), the component stride
+// and three times it.
+var (
+	wB   = []string{"R10", "R12", "R13", "R14"}
+	wXI  = "R11"
+	wXI3 = "DX"
+)
+
+// wcomp is the address of component xi at the four bases.
+func wcomp(xi int) string {
+	b := wB[xi/4]
+	switch xi % 4 {
+	case 0:
+		return "(" + b + ")"
+	case 1:
+		return "(" + b + ")(" + wXI + "*1)"
+	case 2:
+		return "(" + b + ")(" + wXI + "*2)"
+	}
+	return "(" + b + ")(" + wXI3 + "*1)"
+}
+
+// setupBases loads the component bases from base (a register) and the
+// stride.
+func (g *gen) setupBases(base string) {
+	g.p("MOVQ %d(AX), %s", wXi, wXI)
+	g.p("LEAQ (%s)(%s*2), %s", wXI, wXI, wXI3)
+	g.p("MOVQ %s, %s", base, wB[0])
+	for i := 1; i < 4; i++ {
+		g.p("LEAQ (%s)(%s*4), %s", wB[i-1], wXI, wB[i])
+	}
+}
+
+func (g *gen) vzero(a isa, r string) {
+	if a.reg == "Z" {
+		g.p("VPXORD %s, %s, %s", r, r, r)
+	} else {
+		g.p("VXORPS %s, %s, %s", r, r, r)
+	}
+}
+
+// winoIn emits the input transform: for n channels, one row of L tiles
+// from the padded band at src (the tile row's first input row) to the 16
+// component planes at dst.
+func (g *gen) winoIn(a isa) string {
+	name := a.name + "winoIn"
+	L := a.lanes
+	vb := 4 * L
+	fmt.Fprintf(&g.gs, "\n//go:noescape\nfunc %s(a *winoArgs)\n", name)
+	fmt.Fprintf(&g.s, "\n// func %s(a *winoArgs)\nTEXT ·%s(SB), NOSPLIT, $0-8\n", name, name)
+	r := func(i int) string { return fmt.Sprintf("%s%d", a.reg, i) }
+	g.p("MOVQ a+0(FP), AX")
+	g.p("MOVQ %d(AX), SI", wSrc)
+	g.p("MOVQ %d(AX), BX", wSrcRow)
+	g.p("MOVQ %d(AX), CX", wN)
+	g.p("MOVQ %d(AX), R9", wSrcChan)
+	g.p("MOVQ %d(AX), DI", wDstChan)
+	g.p("MOVQ %d(AX), R8", wDst)
+	g.setupBases("R8")
+	// R8: the fourth input row.
+	g.p("LEAQ (SI)(BX*2), R8")
+	g.p("ADDQ BX, R8")
+	if a.reg == "Z" {
+		// Z14, Z15: the even and odd permutations of two vectors.
+		g.p("MOVQ %d(AX), R15", wPerm)
+		g.p("VMOVUPS (R15), Z14")
+		g.p("VMOVUPS 64(R15), Z15")
+	}
+	row := func(i int, off int) string {
+		switch i {
+		case 0:
+			return fmt.Sprintf("%d(SI)", off)
+		case 1:
+			return fmt.Sprintf("%d(SI)(BX*1)", off)
+		case 2:
+			return fmt.Sprintf("%d(SI)(BX*2)", off)
+		}
+		return fmt.Sprintf("%d(R8)", off)
+	}
+	g.label(name + "_loop")
+	type comb struct {
+		x, y int
+		op   string
+	}
+	// dst = x op y
+	combs := []comb{{0, 2, "VSUBPS"}, {1, 2, "VADDPS"}, {2, 1, "VSUBPS"}, {1, 3, "VSUBPS"}}
+	for k, cb := range combs {
+		// r0..r3: the row combination at column offsets 0, L, 2, L+2.
+		for q, off := range []int{0, vb, 8, vb + 8} {
+			g.p("VMOVUPS %s, %s", row(cb.x, off), r(q))
+			g.p("%s %s, %s, %s", cb.op, row(cb.y, off), r(q), r(q))
+		}
+		// r4..r7: d0 = even(r0, r1), d1 = odd(r0, r1), d2 = even(r2, r3), d3 = odd(r2, r3).
+		if a.reg == "Z" {
+			for d, src := range [][2]int{{0, 1}, {0, 1}, {2, 3}, {2, 3}} {
+				g.p("VMOVAPS %s, %s", []string{"Z14", "Z15"}[d%2], r(4+d))
+				g.p("VPERMI2PS %s, %s, %s", r(src[1]), r(src[0]), r(4+d))
+			}
+		} else {
+			for d, src := range [][2]int{{0, 1}, {0, 1}, {2, 3}, {2, 3}} {
+				imm := []int{0x88, 0xDD}[d%2]
+				g.p("VSHUFPS $0x%02x, %s, %s, %s", imm, r(src[1]), r(src[0]), r(4+d))
+				g.p("VPERMPD $0xD8, %s, %s", r(4+d), r(4+d))
+			}
+		}
+		// components 4k+0..3: d0-d2, d1+d2, d2-d1, d1-d3
+		g.p("VSUBPS %s, %s, %s", r(6), r(4), r(8))
+		g.p("VADDPS %s, %s, %s", r(6), r(5), r(9))
+		g.p("VSUBPS %s, %s, %s", r(5), r(6), r(10))
+		g.p("VSUBPS %s, %s, %s", r(7), r(5), r(11))
+		for j := 0; j < 4; j++ {
+			g.p("VMOVUPS %s, %s", r(8+j), wcomp(4*k+j))
+		}
+	}
+	g.p("ADDQ R9, SI")
+	g.p("ADDQ R9, R8")
+	for _, b := range wB {
+		g.p("ADDQ DI, %s", b)
+	}
+	g.p("DECQ CX")
+	g.p("JNZ %s_loop", name)
+	g.p("VZEROUPPER")
+	g.p("RET")
+	return name
+}
+
+// winoOut emits the output transform: for n channels, the 16 component
+// planes of one row of L tiles at src to two rows of 2L pixels at dst,
+// with the bias and ReLU when flagReLU is set.
+func (g *gen) winoOut(a isa) string {
+	name := a.name + "winoOut"
+	fmt.Fprintf(&g.gs, "\n//go:noescape\nfunc %s(a *winoArgs)\n", name)
+	fmt.Fprintf(&g.s, "\n// func %s(a *winoArgs)\nTEXT ·%s(SB), NOSPLIT, $0-8\n", name, name)
+	r := func(i int) string { return fmt.Sprintf("%s%d", a.reg, i) }
+	vb := 4 * a.lanes
+	g.p("MOVQ a+0(FP), AX")
+	g.p("MOVQ %d(AX), SI", wSrc)
+	g.p("MOVQ %d(AX), DI", wDst)
+	g.p("MOVQ %d(AX), BX", wDstRow)
+	g.p("MOVQ %d(AX), CX", wN)
+	g.p("MOVQ %d(AX), R8", wSrcChan)
+	g.p("MOVQ %d(AX), R9", wDstChan)
+	g.p("MOVQ %d(AX), R15", wBias)
+	g.setupBases("SI")
+	zero := r(a.nregs - 1)
+	g.vzero(a, zero)
+	if a.reg == "Z" {
+		// Z12, Z13: interleaving permutations; K1..K4 the store masks.
+		g.p("MOVQ %d(AX), SI", wPerm)
+		g.p("VMOVUPS (SI), Z12")
+		g.p("VMOVUPS 64(SI), Z13")
+		for i := 0; i < 4; i++ {
+			g.p("KMOVW %d(AX), K%d", wMask+8*i, i+1)
+		}
+	}
+	g.label(name + "_loop")
+	for y := 0; y < 2; y++ {
+		// s_j = M0j + M1j + M2j (row 0) or M1j - M2j - M3j (row 1), into r0..r3.
+		for j := 0; j < 4; j++ {
+			if y == 0 {
+				g.p("VMOVUPS %s, %s", wcomp(0+j), r(j))
+				g.p("VADDPS %s, %s, %s", wcomp(4+j), r(j), r(j))
+				g.p("VADDPS %s, %s, %s", wcomp(8+j), r(j), r(j))
+			} else {
+				g.p("VMOVUPS %s, %s", wcomp(4+j), r(j))
+				g.p("VSUBPS %s, %s, %s", wcomp(8+j), r(j), r(j))
+				g.p("VSUBPS %s, %s, %s", wcomp(12+j), r(j), r(j))
+			}
+		}
+		// even pixels r4 = s0+s1+s2, odd r5 = s1-s2-s3
+		g.p("VADDPS %s, %s, %s", r(1), r(0), r(4))
+		g.p("VADDPS %s, %s, %s", r(2), r(4), r(4))
+		g.p("VSUBPS %s, %s, %s", r(2), r(1), r(5))
+		g.p("VSUBPS %s, %s, %s", r(3), r(5), r(5))
+		g.p("TESTQ $%d, %d(AX)", flagReLU, wFlags)
+		g.p("JZ %s_nobias%d", name, y)
+		g.p("VBROADCASTSS (R15), %s", r(6))
+		g.p("VADDPS %s, %s, %s", r(6), r(4), r(4))
+		g.p("VADDPS %s, %s, %s", r(6), r(5), r(5))
+		g.p("VMAXPS %s, %s, %s", zero, r(4), r(4))
+		g.p("VMAXPS %s, %s, %s", zero, r(5), r(5))
+		g.label(fmt.Sprintf("%s_nobias%d", name, y))
+		// r6, r7: pixels 0..L-1 and L..2L-1 of the row.
+		if a.reg == "Z" {
+			g.p("VMOVAPS Z12, Z6")
+			g.p("VPERMI2PS Z5, Z4, Z6")
+			g.p("VMOVAPS Z13, Z7")
+			g.p("VPERMI2PS Z5, Z4, Z7")
+		} else {
+			g.p("VUNPCKLPS Y5, Y4, Y8")
+			g.p("VUNPCKHPS Y5, Y4, Y9")
+			g.p("VPERM2F128 $0x20, Y9, Y8, Y6")
+			g.p("VPERM2F128 $0x31, Y9, Y8, Y7")
+		}
+		rowAddr := "(DI)"
+		if y == 1 {
+			rowAddr = "(DI)(BX*1)"
+		}
+		for h := 0; h < 2; h++ {
+			addr := fmt.Sprintf("%d%s", h*vb, rowAddr)
+			if a.reg == "Z" {
+				g.p("VMOVUPS %s, K%d, %s", r(6+h), 2*y+h+1, addr)
+			} else {
+				g.p("MOVQ %d(AX), DX", wMask+8*(2*y+h))
+				g.p("VMOVDQU (DX), Y10")
+				g.p("VMASKMOVPS %s, Y10, %s", r(6+h), addr)
+				// DX is the component stride x 3: restore it.
+				g.p("LEAQ (%s)(%s*2), %s", wXI, wXI, wXI3)
+			}
+		}
+	}
+	g.p("ADDQ $4, R15")
+	g.p("ADDQ R9, DI")
+	for _, b := range wB {
+		g.p("ADDQ R8, %s", b)
+	}
+	g.p("DECQ CX")
+	g.p("JNZ %s_loop", name)
+	g.p("VZEROUPPER")
+	g.p("RET")
+	return name
 }

@@ -37,12 +37,12 @@ func (k *kernels) Gram(g, f []float32, c, n int, scale float32) {
 	}
 	j.kc = kc
 	j.scale = scale
-	workers().do(j, &k.wg)
+	k.do(j)
 	// The scaling and mirroring run on all workers too, in square tiles:
 	// done serially row by row, the column writes took longer than the
 	// products at 512 rows.
 	j.mirror = true
-	workers().do(j, &k.wg)
+	k.do(j)
 	j.mirror = false
 	j.g, j.f = nil, nil
 }
@@ -162,9 +162,9 @@ func (k *kernels) GramBackward(df, dg, f []float32, c, n int, scale float32) {
 	// Two passes: the packing of W (column reads of dg, as slow as a small
 	// product) is split over the workers too.
 	j.packW = true
-	workers().do(j, &k.wg)
+	k.do(j)
 	j.packW = false
-	workers().do(j, &k.wg)
+	k.do(j)
 	j.df, j.dg, j.f = nil, nil, nil
 }
 

@@ -47,6 +47,24 @@ func yconv6x2t9(a *convArgs)
 func yconv6x2t1(a *convArgs)
 
 //go:noescape
+func zwgemm6x4(a *convArgs)
+
+//go:noescape
+func ywgemm4x3(a *convArgs)
+
+//go:noescape
+func zwinoIn(a *winoArgs)
+
+//go:noescape
+func ywinoIn(a *winoArgs)
+
+//go:noescape
+func zwinoOut(a *winoArgs)
+
+//go:noescape
+func ywinoOut(a *winoArgs)
+
+//go:noescape
 func zgram4x4(a *gramArgs)
 
 //go:noescape

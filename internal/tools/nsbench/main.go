@@ -5,11 +5,11 @@
 // when /usr/bin/python3 has torch. Each measurement runs in a child process
 // so that its peak resident memory is its own. With -load it times loading
 // a VGG-19 .mat file instead. With -max-memory (or -depth and -tile) the
-// network is tiled as the native engine's Options say, and the plan is
-// reported.
+// native network is tiled as the native engine's Options say, and the plan
+// is reported.
 //
 //	go run ./internal/tools/nsbench -sizes 256,512 -iters 3
-//	go run ./internal/tools/nsbench -sizes 1024 -max-memory 600 -torch no
+//	go run ./internal/tools/nsbench -sizes 1024 -max-memory 600 -torch no -kernels default
 //	go run ./internal/tools/nsbench -load imagenet-vgg-verydeep-19.mat
 package main
 
@@ -32,6 +32,7 @@ import (
 	"github.com/neuralstyle/neuralstyle/internal/engine"
 	"github.com/neuralstyle/neuralstyle/internal/native"
 	"github.com/neuralstyle/neuralstyle/internal/nn"
+	"github.com/neuralstyle/neuralstyle/internal/nn/fast"
 	"github.com/neuralstyle/neuralstyle/internal/stylize"
 	"github.com/neuralstyle/neuralstyle/internal/vgg"
 	"github.com/neuralstyle/neuralstyle/internal/vgg/vggtest"
@@ -41,26 +42,31 @@ type result struct {
 	Size    int     `json:"size"`
 	Kernels string  `json:"kernels"`
 	SecIter float64 `json:"sec_iter"`
+	// CPUIter is the process CPU time per iteration: on a machine shared
+	// with other jobs it compares builds where the wall time cannot.
+	CPUIter float64 `json:"cpu_iter"`
 	GFLOPs  float64 `json:"gflops"`
 	PeakMB  float64 `json:"peak_mb"`
-	CPUIter float64 `json:"cpu_iter"`
 	Plan    string  `json:"plan"`
 }
 
 func main() {
 	sizes := flag.String("sizes", "256,512", "image sizes (square), comma-separated")
-	iters := flag.Int("iters", 3, "timed iterations per size (after one warm-up; 0: time the warm-up alone)")
-	kernels := flag.String("kernels", "default", "kernels: default or portable")
+	iters := flag.Int("iters", 3, "timed iterations per size (after one warm-up)")
+	kernels := flag.String("kernels", "default,avx2", "kernel sets, comma-separated: default (the fastest), avx512, avx2 or portable; avx2 runs TensorFlow and PyTorch with ONEDNN_MAX_CPU_ISA=AVX2 too")
+	tfMode := flag.String("tf", "auto", "run the TensorFlow backend beside (needs a build with -tags tensorflow, make bench-tf): auto, yes or no")
+	through52 := flag.Bool("relu5_2", true, "compute through relu5_2 as the reference always does (content weight on relu5_2); false: the default run's work, which the native engine stops at relu5_1")
+	engineName := flag.String("engine", "native", "internal: the engine a child measures, native or tensorflow")
 	torch := flag.String("torch", "auto", "run the PyTorch anchor: auto, yes or no")
 	threads := flag.Int("threads", runtime.GOMAXPROCS(0), "threads for PyTorch")
 	child := flag.Int("child", 0, "internal: measure this size in this process")
-	load := flag.String("load", "", "instead: time vgg.Load of this .mat file and report its peak memory")
-	maxMemory := flag.Int64("max-memory", 0, "tile the network so that its buffers take at most this many MB (0: untiled)")
+	maxMemory := flag.Int64("max-memory", 0, "tile the native network so that its buffers take at most this many MB (0: untiled)")
 	depth := flag.Int("depth", 0, "force tiling through the pool before this conv (2, 4, 8 or 12) ...")
 	tile := flag.Int("tile", 0, "... in tiles of this many cells of that pool's output")
 	styleSize := flag.Int("style-size", 0, "the style image's size (square; 0: the content's)")
+	load := flag.String("load", "", "instead: time vgg.Load of this .mat file and report its peak memory")
 	flag.Parse()
-	opt := native.Options{MaxBytes: *maxMemory * 1e6, Depth: *depth, Tile: *tile}
+	tiling := tilingArgs{opt: native.Options{MaxBytes: *maxMemory * 1e6, Depth: *depth, Tile: *tile}, styleSize: *styleSize}
 	if *load != "" {
 		t0 := time.Now()
 		if _, err := vgg.Load(*load); err != nil {
@@ -72,7 +78,7 @@ func main() {
 		return
 	}
 	if *child > 0 {
-		r, err := measure(*child, *styleSize, *iters, *kernels, opt)
+		r, err := measure(*child, *iters, *kernels, *engineName, *through52, tiling)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "nsbench:", err)
 			os.Exit(1)
@@ -86,57 +92,150 @@ func main() {
 		os.Exit(1)
 	}
 	py := torchAvailable(*torch)
-	fmt.Printf("%-6s %-10s %10s %9s %9s | %10s %9s | %8s\n", "size", "kernels", "s/iter", "GFLOP/s", "peak MB", "torch s/it", "torch MB", "go/torch")
+	tf := tfEngine != nil && *tfMode != "no"
+	if *tfMode == "yes" && tfEngine == nil {
+		fmt.Fprintln(os.Stderr, "nsbench: built without the TensorFlow backend (make bench-tf builds it with -tags tensorflow)")
+		os.Exit(1)
+	}
+	fmt.Printf("%-5s %-9s %8s %9s %7s %6s | %8s %6s %6s | %8s %6s %6s\n", "size", "kernels", "s/iter", "cpu s/it", "GFLOP/s", "MB",
+		"tf s/it", "MB", "go/tf", "torch", "MB", "go/pt")
 	for _, s := range strings.Split(*sizes, ",") {
 		size, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil || size < 8 {
 			fmt.Fprintf(os.Stderr, "nsbench: bad size %q\n", s)
 			os.Exit(2)
 		}
-		out, err := exec.Command(self, "-child", strconv.Itoa(size), "-iters", strconv.Itoa(*iters), "-kernels", *kernels,
-			"-max-memory", strconv.FormatInt(*maxMemory, 10), "-depth", strconv.Itoa(*depth), "-tile", strconv.Itoa(*tile), "-style-size", strconv.Itoa(*styleSize)).Output()
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "nsbench: size %d: %v\n", size, err)
-			os.Exit(1)
-		}
-		var r result
-		if err := json.Unmarshal(out, &r); err != nil {
-			fmt.Fprintf(os.Stderr, "nsbench: size %d: %v\n", size, err)
-			os.Exit(1)
-		}
-		line := fmt.Sprintf("%-6d %-10s %10.3f %9.1f %9.0f |", r.Size, r.Kernels, r.SecIter, r.GFLOPs, r.PeakMB)
-		if py != "" {
-			ts, tm, err := runTorch(py, size, *iters, *threads)
+		for _, kname := range strings.Split(*kernels, ",") {
+			kname = strings.TrimSpace(kname)
+			env := kernelEnv(kname)
+			args := []string{"-child", strconv.Itoa(size), "-iters", strconv.Itoa(*iters), "-kernels", kname,
+				"-relu5_2=" + strconv.FormatBool(*through52),
+				"-max-memory", strconv.FormatInt(*maxMemory, 10), "-depth", strconv.Itoa(*depth), "-tile", strconv.Itoa(*tile),
+				"-style-size", strconv.Itoa(*styleSize)}
+			r, err := runChild(self, append(args, "-engine", "native"), env)
 			if err != nil {
-				line += fmt.Sprintf(" torch failed: %v", err)
-			} else {
-				line += fmt.Sprintf(" %10.3f %9.0f | %8.2f", ts, tm, r.SecIter/ts)
+				fmt.Fprintf(os.Stderr, "nsbench: size %d, %s: %v\n", size, kname, err)
+				os.Exit(1)
 			}
-		} else {
-			line += fmt.Sprintf(" %10s %9s | %8s", "-", "-", "-")
+			line := fmt.Sprintf("%-5d %-9s %8.3f %9.3f %7.1f %6.0f |", r.Size, r.Kernels, r.SecIter, r.CPUIter, r.GFLOPs, r.PeakMB)
+			if tf {
+				t, err := runChild(self, append(args, "-engine", "tensorflow"), env)
+				if err != nil {
+					line += fmt.Sprintf(" %22s |", "failed")
+					fmt.Fprintf(os.Stderr, "nsbench: tensorflow, size %d, %s: %v\n", size, kname, err)
+				} else {
+					line += fmt.Sprintf(" %8.3f %6.0f %6.2f |", t.SecIter, t.PeakMB, r.SecIter/t.SecIter)
+				}
+			} else {
+				line += fmt.Sprintf(" %8s %6s %6s |", "-", "-", "-")
+			}
+			if py != "" {
+				ts, tm, err := runTorch(py, size, *iters, *threads, env)
+				if err != nil {
+					line += " failed"
+					fmt.Fprintf(os.Stderr, "nsbench: torch, size %d: %v\n", size, err)
+				} else {
+					line += fmt.Sprintf(" %8.3f %6.0f %6.2f", ts, tm, r.SecIter/ts)
+				}
+			} else {
+				line += fmt.Sprintf(" %8s %6s %6s", "-", "-", "-")
+			}
+			fmt.Println(line)
+			if r.Plan != "untiled" {
+				fmt.Printf("      plan: %s\n", r.Plan)
+			}
 		}
-		fmt.Println(line)
-		fmt.Printf("       CPU %.3f s/iter; plan: %s\n", r.CPUIter, r.Plan)
 	}
 }
 
+// kernelEnv is the environment of a child measuring kernel set kname.
+// The AVX2 rows limit oneDNN (TensorFlow's and PyTorch's convolutions) and
+// PyTorch's own kernels to AVX2 as well. NEURALSTYLE_KERNELS goes in the
+// child's environment: nn reads it at start-up (its pooling and gates
+// follow it too).
+func kernelEnv(kname string) []string {
+	env := []string{"NEURALSTYLE_KERNELS="}
+	if kname != "default" {
+		env[0] += kname
+	}
+	if kname == "avx2" {
+		env = append(env, "ONEDNN_MAX_CPU_ISA=AVX2", "ATEN_CPU_CAPABILITY=avx2")
+	}
+	return env
+}
+
+// runChild measures in a child process (its peak memory its own), with env
+// added to its environment.
+func runChild(self string, args, env []string) (*result, error) {
+	cmd := exec.Command(self, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("%v: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	var r result
+	if err := json.Unmarshal(out, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// tilingArgs are the native engine's tiling options and the style image's
+// size for a measurement.
+type tilingArgs struct {
+	opt       native.Options
+	styleSize int
+}
+
 // measure times iters iterations at size x size after a warm-up one.
-func measure(size, styleSize, iters int, which string, tiling native.Options) (*result, error) {
-	k := native.DefaultKernels()
-	if which == "portable" {
+func measure(size, iters int, which, engineName string, through52 bool, tiling tilingArgs) (*result, error) {
+	var k nn.Kernels
+	switch which {
+	case "portable":
 		k = nn.Portable()
+	case "default":
+		os.Unsetenv(fast.EnvKernels)
+		k = native.DefaultKernels()
+	default:
+		os.Setenv(fast.EnvKernels, which)
+		fk, ok, err := fast.Choose()
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("no %s kernels", which)
+		}
+		k = fk
 	}
 	// Random weights and images: the time of an iteration does not depend
 	// on the values (nor do they differ in kind from the PyTorch anchor's).
 	rng := rand.New(rand.NewPCG(1, 2))
 	wt := vggtest.RandomWeights(rng, vggtest.FullWidths)
 	spec := vggtest.BenchSpec(rng, size)
-	if styleSize > 0 {
-		spec.Styles[0] = vggtest.RandomImage(rng, styleSize, styleSize)
-	}
 	// BenchSpec weighs relu5_2, so the network runs through conv5_2 as the
-	// PyTorch anchor's always does and as the FLOP count assumes.
-	prob, err := native.NewWithOptions(wt, k, tiling).NewProblem(spec)
+	// reference and the PyTorch anchor always do and as the FLOP count
+	// assumes.
+	if !through52 {
+		spec.ContentLayers = vggtest.Weighted(vgg.ReferenceContentLayers, 1, 0)
+	}
+	if tiling.styleSize > 0 {
+		spec.Styles[0] = vggtest.RandomImage(rng, tiling.styleSize, tiling.styleSize)
+	}
+	var eng engine.Engine = native.NewWithOptions(wt, k, tiling.opt)
+	name := k.Name()
+	if engineName == "tensorflow" {
+		if tfEngine == nil {
+			return nil, fmt.Errorf("built without the TensorFlow backend")
+		}
+		e, err := tfEngine(wt)
+		if err != nil {
+			return nil, err
+		}
+		eng, name = e, "tensorflow"
+	}
+	prob, err := eng.NewProblem(spec)
 	if err != nil {
 		return nil, err
 	}
@@ -150,28 +249,29 @@ func measure(size, styleSize, iters int, which string, tiling native.Options) (*
 		x.Pix[i] *= 0.256 / 40 // normal(0, 0.256), as the anchor's initial image
 	}
 	grad := make([]float32, len(x.Pix))
-	opt := stylize.NewAdam(len(x.Pix), engine.Adam{LearningRate: stylize.DefaultLearningRate,
-		Beta1: stylize.DefaultBeta1, Beta2: stylize.DefaultBeta2, Epsilon: stylize.DefaultEpsilon})
-	var times []float64
-	var cpu0 float64
+	d := stylize.DefaultOptions()
+	opt := stylize.NewAdam(len(x.Pix), engine.AdamSettings{LearningRate: d.LearningRate,
+		Beta1: d.Beta1, Beta2: d.Beta2, Epsilon: d.Epsilon})
+	var times, cpus []float64
 	for i := 0; i <= iters; i++ {
-		if i == min(1, iters) {
-			_, cpu0 = usage()
-		}
+		_, c0 := usage()
 		t0 := time.Now()
 		if _, err := prob.Eval(&x, grad); err != nil {
 			return nil, err
 		}
 		opt.Step(x.Pix, grad)
-		if i > 0 || iters == 0 {
+		if i > 0 {
 			times = append(times, time.Since(t0).Seconds())
+			_, c1 := usage()
+			cpus = append(cpus, c1-c0)
 		}
 	}
 	sort.Float64s(times)
+	sort.Float64s(cpus)
 	sec := times[len(times)/2]
-	peak, cpu1 := usage()
-	return &result{Size: size, Kernels: k.Name(), SecIter: sec, GFLOPs: vggtest.IterationFLOPs(wt, size, size) / sec / 1e9,
-		PeakMB: peak, CPUIter: (cpu1 - cpu0) / float64(max(1, iters)), Plan: plan}, nil
+	peak, _ := usage()
+	return &result{Size: size, Kernels: name, SecIter: sec, CPUIter: cpus[len(cpus)/2], GFLOPs: vggtest.IterationFLOPs(wt, size, size) / sec / 1e9,
+		PeakMB: peak, Plan: plan}, nil
 }
 
 const runtimeGOOS = runtime.GOOS
@@ -193,9 +293,10 @@ func torchAvailable(mode string) string {
 
 var torchRE = regexp.MustCompile(`s/iter ([0-9.]+) peak_rss_MB ([0-9.]+)`)
 
-func runTorch(py string, size, iters, threads int) (float64, float64, error) {
+func runTorch(py string, size, iters, threads int, env []string) (float64, float64, error) {
 	script := filepath.Join(repoRoot(), "scripts", "torch", "bench_torch.py")
 	cmd := exec.Command(py, script, strconv.Itoa(size), strconv.Itoa(iters), strconv.Itoa(threads), "--channels-last")
+	cmd.Env = append(os.Environ(), env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

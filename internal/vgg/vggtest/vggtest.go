@@ -1,6 +1,6 @@
 // Package vggtest holds test helpers for packages that use VGG-19: the
 // reference vectors of testdata/vgg19-tiny (vectors.json, written by
-// nsref.py, and its PNG images), random VGG-19-shaped weights of any
+// scripts/torch/nsref.py, and its PNG images), random VGG-19-shaped weights of any
 // widths, random images, and the FLOP count of an iteration.
 package vggtest
 
@@ -33,7 +33,7 @@ type Array struct {
 type Losses map[string]float64
 
 // Case is one reference run: its options as neural_style.py takes them,
-// and what nsref.py computed from them. Image and network names are
+// and what scripts/torch/nsref.py computed from them. Image and network names are
 // relative to the folder of vectors.json.
 type Case struct {
 	Network string   `json:"network"`
@@ -89,6 +89,15 @@ func LoadVectors(dir string) (*Vectors, error) {
 	return v, nil
 }
 
+// Weighted pairs layer names with weights.
+func Weighted(names []string, weights ...float64) []engine.LayerWeight {
+	out := make([]engine.LayerWeight, len(names))
+	for i, n := range names {
+		out[i] = engine.LayerWeight{Layer: n, Weight: weights[i]}
+	}
+	return out
+}
+
 // Image reads one of the case images of the folder, less mean.
 func (v *Vectors) Image(name string, mean [3]float32) (engine.Image, error) {
 	return ReadPNG(filepath.Join(v.Dir, name), mean)
@@ -102,23 +111,25 @@ func (v *Vectors) Spec(c *Case, mean [3]float32) (*engine.Spec, error) {
 		return nil, err
 	}
 	sp := &engine.Spec{
-		Content:             content,
-		ContentWeight:       c.ContentWeight,
-		ContentLayerWeights: [2]float64{c.ContentWeightBlend, 1 - c.ContentWeightBlend},
-		StyleWeight:         c.StyleWeight,
-		TVWeight:            c.TVWeight,
+		Content:       content,
+		ContentWeight: c.ContentWeight,
+		ContentLayers: Weighted(vgg.ReferenceContentLayers, c.ContentWeightBlend, 1-c.ContentWeightBlend),
+		StyleWeight:   c.StyleWeight,
+		TVWeight:      c.TVWeight,
 	}
 	if c.Pooling == "avg" {
 		sp.Pooling = engine.AvgPool
 	}
 	var sum float64
-	for i, lw := 0, 1.0; i < 5; i, lw = i+1, lw*c.StyleLayerWeightExp {
-		sp.StyleLayerWeights[i] = lw
+	var lws []float64
+	for i, lw := 0, 1.0; i < len(vgg.ReferenceStyleLayers); i, lw = i+1, lw*c.StyleLayerWeightExp {
+		lws = append(lws, lw)
 		sum += lw
 	}
-	for i := range sp.StyleLayerWeights {
-		sp.StyleLayerWeights[i] /= sum
+	for i := range lws {
+		lws[i] /= sum
 	}
+	sp.StyleLayers = Weighted(vgg.ReferenceStyleLayers, lws...)
 	blend := c.StyleBlendWeights
 	if blend == nil {
 		blend = make([]float64, len(c.Styles))
@@ -224,14 +235,14 @@ func RandomImage(rng *rand.Rand, h, w int) engine.Image {
 // IterationFLOPs counts.
 func BenchSpec(rng *rand.Rand, size int) *engine.Spec {
 	return &engine.Spec{
-		Content:             RandomImage(rng, size, size),
-		Styles:              []engine.Image{RandomImage(rng, size, size)},
-		ContentWeight:       5,
-		ContentLayerWeights: [2]float64{0.5, 0.5},
-		StyleWeight:         500,
-		StyleBlendWeights:   []float64{1},
-		StyleLayerWeights:   [5]float64{0.2, 0.2, 0.2, 0.2, 0.2},
-		TVWeight:            100,
+		Content:           RandomImage(rng, size, size),
+		Styles:            []engine.Image{RandomImage(rng, size, size)},
+		ContentWeight:     5,
+		ContentLayers:     Weighted(vgg.ReferenceContentLayers, 0.5, 0.5),
+		StyleWeight:       500,
+		StyleBlendWeights: []float64{1},
+		StyleLayers:       Weighted(vgg.ReferenceStyleLayers, 0.2, 0.2, 0.2, 0.2, 0.2),
+		TVWeight:          100,
 	}
 }
 
@@ -240,8 +251,9 @@ func BenchSpec(rng *rand.Rand, size int) *engine.Spec {
 // input (not to the weights).
 func IterationFLOPs(wt *vgg.Weights, h, w int) float64 {
 	var f float64
-	for i := 0; i <= 13; i++ {
-		if i == 2 || i == 4 || i == 8 || i == 12 {
+	relu52, _ := vgg.ReLUIndex("relu5_2")
+	for i := vgg.Layer(0); i <= relu52; i++ {
+		if vgg.PoolBefore(i) {
 			h, w = nn.PoolSize(h), nn.PoolSize(w)
 		}
 		// Two factors of int, so that a 32-bit int cannot overflow.
@@ -258,12 +270,12 @@ type Tensor64 struct {
 
 // Forward64 is the float64 reference network: it returns the post-ReLU
 // outputs of conv layers 0..last for img (3 x h x w, CHW, preprocessed),
-// pooling before conv2_1, conv3_1, conv4_1 and conv5_1.
+// pooling where vgg's layer table has the pools.
 func Forward64(wt *vgg.Weights, img []float64, h, w int, pooling engine.Pooling, last vgg.Layer) []Tensor64 {
 	in := Tensor64{img, 3, h, w}
 	acts := make([]Tensor64, 0, last+1)
 	for i := 0; i <= int(last); i++ {
-		if i == 2 || i == 4 || i == 8 || i == 12 { // pool1..pool4
+		if vgg.PoolBefore(vgg.Layer(i)) {
 			in = Tensor64{nntest.RefPool64(in.D, in.C, in.H, in.W, pooling == engine.AvgPool), in.C, (in.H + 1) / 2, (in.W + 1) / 2}
 		}
 		out := nntest.RefConv64(&wt.Conv[i], in.D, in.H, in.W)

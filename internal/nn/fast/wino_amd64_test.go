@@ -1,0 +1,133 @@
+//go:build amd64 && !purego
+
+package fast
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+
+	"github.com/neuralstyle/neuralstyle/internal/nn/nntest"
+)
+
+// TestWinogradEverywhere runs the conformance suite with every direction
+// as Winograd, whatever its size and channels, and bands of the fewest tile
+// rows: one-pixel images, single tile rows, odd heights and widths,
+// partial vectors, partial channel blocks and many band edges.
+func TestWinogradEverywhere(t *testing.T) {
+	for _, k := range Variants() {
+		v := *k.(*kernels).v
+		v.winoMinChan, v.winoMinWidth, v.winoBandBytes = 1, 1, 1
+		t.Run(k.Name(), func(t *testing.T) { nntest.TestKernels(t, newKernels(&v)) })
+	}
+}
+
+// TestWinogradBands checks Winograd on images wide enough for several
+// bands across a tile row (the last one partial) and several down, against
+// the float64 references.
+func TestWinogradBands(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, k := range Variants() {
+		v := *k.(*kernels).v
+		v.winoMinChan, v.winoMinWidth, v.winoBandBytes = 1, 1, 1
+		kk := newKernels(&v)
+		for _, s := range [][4]int{{9, 230, 5, 7}, {20, 141, 16, 24}, {6, 64, 24, 16}} {
+			h, w, ci, co := s[0], s[1], s[2], s[3]
+			t.Run(fmt.Sprintf("%s/%dx%d/%dto%d", k.Name(), h, w, ci, co), func(t *testing.T) {
+				wt := nntest.RandomConv(rng, ci, co)
+				in := nntest.RandomSlice(rng, ci*h*w, 1)
+				dOut := nntest.RandomSlice(rng, co*h*w, 1)
+				c := kk.NewConv(wt, h, w)
+				j := c.(*conv).fwd.(*winoJob)
+				if j.segs < 2 && j.nBands < 2 {
+					t.Fatalf("one band only (%d segments, %d bands)", j.segs, j.nBands)
+				}
+				out := make([]float32, co*h*w)
+				c.Forward(out, in)
+				if e := nntest.RelErr(out, nntest.RefConvForward(wt, in, h, w)); e > nntest.Tol {
+					t.Errorf("Forward: relative error %.3g > %g", e, nntest.Tol)
+				}
+				dIn := make([]float32, ci*h*w)
+				c.BackwardInput(dIn, dOut)
+				if e := nntest.RelErr(dIn, nntest.RefConvBackwardInput(wt, dOut, h, w)); e > nntest.Tol {
+					t.Errorf("BackwardInput: relative error %.3g > %g", e, nntest.Tol)
+				}
+			})
+		}
+	}
+}
+
+// TestWinogradLayerError measures, on each VGG-19 layer's channel counts,
+// the error of Winograd and of the direct kernels against the float64
+// references (relative to the largest reference magnitude; logged with -v)
+// and checks both stay within nntest.Tol. The sizes are small (the error
+// grows with the channels summed, not with the image) but span several
+// tiles and bands.
+func TestWinogradLayerError(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	for _, k := range Variants() {
+		wv := *k.(*kernels).v
+		wv.winoMinChan, wv.winoMinWidth = 1, 1
+		dv := wv
+		dv.winoIn = nil
+		kw, kd := newKernels(&wv), newKernels(&dv)
+		for _, l := range nntest.VGGLayers[1:] {
+			size := max(8, 2048/l.In)
+			wt := nntest.RandomConv(rng, l.In, l.Out)
+			n := size * size
+			in := nntest.RandomSlice(rng, l.In*n, 1)
+			for i, x := range in {
+				in[i] = max(0, x) // post-ReLU activations, as in the network
+			}
+			dOut := nntest.RandomSlice(rng, l.Out*n, 1)
+			wantF := nntest.RefConvForward(wt, in, size, size)
+			wantB := nntest.RefConvBackwardInput(wt, dOut, size, size)
+			var errs [4]float64
+			for i, kk := range []*kernels{kd, kw} {
+				c := kk.NewConv(wt, size, size)
+				out := make([]float32, l.Out*n)
+				c.Forward(out, in)
+				dIn := make([]float32, l.In*n)
+				c.BackwardInput(dIn, dOut)
+				errs[i], errs[2+i] = nntest.RelErr(out, wantF), nntest.RelErr(dIn, wantB)
+			}
+			t.Logf("%s %s %dx%d: forward error direct %.2g, Winograd %.2g; backward direct %.2g, Winograd %.2g",
+				k.Name(), l.Name, size, size, errs[0], errs[1], errs[2], errs[3])
+			for i, e := range errs {
+				if e > nntest.Tol {
+					t.Errorf("%s %s: %s error %.3g > %g", k.Name(), l.Name, []string{"direct forward", "Winograd forward", "direct backward", "Winograd backward"}[i], e, nntest.Tol)
+				}
+			}
+		}
+	}
+}
+
+// TestWinogradManyParts runs Winograd with GOMAXPROCS 16 (more parts than
+// this machine may have cores): every band boundary and worker buffer of a
+// 16-way split.
+func TestWinogradManyParts(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(16))
+	for _, k := range Variants() {
+		v := *k.(*kernels).v
+		v.winoMinChan, v.winoMinWidth = 1, 1
+		kk := newKernels(&v)
+		if kk.parts != 16 {
+			t.Fatalf("%d parts, want 16", kk.parts)
+		}
+		t.Run(k.Name(), func(t *testing.T) { nntest.TestKernels(t, kk) })
+		rng := rand.New(rand.NewPCG(19, 20))
+		const h, w, ci, co = 40, 130, 16, 20
+		wt := nntest.RandomConv(rng, ci, co)
+		in := nntest.RandomSlice(rng, ci*h*w, 1)
+		c := kk.NewConv(wt, h, w)
+		if nb := c.(*conv).fwd.(*winoJob).nBands; nb < 16 {
+			t.Errorf("%s: %d bands for 16 parts", k.Name(), nb)
+		}
+		out := make([]float32, co*h*w)
+		c.Forward(out, in)
+		if e := nntest.RelErr(out, nntest.RefConvForward(wt, in, h, w)); e > nntest.Tol {
+			t.Errorf("%s: Forward: relative error %.3g > %g", k.Name(), e, nntest.Tol)
+		}
+	}
+}
