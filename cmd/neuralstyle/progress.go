@@ -56,6 +56,9 @@ func (r *reporter) report(ev stylize.Event) {
 		if ev.SeedDrawn && ev.UsesNoise {
 			fmt.Fprintf(r.errw, "neuralstyle: noise seed %d (give --seed %d to repeat this run)\n", ev.Seed, ev.Seed)
 		}
+		if ev.Plan != "" {
+			fmt.Fprintf(r.out, "Tiles: %s\n", ev.Plan)
+		}
 		if !r.live {
 			fmt.Fprintln(r.out, "Optimization started...")
 		}

@@ -116,7 +116,7 @@ func bindExtraFlags(f *pflag.FlagSet, c *cli) {
 	f.Var(newDecimalInt(&o.Seed, o.Seed), "seed", "seed of the initial noise, 0 or more (default: drawn at random and printed)")
 	f.StringVar(&c.backend, "backend", "native", "compute backend: "+backendNames())
 	f.Var(newDecimalInt(&o.MaxPixels, o.MaxPixels), "max-pixels", "refuse input images with more pixels than this")
-	f.Var(newSizeValue(&o.MaxMemory), "max-memory", "refuse, before loading anything, a run whose estimated peak memory is over SIZE (300MB, 4GB, 1.5GiB; default: what this process may use: available RAM, a cgroup limit, RLIMIT_AS)")
+	f.Var(newSizeValue(&o.MaxMemory), "max-memory", "keep the run's estimated peak memory under SIZE (300MB, 4GB, 1.5GiB; default: what this process may use: available RAM, a cgroup limit, RLIMIT_AS): over it, the native backend evaluates the network in tiles (printed as Tiles: ...), and a run that does not fit even so is refused before loading anything")
 	f.BoolVarP(&c.quiet, "quiet", "q", false, "print nothing but errors")
 	// These defaults are markers (stylize.AutoNoiseBlend, RandomSeed) that
 	// the usage text explains: --help shows no "(default -1)".

@@ -1,6 +1,7 @@
 package native
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 
@@ -441,6 +442,37 @@ func ProblemBytes(spec *engine.Spec, widths [vgg.NumConv]int, plan vgg.Plan) (in
 	b += (2 + int64(len(spec.Styles))) * grams
 	if plan.Tiled() {
 		b += 4 * maxC * maxC
+	}
+	return b, nil
+}
+
+// LeastBytes is the least budget (Options.MaxBytes, engine.Spec.MaxBytes)
+// under which NewProblem can build spec's networks for weights of the
+// given widths: the largest of the least plans of the content-size
+// network and of each style image's.
+func LeastBytes(spec *engine.Spec, widths [vgg.NumConv]int) (int64, error) {
+	p, taps, err := resolved(spec)
+	if err != nil {
+		return 0, err
+	}
+	least := func(h, w int, taps []vgg.Layer) (int64, error) {
+		plan, err := vgg.PlanTiles(vgg.PlanSpec{H: h, W: w, Pooling: spec.Pooling, Taps: taps, Widths: widths}, 1)
+		if err != nil && !errors.Is(err, vgg.ErrBudget) {
+			return 0, err
+		}
+		return plan.Bytes, nil
+	}
+	b, err := least(spec.Content.H, spec.Content.W, taps)
+	if err != nil {
+		return 0, err
+	}
+	styleTaps := p.styleTaps()
+	for _, s := range spec.Styles {
+		sb, err := least(s.H, s.W, styleTaps)
+		if err != nil {
+			return 0, err
+		}
+		b = max(b, sb)
 	}
 	return b, nil
 }

@@ -257,6 +257,16 @@ func TestMaxBytes(t *testing.T) {
 	if pl := tp.Plan(); pl.Bytes > budget || !pl.Tiled() {
 		t.Errorf("plan %v for a budget of %d bytes", pl, budget)
 	}
+	// The spec's own budget drives the engine without options alike.
+	withBudget := *spec
+	withBudget.MaxBytes = budget
+	prob, err = New(wt, nn.Portable()).NewProblem(&withBudget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sp, ok := prob.(*tiledProblem); !ok || sp.Plan().String() != tp.Plan().String() {
+		t.Errorf("spec.MaxBytes %d: %T, want the plan %v", budget, prob, tp.Plan())
+	}
 	least, err := PlanFor(spec, vgg.WidthsOf(wt), 1)
 	if !errors.Is(err, vgg.ErrBudget) || !least.Tiled() {
 		t.Fatalf("1-byte budget: %v, %v", least, err)

@@ -407,4 +407,7 @@ type Event struct {
 	SeedDrawn bool   // the seed was drawn at random, not given
 	UsesNoise bool   // the initial image has a noise share
 	Message   string // EventWarning's text
+	// Plan is EventStart's tiling of the network (vgg.Plan.String), when
+	// the memory limit made the native engine tile it; "" when untiled.
+	Plan string
 }

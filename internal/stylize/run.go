@@ -95,6 +95,7 @@ type job struct {
 	mean      [3]float32     // the network's mean pixel
 	seed      int64          // the noise seed
 	seedDrawn bool           // the seed was drawn at random, not given
+	plan      string         // the network's tiling (vgg.Plan.String), "" when untiled
 }
 
 // images are a job's input images at the sizes the reference gives them.
@@ -114,7 +115,8 @@ func prepare(ctx context.Context, r *resolved) (*job, error) {
 		}
 		return nil, err
 	}
-	if err := r.checkMemory(im); err != nil {
+	tileLimit, err := r.checkMemory(im)
+	if err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -130,7 +132,11 @@ func prepare(ctx context.Context, r *resolved) (*job, error) {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
 	mean := wt.MeanPixel
-	problem, err := eng.NewProblem(r.spec(im, mean))
+	spec := r.spec(im, mean)
+	if tileLimit > 0 {
+		spec.MaxBytes = r.tileBudget(spec, wt, tileLimit)
+	}
+	problem, err := eng.NewProblem(spec)
 	if err != nil {
 		return nil, fmt.Errorf("engine %s: %w", eng.Name(), err)
 	}
@@ -138,6 +144,11 @@ func prepare(ctx context.Context, r *resolved) (*job, error) {
 		r.Progress(Event{Kind: EventWarning, Message: warning})
 	}
 	job := &job{r: r, problem: problem, content: im.content, mean: mean, seed: r.Seed}
+	if tp, ok := problem.(interface{ Plan() vgg.Plan }); ok {
+		if plan := tp.Plan(); plan.Tiled() {
+			job.plan = plan.String()
+		}
+	}
 	if job.seedDrawn = r.Seed == RandomSeed; job.seedDrawn {
 		job.seed = rand.Int64N(1 << 53)
 	}
@@ -196,15 +207,17 @@ func readImages(ctx context.Context, r *resolved) (*images, error) {
 }
 
 // checkMemory refuses, before the network is loaded, a run whose
-// estimated peak exceeds MaxMemory (or what the process may use).
-func (r *resolved) checkMemory(im *images) error {
+// estimated peak exceeds MaxMemory (or what the process may use) and that
+// tiling on the native engine cannot bring under it. It returns the limit
+// the run's networks are to be tiled under, 0 when they need not be.
+func (r *resolved) checkMemory(im *images) (int64, error) {
 	content := Size{im.content.W, im.content.H}
 	styles := make([]Size, len(im.styles))
 	for i, s := range im.styles {
 		styles[i] = Size{s.W, s.H}
 	}
 	est := EstimatePeakMemory(r.EngineName, content, styles, r.deepest(), 0)
-	return CheckMemory(content, styles, est, MemoryLimit(r.MaxMemory))
+	return r.tilingLimit(content, styles, est, MemoryLimit(r.MaxMemory))
 }
 
 // deepest is the deepest layer a loss reads with a weight, where the
@@ -271,6 +284,7 @@ func (j *job) optimise(ctx context.Context) (*Result, error) {
 		emit: func(ev Event) {
 			if ev.Kind == EventStart {
 				ev.Seed, ev.SeedDrawn, ev.UsesNoise = j.seed, j.seedDrawn, r.noiseBlend > 0
+				ev.Plan = j.plan
 			}
 			emit(ev)
 		},
