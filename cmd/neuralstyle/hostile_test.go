@@ -52,3 +52,16 @@ type epipeWriter struct{}
 func (epipeWriter) Write([]byte) (int, error) {
 	return 0, fmt.Errorf("write /dev/stdout: %w", syscall.EPIPE)
 }
+
+// TestMemoryRefusalOneHint: the --max-memory refusal, whose message ends
+// with its fix, is not followed by a hint line repeating it (hostile run:
+// every refused run printed the advice twice).
+func TestMemoryRefusalOneHint(t *testing.T) {
+	code, _, stderr := runCLI(t, baseArgs(t.TempDir(), "--max-memory", "1KB")...)
+	if code != exitUsage {
+		t.Fatalf("exit %d, want %d: %s", code, exitUsage, stderr)
+	}
+	if !strings.Contains(stderr, "--max-memory is exceeded") || strings.Count(stderr, "give a smaller --width") != 1 || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("stderr %q, want one line with the advice once", stderr)
+	}
+}
