@@ -3,6 +3,7 @@
 package weights
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -50,5 +51,49 @@ func TestLoadRefusesStreams(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatalf("Load(%s) still waiting after 5 s", c.path)
 		}
+	}
+}
+
+// TestHashFileStopsOnCancel: hashing a FIFO that nothing writes to, or a
+// pipe whose writer sends nothing, ends when the context does (hostile run:
+// "weights verify FIFO" under "timeout 5" ignored the SIGTERM and waited
+// for ever; only a second signal ended it).
+func TestHashFileStopsOnCancel(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "net.mat")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	for _, path := range []string{fifo, "/dev/fd/" + strconv.Itoa(int(r.Fd()))} {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { _, err := HashFile(ctx, path); done <- err }()
+		time.Sleep(50 * time.Millisecond)
+		cancel()
+		select {
+		case err := <-done:
+			if !errors.Is(err, context.Canceled) {
+				t.Errorf("HashFile(%s) after the cancel: %v, want context.Canceled", path, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("HashFile(%s) still waiting 5 s after the cancel", path)
+		}
+	}
+	// A pipe that delivers is hashed to its end.
+	r2, w2, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	go func() { w2.Write([]byte("abc")); w2.Close() }()
+	sums, err := HashFile(context.Background(), "/dev/fd/"+strconv.Itoa(int(r2.Fd())))
+	if err != nil || sums.Size != 3 || sums.SHA256 != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" {
+		t.Errorf("HashFile of a pipe with abc: %+v, %v", sums, err)
 	}
 }
