@@ -252,11 +252,12 @@ func exitStatus(err error, stderr io.Writer) int {
 	switch {
 	case errors.As(err, &oe):
 		f := optionFlags[oe.Option]
-		fmt.Fprintf(stderr, "neuralstyle: %s %s\n", f.flag, oneLine(flagNames(oe.Msg)))
+		msg := oneLine(flagNames(oe.Msg))
+		fmt.Fprintf(stderr, "neuralstyle: %s %s\n", f.flag, msg)
 		if !oe.Usage {
 			return exitRuntime
 		}
-		if f.hint != "" {
+		if f.hint != "" && !strings.Contains(msg, f.hint) { // a message may end with its fix
 			fmt.Fprintf(stderr, "hint: %s\n", f.hint)
 		}
 		return exitUsage

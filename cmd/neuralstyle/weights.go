@@ -27,10 +27,14 @@ where 'neuralstyle weights download' puts the official file.`,
 		SilenceUsage:  true,
 		RunE:          func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.SetOut(stdout)
+	// The subcommands' results go through out; a failed write fails the
+	// command once its work is done (PersistentPostRunE runs after RunE).
+	out := &resultWriter{w: stdout}
+	cmd.PersistentPostRunE = func(*cobra.Command, []string) error { return out.check() }
+	cmd.SetOut(out)
 	cmd.SetErr(stderr)
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	cmd.AddCommand(newWeightsDownload(stdout, stderr), newWeightsVerify(stdout), newWeightsPath(stdout))
+	cmd.AddCommand(newWeightsDownload(out, stderr), newWeightsVerify(out), newWeightsPath(out))
 	return cmd
 }
 

@@ -21,6 +21,9 @@ import (
 //
 // A path that is a symbolic link is written at the link's target, as
 // os.Create (and the reference's Pillow) would write it, the link kept.
+// A target that is not a regular file (a device such as /dev/null, a
+// FIFO, a socket) is refused with ErrNotRegular: renaming over it would
+// replace the device node itself.
 func WriteFileAtomic(path string, write func(w io.Writer) error) error {
 	if err := writeAtomic(path, write, true); err != nil {
 		return &Error{Op: "write", Path: path, Err: err}
@@ -49,11 +52,48 @@ func WriteFileNew(path string, write func(w io.Writer) error) error {
 	return nil
 }
 
+// ErrNotRegular is the error (wrapped) of a write or check whose
+// destination exists and is neither a regular file nor a folder.
+var ErrNotRegular = errors.New("not a regular file")
+
+// checkRegular refuses a file to be replaced, target (path itself or the
+// target of the link path), that exists and is a device, FIFO, socket or
+// other special file, naming what it is: a rename onto it would replace the
+// special file (as root, even /dev/null) with ours. The error names target
+// when it is not path.
+func checkRegular(path, target string) error {
+	st, err := os.Lstat(target)
+	if err != nil || st.Mode().IsRegular() || st.IsDir() {
+		return nil
+	}
+	m := st.Mode()
+	kind := "special file"
+	switch {
+	case m&fs.ModeCharDevice != 0:
+		kind = "character device"
+	case m&fs.ModeDevice != 0:
+		kind = "block device"
+	case m&fs.ModeNamedPipe != 0:
+		kind = "named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		kind = "socket"
+	}
+	what := "is"
+	if target != path {
+		what = "links to " + target + ", which is"
+	}
+	return fmt.Errorf("%s a %s, %w: not replacing it", what, kind, ErrNotRegular)
+}
+
 // writeAtomic is WriteFileAtomic (replace set) or WriteFileNew with errors
 // that do not repeat the path.
 func writeAtomic(path string, write func(w io.Writer) error, replace bool) (err error) {
+	given := path
 	path, err = linkTarget(path)
 	if err != nil {
+		return err
+	}
+	if err := checkRegular(given, path); err != nil {
 		return err
 	}
 	dir := filepath.Dir(path)
@@ -85,6 +125,10 @@ func writeAtomic(path string, write func(w io.Writer) error, replace bool) (err 
 	}
 	if !replace {
 		return linkNew(tmp.Name(), path)
+	}
+	// Again just before the rename: a special file may have appeared.
+	if err := checkRegular(given, path); err != nil {
+		return err
 	}
 	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
 		// os.Create would keep the existing file's mode.

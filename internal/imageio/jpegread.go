@@ -17,7 +17,7 @@ func isJPEG(head []byte) bool { return bytes.HasPrefix(head, []byte{0xff, 0xd8})
 // (libjpeg-turbo's IDCT, upsampling and colour conversion), checking the
 // frame's size against the pixel limit before any pixel memory exists.
 func readJPEG(r io.Reader, opts ReadOptions) (*Image, error) {
-	m, err := jpeg.Decode(r, &jpeg.Options{CheckSize: opts.CheckSize})
+	m, err := jpeg.Decode(r, &jpeg.Options{CheckSize: opts.checkDecode})
 	if err != nil {
 		return nil, jpegCause(err)
 	}

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/neuralstyle/neuralstyle/internal/sysmem"
+
 	_ "golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
 	_ "golang.org/x/image/webp"
@@ -27,8 +29,49 @@ import (
 const DefaultMaxPixels = 100_000_000
 
 // ReadOptions: MaxPixels 0 means the default limit of 100 megapixels; a
-// negative MaxPixels disables the limit.
-type ReadOptions struct{ MaxPixels int }
+// negative MaxPixels disables the limit. MaxMemory, when its Bytes are
+// positive, refuses an image whose decoding would take more memory
+// (DecodeBytes) with an error wrapping ErrTooLarge, before the pixels are
+// allocated: an image within the pixel limit may still not fit the
+// process (a 10000 x 10000 PNG of a few hundred KB takes over 2 GB to
+// decode), and Go ends a process that cannot allocate with a fatal error,
+// not an error value. Its Source is said in the error as given.
+type ReadOptions struct {
+	MaxPixels int
+	MaxMemory sysmem.Limit
+}
+
+// DecodeBytesPerPixel is the peak memory Read takes per pixel: the
+// float32 RGB result (12 bytes) beside the decoder's image (up to 8 bytes
+// for 16-bit RGBA) or beside a rotated copy (12 bytes for an EXIF
+// orientation), as measured (peak RSS 22-23 bytes per pixel for PNG and
+// JPEG at 81 and 100 megapixels). Address space (RLIMIT_AS) is the same
+// per pixel, on top of the Go runtime's own reservation (about 1.2 GiB of
+// VmSize in a process that has allocated little), which the limit given
+// must leave out.
+const DecodeBytesPerPixel = 24
+
+// DecodeBytes is the memory Read takes at its peak to decode a w x h image.
+func DecodeBytes(w, h int) int64 {
+	return DecodeBytesPerPixel * int64(w) * int64(h)
+}
+
+// checkDecode is CheckSize, then the MaxMemory check: the checks of a
+// header before its pixels are decoded.
+func (o ReadOptions) checkDecode(w, h int) error {
+	if err := o.CheckSize(w, h); err != nil {
+		return err
+	}
+	need := DecodeBytes(w, h)
+	if lim := o.MaxMemory; lim.Bytes > 0 && need > lim.Bytes {
+		msg := fmt.Sprintf("%d x %d pixels would take about %s to decode, over the memory limit of %s", w, h, sysmem.FormatSize(need), sysmem.FormatSize(lim.Bytes))
+		if lim.Source != "" {
+			msg += " (" + lim.Source + ")"
+		}
+		return &detailError{kind: ErrTooLarge, msg: msg}
+	}
+	return nil
+}
 
 // CheckSize refuses a w x h image over the pixel limit (an error wrapping
 // ErrTooLarge). Read applies it to every header; callers apply it to the
@@ -120,7 +163,7 @@ func ReadContext(ctx context.Context, path string, opts ReadOptions) (*Image, er
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return nil, fail(&detailError{kind: ErrCorrupt, msg: fmt.Sprintf("%s header gives an empty %d x %d image", format, cfg.Width, cfg.Height)})
 	}
-	if err := opts.CheckSize(cfg.Width, cfg.Height); err != nil {
+	if err := opts.checkDecode(cfg.Width, cfg.Height); err != nil {
 		return nil, fail(err)
 	}
 
@@ -228,7 +271,7 @@ func readStream(ctx context.Context, f *os.File, opts ReadOptions) ([]byte, imag
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return nil, cfg, format, nil // reported by the caller
 	}
-	if err := opts.CheckSize(cfg.Width, cfg.Height); err != nil {
+	if err := opts.checkDecode(cfg.Width, cfg.Height); err != nil {
 		return nil, cfg, format, err
 	}
 	limit := 16*int64(cfg.Width)*int64(cfg.Height) + streamSlack

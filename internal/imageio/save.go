@@ -155,16 +155,20 @@ func checkNotFolder(path string) error {
 // CheckWritableFile reports, without leaving any file behind, whether
 // WriteFileAtomic(path, ...) could work: an existing folder where this
 // process may create files, and path (or the target of a link there) not a
-// folder.
+// folder, nor a device, FIFO or socket (ErrNotRegular).
 func CheckWritableFile(path string) error {
 	fail := func(err error) error { return &Error{Op: "check output", Path: path, Err: err} }
 	if err := checkNotFolder(path); err != nil {
 		return fail(err)
 	}
-	path, err := linkTarget(path)
+	target, err := linkTarget(path)
 	if err != nil {
 		return fail(err)
 	}
+	if err := checkRegular(path, target); err != nil {
+		return fail(err)
+	}
+	path = target
 	dir := filepath.Dir(path)
 	st, err := os.Stat(dir)
 	if err != nil {

@@ -9,10 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 )
 
 // KnownFile is an official network file and its checksums (either may be
@@ -43,19 +45,58 @@ type Sums struct {
 	MD5    string
 }
 
-// HashFile computes the SHA-256 and MD5 of a file in one pass.
+// HashFile computes the SHA-256 and MD5 of a file in one pass. A pipe or
+// FIFO is hashed as it comes; when ctx is done, even while the open waits
+// for a FIFO's writer or a read for a silent writer, it gives up with an
+// error wrapping ctx.Err().
 func HashFile(ctx context.Context, path string) (Sums, error) {
-	f, err := os.Open(path)
+	f, err := openContext(ctx, path)
 	if err != nil {
 		return Sums{}, err
 	}
 	defer f.Close()
+	// A blocked read of a pipe returns once its deadline passes (regular
+	// files have none; their reads do not block).
+	stop := context.AfterFunc(ctx, func() { f.SetReadDeadline(time.Now()) })
+	defer stop()
 	s, m := sha256.New(), md5.New()
 	n, err := io.CopyBuffer(io.MultiWriter(s, m), ctxReader{ctx, f}, make([]byte, 1<<20))
 	if err != nil {
+		if cerr := ctx.Err(); cerr != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+			err = cerr
+		}
 		return Sums{}, fmt.Errorf("hashing %s: %w", path, err)
 	}
 	return Sums{Size: n, SHA256: hex.EncodeToString(s.Sum(nil)), MD5: hex.EncodeToString(m.Sum(nil))}, nil
+}
+
+// openContext opens path, giving up when ctx is done while a FIFO waits
+// for a writer (open blocks until one comes); the abandoned open closes
+// what it gets.
+func openContext(ctx context.Context, path string) (*os.File, error) {
+	if st, err := os.Stat(path); err != nil || st.Mode()&fs.ModeNamedPipe == 0 {
+		return os.Open(path)
+	}
+	type opened struct {
+		f   *os.File
+		err error
+	}
+	ch := make(chan opened, 1)
+	go func() {
+		f, err := os.Open(path)
+		ch <- opened{f, err}
+	}()
+	select {
+	case o := <-ch:
+		return o.f, o.err
+	case <-ctx.Done():
+		go func() {
+			if o := <-ch; o.f != nil {
+				o.f.Close()
+			}
+		}()
+		return nil, fmt.Errorf("%s: interrupted while waiting for a writer (a FIFO that nothing writes to?): %w", path, ctx.Err())
+	}
 }
 
 // ctxReader stops a long read when its context is done.

@@ -116,9 +116,40 @@ func loadOther(path string, format Format) (*vgg.Weights, error) {
 	}
 }
 
+// ErrNotRegular is the error (wrapped) for a network that is a pipe,
+// FIFO, device or socket: the loaders read a file twice (its first bytes,
+// then its whole) and at offsets, which a stream cannot give, and opening a
+// FIFO with no writer would wait for ever.
+var ErrNotRegular = errors.New("not a regular file (the network is read at its offsets: save it to a file and give that)")
+
+// checkRegular refuses a path that exists and is neither a regular file
+// nor a folder (the callers say what a folder is), before it is opened.
+func checkRegular(path string) error {
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().IsRegular() || st.IsDir() {
+		return nil
+	}
+	kind := "special file"
+	switch m := st.Mode(); {
+	case m&fs.ModeNamedPipe != 0:
+		kind = "pipe"
+	case m&fs.ModeCharDevice != 0:
+		kind = "character device"
+	case m&fs.ModeDevice != 0:
+		kind = "block device"
+	case m&fs.ModeSocket != 0:
+		kind = "socket"
+	}
+	return fmt.Errorf("weights: %s is a %s, %w", path, kind, ErrNotRegular)
+}
+
 // SniffFile tells the format of the file at path from its first bytes. A
-// file in no known format gives FormatUnknown and no error.
+// file in no known format gives FormatUnknown and no error. A pipe, FIFO,
+// device or socket is refused with ErrNotRegular without being opened.
 func SniffFile(path string) (Format, error) {
+	if err := checkRegular(path); err != nil {
+		return FormatUnknown, err
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return FormatUnknown, fmt.Errorf("weights: %w", err) // errors.Is(err, fs.ErrNotExist) for a missing file
