@@ -57,7 +57,13 @@ func (epipeWriter) Write([]byte) (int, error) {
 // with its fix, is not followed by a hint line repeating it (hostile run:
 // every refused run printed the advice twice).
 func TestMemoryRefusalOneHint(t *testing.T) {
-	code, _, stderr := runCLI(t, baseArgs(t.TempDir(), "--max-memory", "1KB")...)
+	// An image whose decoding alone is over the limit is refused as a
+	// usage error too, before its pixels exist.
+	if code, _, stderr := runCLI(t, baseArgs(t.TempDir(), "--max-memory", "1KB")...); code != exitUsage ||
+		!strings.Contains(strings.SplitN(stderr, "\n", 2)[0], "pixels would take about") {
+		t.Errorf("--max-memory 1KB: exit %d, stderr %q", code, stderr)
+	}
+	code, _, stderr := runCLI(t, baseArgs(t.TempDir(), "--max-memory", "1MB")...)
 	if code != exitUsage {
 		t.Fatalf("exit %d, want %d: %s", code, exitUsage, stderr)
 	}

@@ -70,7 +70,7 @@ func (e *detailError) Error() string {
 	return e.msg
 }
 
-func (e *detailError) Is(target error) bool { return target == e.kind }
+func (e *detailError) Is(target error) bool { return target == e.kind || errors.Is(e.kind, target) }
 
 func (e *detailError) Unwrap() error { return e.cause }
 

@@ -68,10 +68,14 @@ func (o ReadOptions) checkDecode(w, h int) error {
 		if lim.Source != "" {
 			msg += " (" + lim.Source + ")"
 		}
-		return &detailError{kind: ErrTooLarge, msg: msg}
+		return &detailError{kind: ErrOverMemory, msg: msg}
 	}
 	return nil
 }
+
+// ErrOverMemory is the kind of the errors of images refused by
+// ReadOptions.MaxMemory; it wraps ErrTooLarge.
+var ErrOverMemory = fmt.Errorf("%w: over the memory limit", ErrTooLarge)
 
 // CheckSize refuses a w x h image over the pixel limit (an error wrapping
 // ErrTooLarge). Read applies it to every header; callers apply it to the

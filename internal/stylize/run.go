@@ -168,7 +168,17 @@ func prepare(ctx context.Context, r *resolved) (*job, error) {
 // content --width wide, each style scaled to the content's width times its
 // scale, the initial image at the content's size.
 func readImages(ctx context.Context, r *resolved) (*images, error) {
-	ropts := imageio.ReadOptions{MaxPixels: r.MaxPixels}
+	im, err := readImagesSized(ctx, r)
+	if errors.Is(err, imageio.ErrOverMemory) {
+		return nil, &OptionError{Option: "MaxMemory", Usage: true,
+			Msg: "is exceeded: " + err.Error()}
+	}
+	return im, err
+}
+
+// readImagesSized is readImages without the mapping of memory refusals.
+func readImagesSized(ctx context.Context, r *resolved) (*images, error) {
+	ropts := imageio.ReadOptions{MaxPixels: r.MaxPixels, MaxMemory: MemoryLimit(r.MaxMemory)}
 	content, err := imageio.ReadContext(ctx, r.Content, ropts)
 	if err != nil {
 		return nil, err
