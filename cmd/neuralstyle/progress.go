@@ -54,23 +54,33 @@ func (r *reporter) report(ev stylize.Event) {
 		if !r.live {
 			printLosses(r.out, ev.Losses)
 		}
+	case stylize.EventScale:
+		if r.live {
+			fmt.Fprintf(r.errw, "\r\033[K")
+		}
+		fmt.Fprintf(r.lines(), "%s: %d iterations\n", scaleLabel(ev), ev.Iterations)
 	case stylize.EventIteration:
 		if r.live {
 			r.bar(ev)
 			return
 		}
-		if ev.Iteration == 1 {
-			fmt.Fprintf(r.out, "Iteration %4d/%4d\n", ev.Iteration, ev.Iterations)
+		prefix := ""
+		if ev.Scales > 0 {
+			prefix = scaleLabel(ev) + " "
+		}
+		if ev.Elapsed == 0 {
+			fmt.Fprintf(r.out, "%sIteration %4d/%4d\n", prefix, ev.Iteration, ev.Iterations)
 		} else {
-			fmt.Fprintf(r.out, "Iteration %4d/%4d (%s elapsed, %s remaining)\n",
-				ev.Iteration, ev.Iterations, hms(ev.Elapsed), hms(ev.Remaining))
+			fmt.Fprintf(r.out, "%sIteration %4d/%4d (%s elapsed, %s remaining)\n",
+				prefix, ev.Iteration, ev.Iterations, hms(ev.Elapsed), hms(ev.Remaining))
 		}
 	case stylize.EventLosses:
 		r.last, r.haveLoss = ev.Losses, true
 		if !r.live {
 			printLosses(r.out, ev.Losses)
 		} else if ev.Iteration == ev.Iterations {
-			r.bar(stylize.Event{Iteration: ev.Iteration, Iterations: ev.Iterations, Elapsed: time.Since(r.started)})
+			r.bar(stylize.Event{Iteration: ev.Iteration, Iterations: ev.Iterations, Elapsed: time.Since(r.started),
+				Scale: ev.Scale, Scales: ev.Scales, ScaleW: ev.ScaleW, ScaleH: ev.ScaleH})
 			fmt.Fprintln(r.errw)
 		}
 	case stylize.EventCheckpoint:
@@ -82,6 +92,19 @@ func (r *reporter) report(ev stylize.Event) {
 			fmt.Fprintln(r.errw)
 		}
 	}
+}
+
+// lines is where the plain lines go: stdout, or stderr under the bar.
+func (r *reporter) lines() io.Writer {
+	if r.live {
+		return r.errw
+	}
+	return r.out
+}
+
+// scaleLabel names a coarse-to-fine run's scale: "scale 2/3 (256x171)".
+func scaleLabel(ev stylize.Event) string {
+	return fmt.Sprintf("scale %d/%d (%dx%d)", ev.Scale, ev.Scales, ev.ScaleW, ev.ScaleH)
 }
 
 // bar redraws the one-line progress display on stderr, at most ten times a
@@ -98,7 +121,11 @@ func (r *reporter) bar(ev stylize.Event) {
 	}
 	filled := r.width * done / max(ev.Iterations, 1)
 	var b strings.Builder
-	fmt.Fprintf(&b, "\r\033[K[%s%s] %d/%d  %s elapsed",
+	b.WriteString("\r\033[K")
+	if ev.Scales > 0 {
+		b.WriteString(scaleLabel(ev) + " ")
+	}
+	fmt.Fprintf(&b, "[%s%s] %d/%d  %s elapsed",
 		strings.Repeat("#", filled), strings.Repeat(".", r.width-filled), ev.Iteration, ev.Iterations, hms(ev.Elapsed))
 	if ev.Iteration > 1 && !final {
 		fmt.Fprintf(&b, ", ETA %s", hms(ev.Remaining))

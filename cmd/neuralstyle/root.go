@@ -115,6 +115,11 @@ func bindExtraFlags(f *pflag.FlagSet, c *cli) {
 	f.StringSliceVar(&o.ContentLayers, "content-layers", o.ContentLayers, "content loss layers, comma-separated "+layers)
 	f.StringSliceVar(&o.StyleLayers, "style-layers", o.StyleLayers, "style loss layers, comma-separated "+layers)
 	f.Int64Var(&o.Seed, "seed", o.Seed, "seed of the initial noise, 0 or more (default: drawn at random and printed)")
+	f.StringVar(&o.Optimizer, "optimizer", o.Optimizer, "adam (the reference's) or lbfgs (torch's L-BFGS without line search, lr 1; --learning-rate, --beta1, --beta2, --eps are Adam's)")
+	f.IntVar(&o.LBFGSHistory, "lbfgs-history", o.LBFGSHistory, "L-BFGS curvature pairs kept, 2 float32 images each: 100 at 1024x1024 is 2.5 GB, use 10-20 for large images")
+	f.IntSliceVar(&o.Scales, "scales", o.Scales, "coarse-to-fine content widths, e.g. 128,256,512; the last is the output width (instead of --width)")
+	f.IntSliceVar(&o.ScaleIterations, "scale-iterations", o.ScaleIterations, "iterations at each of --scales (default --iterations at each), e.g. 400,200,150")
+	f.BoolVar(&o.Resume, "resume", o.Resume, "continue the run saved in OUTPUT.state (written at checkpoints and on Ctrl-C, removed when a run completes)")
 	f.StringVar(&c.backend, "backend", "native", "compute backend: "+backendNames())
 	f.IntVar(&o.MaxPixels, "max-pixels", o.MaxPixels, "refuse input images with more pixels than this")
 	f.BoolVarP(&c.quiet, "quiet", "q", false, "print nothing but errors")
@@ -276,6 +281,11 @@ var optionFlags = map[string]struct{ flag, hint string }{
 	"Pooling":              {"--pooling", "use --pooling max or --pooling avg"},
 	"Seed":                 {"--seed", "use a seed of 0 or more, or leave it out for a random one"},
 	"MaxPixels":            {"--max-pixels", "use a positive pixel limit"},
+	"Optimizer":            {"--optimizer", "use --optimizer adam or --optimizer lbfgs"},
+	"LBFGSHistory":         {"--lbfgs-history", "use a history of 1 or more pairs; fewer need less memory"},
+	"Scales":               {"--scales", "list positive widths, coarse to fine: --scales 128,256,512"},
+	"ScaleIterations":      {"--scale-iterations", "give one positive count per --scales width: --scale-iterations 400,200,150"},
+	"Resume":               {"--resume", "run without --resume to start afresh, or with the flags and files of the run that saved the state"},
 	"Engine":               {"--backend", "available backends: " + backendNames()},
 }
 

@@ -11,12 +11,14 @@ import (
 
 	"github.com/neuralstyle/neuralstyle/internal/engine"
 	"github.com/neuralstyle/neuralstyle/internal/imageio"
+	"github.com/neuralstyle/neuralstyle/internal/optim"
 	"github.com/neuralstyle/neuralstyle/internal/vgg"
 )
 
 // Record is one row of progress.txt.
 type Record struct {
-	Label  int // the reference's iteration number (see Event.Label)
+	Scale  int // 0-based index of the scale in a coarse-to-fine run
+	Label  int // the reference's iteration number in its scale (see Event.Label)
 	Losses engine.Losses
 }
 
@@ -26,8 +28,8 @@ type Result struct {
 	Image       *imageio.Image // the image written, as saved (before uint8 truncation)
 	Records     []Record       // the recorded losses
 	Seed        int64          // the noise seed used
-	Steps       int            // optimisation steps taken
-	Iterations  int            // optimisation steps asked for
+	Steps       int            // optimisation steps taken, at all scales
+	Iterations  int            // optimisation steps asked for, at all scales
 	Interrupted bool           // cancelled before the last step
 	Files       []string       // every file written, checkpoints and progress included
 	BestLoss    float64        // the total loss of the image written
@@ -36,8 +38,8 @@ type Result struct {
 // Run performs the whole job: it checks the options and the output, reads
 // the images and the network, optimises and writes the images and progress
 // files. Cancelling ctx during the optimisation stops it after the current
-// step; the best image so far is then written and the error wraps
-// ErrInterrupted.
+// step; the best image so far is then written, with the state to resume
+// from (StatePath), and the error wraps ErrInterrupted.
 func Run(ctx context.Context, opts Options) (*Result, error) {
 	r, err := opts.resolve()
 	if err != nil {
@@ -50,12 +52,24 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := checkOutputs(r); err != nil {
 		return nil, err
 	}
+	settings, err := runSettings(r)
+	if err != nil {
+		return nil, err
+	}
+	var saved *stateFile
+	if r.Resume {
+		if saved, err = openState(r, settings); err != nil {
+			return nil, err
+		}
+		defer saved.Close()
+	}
 	job, err := prepare(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	defer job.problem.Close()
-	res, err := job.optimise(ctx)
+	defer func() { job.problem.Close() }()
+	job.settings = settings
+	res, err := job.optimise(ctx, saved)
 	if err != nil {
 		return nil, err
 	}
@@ -63,21 +77,28 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	if res.Interrupted {
-		return res, fmt.Errorf("stopped after %d of %d iterations: %w", res.Steps, r.Iterations, ErrInterrupted)
+		return res, fmt.Errorf("stopped after %d of %d iterations: %w", res.Steps, res.Iterations, ErrInterrupted)
+	}
+	if err := os.Remove(StatePath(r.Output)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return res, fmt.Errorf("removing the finished run's state: %w", err)
 	}
 	return res, nil
 }
 
-// job is a prepared run: the problem on its engine, with its targets, and
-// the initial image.
+// job is a prepared run: the problem of the current scale on its engine,
+// with its targets, and the initial image.
 type job struct {
 	r         *resolved
-	problem   engine.Problem
+	eng       engine.Engine
+	problem   engine.Problem // the problem of scale
+	scale     int
+	inputs    []*images      // the images at each scale
 	initial   *engine.Image  // the image the optimisation starts from, preprocessed
 	content   *imageio.Image // the content image at the output's size
 	mean      [3]float32     // the network's mean pixel
 	seed      int64          // the noise seed
 	seedDrawn bool           // the seed was drawn at random, not given
+	settings  []setting      // what a saved state must match
 }
 
 // images are a job's input images at the sizes the reference gives them.
@@ -88,9 +109,10 @@ type images struct {
 }
 
 // prepare turns the options' files into a problem on the engine: it reads
-// and resizes the images, loads the network and computes the targets.
+// and resizes the images, loads the network and computes the targets of
+// the first scale.
 func prepare(ctx context.Context, r *resolved) (*job, error) {
-	im, err := readImages(r)
+	inputs, err := readImages(r)
 	if err != nil {
 		return nil, err
 	}
@@ -106,11 +128,12 @@ func prepare(ctx context.Context, r *resolved) (*job, error) {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
 	mean := weights.MeanPixel
+	im := inputs[0]
 	problem, err := eng.NewProblem(r.spec(im, mean))
 	if err != nil {
 		return nil, fmt.Errorf("engine %s: %w", eng.Name(), err)
 	}
-	job := &job{r: r, problem: problem, content: im.content, mean: mean, seed: r.Seed}
+	job := &job{r: r, eng: eng, problem: problem, inputs: inputs, content: inputs[len(inputs)-1].content, mean: mean, seed: r.Seed}
 	if job.seedDrawn = r.Seed == RandomSeed; job.seedDrawn {
 		job.seed = rand.Int64N(1 << 53)
 	}
@@ -126,41 +149,77 @@ func prepare(ctx context.Context, r *resolved) (*job, error) {
 	return job, nil
 }
 
-// readImages reads the images and gives them the reference's sizes: the
-// content --width wide, each style scaled to the content's width times its
-// scale, the initial image at the content's size.
-func readImages(r *resolved) (*images, error) {
+// useScale makes the job's problem the one of scale s.
+func (j *job) useScale(s int) error {
+	if s == j.scale {
+		return nil
+	}
+	j.problem.Close()
+	j.problem = closedProblem{}
+	p, err := j.eng.NewProblem(j.r.spec(j.inputs[s], j.mean))
+	if err != nil {
+		return fmt.Errorf("engine %s, scale %d: %w", j.eng.Name(), s+1, err)
+	}
+	j.problem, j.scale = p, s
+	return nil
+}
+
+// closedProblem stands in for a problem closed before the next was made.
+type closedProblem struct{}
+
+func (closedProblem) Eval(*engine.Image, []float32) (engine.Losses, error) {
+	return engine.Losses{}, engine.ErrClosed
+}
+func (closedProblem) Close() error { return nil }
+
+// readImages reads the images and gives them the reference's sizes at
+// every scale: the content the scale's width wide (--width without
+// Scales), each style scaled to that content's width times its scale, the
+// initial image at the first scale's content size.
+func readImages(r *resolved) ([]*images, error) {
 	ropts := imageio.ReadOptions{MaxPixels: r.MaxPixels}
-	content, err := imageio.Read(r.Content, ropts)
+	original, err := imageio.Read(r.Content, ropts)
 	if err != nil {
 		return nil, err
 	}
-	if r.Width > 0 {
-		w, h := imageio.WidthSize(content.W, content.H, r.Width)
-		if content, err = resized(r.Content, "Width", content, w, h, ropts); err != nil {
+	styles := make([]*imageio.Image, len(r.Styles))
+	for i, path := range r.Styles {
+		if styles[i], err = imageio.Read(path, ropts); err != nil {
 			return nil, err
 		}
 	}
-	im := &images{content: content, styles: make([]*imageio.Image, len(r.Styles))}
-	for i, path := range r.Styles {
-		s, err := imageio.Read(path, ropts)
-		if err != nil {
-			return nil, err
+	why := "Width"
+	if r.Scales != nil {
+		why = "Scales"
+	}
+	inputs := make([]*images, len(r.scales))
+	for k, sc := range r.scales {
+		content := original
+		if sc.width > 0 {
+			w, h := imageio.WidthSize(content.W, content.H, sc.width)
+			if content, err = resized(r.Content, why, content, w, h, ropts); err != nil {
+				return nil, err
+			}
 		}
-		f := imageio.StyleScaleFactor(r.styleScales[i], content.W, s.W)
-		w, h := imageio.ScaledSize(s.W, s.H, f)
-		if im.styles[i], err = resized(path, "StyleScales", s, w, h, ropts); err != nil {
-			return nil, err
+		im := &images{content: content, styles: make([]*imageio.Image, len(r.Styles))}
+		for i, s := range styles {
+			f := imageio.StyleScaleFactor(r.styleScales[i], content.W, s.W)
+			w, h := imageio.ScaledSize(s.W, s.H, f)
+			if im.styles[i], err = resized(r.Styles[i], "StyleScales", s, w, h, ropts); err != nil {
+				return nil, err
+			}
 		}
+		inputs[k] = im
 	}
 	if r.Initial != "" {
 		initial, err := imageio.Read(r.Initial, ropts)
 		if err != nil {
 			return nil, err
 		}
-		im.initial = imageio.Resize(initial, content.W, content.H)
+		c := inputs[0].content
+		inputs[0].initial = imageio.Resize(initial, c.W, c.H)
 	}
-	return im, nil
+	return inputs, nil
 }
 
 // spec is the engine's problem for the images.
@@ -181,55 +240,151 @@ func (r *resolved) spec(im *images, mean [3]float32) *engine.Spec {
 	return spec
 }
 
-// optimise runs the optimisation loop from the job's initial image,
-// writing the checkpoints. The result holds the image to write; write
-// writes it.
-func (j *job) optimise(ctx context.Context) (*Result, error) {
-	r := j.r
-	res := &Result{Output: r.Output, Iterations: r.Iterations, Seed: j.seed}
-	// postprocess turns the best image into what is written, in one buffer
-	// for the whole run.
-	out := imageio.New(j.content.W, j.content.H)
-	postprocess := func(best *engine.Image) *imageio.Image {
-		img := unprocess(out, best, j.mean)
-		if r.PreserveColors {
-			img = imageio.PreserveColors(j.content, img)
+// newOptimizer returns the optimiser the options choose for n values.
+func (r *resolved) newOptimizer(n int) (Optimizer, error) {
+	if r.Optimizer == "lbfgs" {
+		o := optim.DefaultLBFGS()
+		o.History = r.LBFGSHistory
+		lb, err := optim.NewLBFGS(n, o)
+		if err != nil {
+			return nil, &OptionError{Option: "LBFGSHistory", Msg: err.Error()}
 		}
-		return img
+		return lb, nil
+	}
+	return NewAdam(n, r.adam), nil
+}
+
+// optimise runs the optimisation loop at each scale, from the job's
+// initial image or the saved state, writing the checkpoints and states.
+// The result holds the image to write; write writes it.
+func (j *job) optimise(ctx context.Context, saved *stateFile) (*Result, error) {
+	r := j.r
+	res := &Result{Output: r.Output, Seed: j.seed}
+	for _, sc := range r.scales {
+		res.Iterations += sc.iterations
 	}
 	emit := func(Event) {}
 	if r.Progress != nil {
 		emit = r.Progress
 	}
+	first, x := 0, j.initial
+	if saved != nil {
+		first = saved.header.scale
+		res.Seed, j.seed, j.seedDrawn = saved.header.seed, saved.header.seed, false
+	}
+	stepsBefore := 0 // steps at the scales before this one
+	for _, sc := range r.scales[:first] {
+		stepsBefore += sc.iterations
+	}
+	for s := first; s < len(r.scales); s++ {
+		if err := j.useScale(s); err != nil {
+			return nil, err
+		}
+		content := j.inputs[s].content
+		restoring := saved != nil && s == first
+		if !restoring && (x.W != content.W || x.H != content.H) {
+			// The previous scale's result, resized as the reference resizes
+			// its images, starts this one.
+			x = preprocessPtr(imageio.Resize(j.postprocess(x, nil), content.W, content.H), j.mean)
+		}
+		opt, err := r.newOptimizer(len(x.Pix))
+		if err != nil {
+			return nil, err
+		}
+		l := j.newLoop(s, opt, res, emit, s == first, stepsBefore)
+		if restoring {
+			if x, l.resume, res.Records, err = saved.restore(content.W, content.H, r.scales[s].iterations, opt); err != nil {
+				return nil, err
+			}
+			res.Steps = stepsBefore + l.resume.steps
+		}
+		lr, err := l.run(ctx, x)
+		if err != nil {
+			return nil, err
+		}
+		res.Steps = stepsBefore + lr.steps
+		res.BestLoss = lr.bestLoss
+		if lr.interrupted || res.Image == nil || s < len(r.scales)-1 {
+			res.Image = j.postprocess(lr.best, content)
+		}
+		if lr.interrupted {
+			res.Interrupted = true
+			break
+		}
+		x = lr.best
+		stepsBefore += r.scales[s].iterations
+	}
+	return res, nil
+}
+
+// newLoop is the loop of scale s, reporting, recording, checkpointing and
+// saving into res.
+func (j *job) newLoop(s int, opt Optimizer, res *Result, emit func(Event), first bool, stepsBefore int) *loop {
+	r := j.r
+	content := j.inputs[s].content
+	multi := r.Scales != nil
 	l := &loop{
 		problem:         j.problem,
-		optimizer:       NewAdam(len(j.initial.Pix), r.adam),
-		iterations:      r.Iterations,
+		optimizer:       opt,
+		iterations:      r.scales[s].iterations,
 		printEvery:      r.PrintIterations,
 		checkpointEvery: r.CheckpointIterations,
 		emit: func(ev Event) {
+			if multi {
+				ev.Scale, ev.Scales, ev.ScaleW, ev.ScaleH = s+1, len(r.scales), content.W, content.H
+			}
 			if ev.Kind == EventStart {
-				ev.Seed, ev.SeedDrawn, ev.UsesNoise = j.seed, j.seedDrawn, r.noiseBlend > 0
+				if first {
+					ev.Seed, ev.SeedDrawn, ev.UsesNoise = j.seed, j.seedDrawn, r.noiseBlend > 0
+					emit(ev)
+				}
+				if !multi {
+					return
+				}
+				ev.Kind = EventScale
 			}
 			emit(ev)
 		},
 		record: func(label int, ls engine.Losses) {
-			res.Records = append(res.Records, Record{Label: label, Losses: ls})
+			res.Records = append(res.Records, Record{Scale: s, Label: label, Losses: ls})
 		},
 		checkpoint: func(label int, best *engine.Image) error {
-			res.Image = postprocess(best)
+			res.Image = j.postprocess(best, content)
+			if multi {
+				// Numbered by the steps of the whole run so far, so that
+				// the scales' checkpoints do not share names.
+				label = stepsBefore + stepsOf(label, r.scales[s].iterations)
+			}
 			return j.writeCheckpoint(res, label, emit)
 		},
 	}
-	lr, err := l.run(ctx, j.initial)
-	if err != nil {
-		return nil, err
+	if _, onBackend := j.problem.(engine.AdamStepper); !onBackend || r.Optimizer != "adam" {
+		// The state can be saved when the optimiser's state is ours.
+		l.save = func(steps int, x *engine.Image, lr *loopResult) error {
+			return j.writeState(s, x, lr, opt, res.Records)
+		}
 	}
-	res.Steps, res.Interrupted, res.BestLoss = lr.steps, lr.interrupted, lr.bestLoss
-	if lr.interrupted || res.Image == nil {
-		res.Image = postprocess(lr.best)
+	return l
+}
+
+// stepsOf is the number of steps taken when the loop gives a record or a
+// checkpoint the reference's number label: the 0-based step, or all of
+// them at the last.
+func stepsOf(label, iterations int) int {
+	if label == iterations {
+		return label
 	}
-	return res, nil
+	return label + 1
+}
+
+// postprocess turns an optimised image into what is written; content,
+// when not nil, is the content image of its size, for PreserveColors.
+func (j *job) postprocess(x *engine.Image, content *imageio.Image) *imageio.Image {
+	img := unprocess(imageio.New(x.W, x.H), x, j.mean)
+	if j.r.PreserveColors && content != nil {
+		img = imageio.PreserveColors(content, img)
+	}
+	return img
 }
 
 // writeCheckpoint writes res.Image as the checkpoint numbered label, if the
@@ -257,13 +412,19 @@ func (j *job) write(res *Result) error {
 		return err
 	}
 	res.Files = append(res.Files, res.Output)
+	var sizes [][2]int // the scales' sizes, for progress.txt's comments
+	if j.r.Scales != nil {
+		for _, im := range j.inputs {
+			sizes = append(sizes, [2]int{im.content.W, im.content.H})
+		}
+	}
 	for _, p := range []struct {
 		want  bool
 		name  string
 		write func(string, []Record) error
 	}{
-		{j.r.ProgressWrite, "progress.txt", writeProgressText},
-		{j.r.ProgressPlot, "progress.png", writeProgressPlot},
+		{j.r.ProgressWrite, "progress.txt", func(path string, recs []Record) error { return writeProgressText(path, recs, sizes) }},
+		{j.r.ProgressPlot, "progress.png", func(path string, recs []Record) error { return writeProgressPlot(path, recs, j.r.scales) }},
 	} {
 		if !p.want {
 			continue
@@ -281,7 +442,7 @@ func (j *job) write(res *Result) error {
 // Overwrite) or that could not be written, and checkpoint and progress
 // files that could not be written.
 func checkOutputs(r *resolved) error {
-	if _, err := os.Stat(r.Output); err == nil && !r.Overwrite {
+	if _, err := os.Stat(r.Output); err == nil && !r.Overwrite && !r.Resume {
 		return fmt.Errorf("%s already exists, will not replace it without the '--overwrite' flag", r.Output)
 	}
 	if err := imageio.CheckWritable(r.Output); err != nil {
@@ -325,6 +486,11 @@ func preprocess(img *imageio.Image, mean [3]float32) engine.Image {
 		out.Pix[i] = v - mean[i%3]
 	}
 	return out
+}
+
+func preprocessPtr(img *imageio.Image, mean [3]float32) *engine.Image {
+	x := preprocess(img, mean)
+	return &x
 }
 
 // unprocess sets out to img with the mean pixel added back.
