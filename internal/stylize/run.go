@@ -287,7 +287,7 @@ func (j *job) optimise(ctx context.Context, saved *stateFile) (*Result, error) {
 			// its images, starts this one.
 			x = preprocessPtr(imageio.Resize(j.postprocess(x, nil), content.W, content.H), j.mean)
 		}
-		opt, err := r.newOptimizer(len(x.Pix))
+		opt, err := r.newOptimizer(content.W * content.H * 3)
 		if err != nil {
 			return nil, err
 		}

@@ -301,10 +301,22 @@ func (s *stateReader) full(p []byte) {
 	}
 }
 
-func (s *stateReader) u8() byte     { var b [1]byte; s.full(b[:]); return b[0] }
-func (s *stateReader) u16() uint16  { var b [2]byte; s.full(b[:]); return binary.LittleEndian.Uint16(b[:]) }
-func (s *stateReader) u32() uint32  { var b [4]byte; s.full(b[:]); return binary.LittleEndian.Uint32(b[:]) }
-func (s *stateReader) u64() uint64  { var b [8]byte; s.full(b[:]); return binary.LittleEndian.Uint64(b[:]) }
+func (s *stateReader) u8() byte { var b [1]byte; s.full(b[:]); return b[0] }
+func (s *stateReader) u16() uint16 {
+	var b [2]byte
+	s.full(b[:])
+	return binary.LittleEndian.Uint16(b[:])
+}
+func (s *stateReader) u32() uint32 {
+	var b [4]byte
+	s.full(b[:])
+	return binary.LittleEndian.Uint32(b[:])
+}
+func (s *stateReader) u64() uint64 {
+	var b [8]byte
+	s.full(b[:])
+	return binary.LittleEndian.Uint64(b[:])
+}
 func (s *stateReader) f64() float64 { return math.Float64frombits(s.u64()) }
 
 func (s *stateReader) f32s(v []float32) {
