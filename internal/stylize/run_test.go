@@ -207,6 +207,14 @@ func TestValidate(t *testing.T) {
 		{"InitialNoiseBlend", func(o *Options) { o.InitialNoiseBlend = 1.5 }},
 		{"Seed", func(o *Options) { o.Seed = -2 }},
 		{"MaxPixels", func(o *Options) { o.MaxPixels = 0 }},
+		{"Optimizer", func(o *Options) { o.Optimizer = "sgd" }},
+		{"LBFGSHistory", func(o *Options) { o.Optimizer, o.LBFGSHistory = "lbfgs", 0 }},
+		{"Scales", func(o *Options) { o.Scales = []int{} }},
+		{"Scales", func(o *Options) { o.Scales = []int{64, 0} }},
+		{"Width", func(o *Options) { o.Scales, o.Width = []int{64, 128}, 128 }},
+		{"ScaleIterations", func(o *Options) { o.ScaleIterations = []int{10} }},
+		{"ScaleIterations", func(o *Options) { o.Scales, o.ScaleIterations = []int{64, 128}, []int{10} }},
+		{"ScaleIterations", func(o *Options) { o.Scales, o.ScaleIterations = []int{64, 128}, []int{10, 0} }},
 	} {
 		o := tinyOptions(t, &recorder{})
 		tt.edit(&o)
