@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin
 FUZZTIME ?= 5s
 
-.PHONY: all build test vet unit fuzz smoke bench bench-go clean
+.PHONY: all build test vet unit fuzz smoke bench bench-go bench-quality clean
 
 all: build
 
@@ -35,6 +35,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzRead$$' -fuzztime=$(FUZZTIME) ./internal/matfile
 	$(GO) test -run='^$$' -fuzz='^FuzzInflate$$' -fuzztime=$(FUZZTIME) ./internal/matfile
 	$(GO) test -run='^$$' -fuzz='^FuzzRead$$' -fuzztime=$(FUZZTIME) ./internal/imageio
+	$(GO) test -run='^$$' -fuzz='^FuzzReadState$$' -fuzztime=$(FUZZTIME) ./internal/stylize
 
 smoke: build
 	./scripts/smoke.sh $(BIN)/neuralstyle
@@ -44,6 +45,16 @@ smoke: build
 bench:
 	$(GO) build -o $(BIN)/nsbench ./internal/tools/nsbench
 	$(BIN)/nsbench -sizes 256,512 -iters 3
+
+# Loss reached against wall time by the reference Adam (QUALITY_ITERS steps:
+# its final loss is the target), L-BFGS and the coarse-to-fine recipe with
+# each optimiser, on random full-size weights at QUALITY_SIZES; the table and
+# the plot go to bench/quality-SIZE.{txt,png}.
+QUALITY_SIZES ?= 256
+QUALITY_ITERS ?= 1000
+bench-quality:
+	$(GO) build -o $(BIN)/nsbench ./internal/tools/nsbench
+	$(BIN)/nsbench -quality -sizes $(QUALITY_SIZES) -adam-iters $(QUALITY_ITERS) -out bench
 
 # Every Go benchmark (kernels, layers, loader, images).
 bench-go:

@@ -252,3 +252,31 @@ func TestScales(t *testing.T) {
 		t.Errorf("want one start line:\n%s", stdout)
 	}
 }
+
+// TestTimeFlags: the new flags' usage errors name the flag in one line,
+// and --help shows them with the L-BFGS memory note.
+func TestTimeFlags(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--optimizer", "sgd"}, `--optimizer must be adam or lbfgs, got "sgd"`},
+		{[]string{"--optimizer", "lbfgs", "--lbfgs-history", "0"}, "--lbfgs-history must be at least 1, got 0"},
+		{[]string{"--scales", "64,128", "--width", "128"}, "--width and --scales: the last scale is the output's width"},
+		{[]string{"--scales", "64,0"}, "--scales must be positive widths, got 0"},
+		{[]string{"--scales", "64,128", "--scale-iterations", "5"}, "--scale-iterations has 1 counts for 2 scales"},
+		{[]string{"--scale-iterations", "5"}, "--scale-iterations needs --scales"},
+	} {
+		code, _, stderr := runCLI(t, baseArgs(dir, tt.args...)...)
+		if code != exitUsage || !strings.Contains(stderr, tt.want) || strings.Count(stderr, "\n") > 2 {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tt.args, code, stderr, exitUsage, tt.want)
+		}
+	}
+	_, stdout, _ := runCLI(t, "--help")
+	for _, want := range []string{"--optimizer", "--lbfgs-history", "2.5 GB", "--scales", "--scale-iterations", "--resume", "OUTPUT.state"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("--help does not show %s", want)
+		}
+	}
+}

@@ -4,10 +4,14 @@
 // PyTorch anchor (scripts/torch/bench_torch.py --channels-last) beside it
 // when /usr/bin/python3 has torch. Each measurement runs in a child process
 // so that its peak resident memory is its own. With -load it times loading
-// a VGG-19 .mat file instead.
+// a VGG-19 .mat file instead; with -quality it compares the loss reached
+// against wall time by the reference Adam, L-BFGS and coarse-to-fine runs
+// (make bench-quality).
 //
 //	go run ./internal/tools/nsbench -sizes 256,512 -iters 3
 //	go run ./internal/tools/nsbench -load imagenet-vgg-verydeep-19.mat
+//	go run ./internal/tools/nsbench -quality -sizes 256 -adam-iters 1000 -out bench
+//	go run ./internal/tools/nsbench -quality -sizes 256 -adam-iters 1000 -out bench
 package main
 
 import (
@@ -50,7 +54,40 @@ func main() {
 	threads := flag.Int("threads", runtime.GOMAXPROCS(0), "threads for PyTorch")
 	child := flag.Int("child", 0, "internal: measure this size in this process")
 	load := flag.String("load", "", "instead: time vgg.Load of this .mat file and report its peak memory")
+	quality := flag.Bool("quality", false, "instead: loss reached against wall time for reference Adam, L-BFGS and coarse-to-fine runs at each of -sizes")
+	adamIters := flag.Int("adam-iters", 1000, "with -quality: the reference Adam run's steps; its final loss is the target")
+	scales := flag.String("scales", "", "with -quality: the recipe's widths (default SIZE/4,SIZE/2,SIZE)")
+	scaleIters := flag.String("scale-iterations", "400,200,150", "with -quality: the recipe's steps at each width")
+	history := flag.Int("lbfgs-history", 100, "with -quality: L-BFGS history")
+	methods := flag.String("methods", "adam,lbfgs,c2f-adam,c2f-lbfgs", "with -quality: the runs, adam first (it sets the target)")
+	outDir := flag.String("out", "", "with -quality: write quality-SIZE.txt and quality-SIZE.png into this folder")
+	stopEarly := flag.Bool("stop-early", true, "with -quality: stop a run once it reaches the target")
 	flag.Parse()
+	if *quality {
+		for _, s := range strings.Split(*sizes, ",") {
+			size, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil || size < 16 {
+				fmt.Fprintf(os.Stderr, "nsbench: bad size %q\n", s)
+				os.Exit(2)
+			}
+			cfg := qualityConfig{size: size, adamIters: *adamIters, history: *history, methods: *methods, out: *outDir, stopEarly: *stopEarly}
+			sc := *scales
+			if sc == "" {
+				sc = fmt.Sprintf("%d,%d,%d", size/4, size/2, size)
+			}
+			if cfg.scales, err = parseInts(sc); err == nil {
+				cfg.scaleIter, err = parseInts(*scaleIters)
+			}
+			if err == nil {
+				err = runQuality(cfg, os.Stdout)
+			}
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "nsbench:", err)
+				os.Exit(1)
+			}
+		}
+		return
+	}
 	if *load != "" {
 		t0 := time.Now()
 		if _, err := vgg.Load(*load); err != nil {
