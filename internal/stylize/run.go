@@ -293,7 +293,7 @@ func (j *job) optimise(ctx context.Context, saved *stateFile) (*Result, error) {
 		}
 		l := j.newLoop(s, opt, res, emit, s == first, stepsBefore)
 		if restoring {
-			if x, l.resume, res.Records, err = saved.restore(content.W, content.H, r.scales[s].iterations, opt); err != nil {
+			if x, l.resume, res.Records, err = saved.restore(content.W, content.H, opt); err != nil {
 				return nil, err
 			}
 			res.Steps = stepsBefore + l.resume.steps

@@ -187,8 +187,8 @@ func compareSettings(path string, saved, now []setting) error {
 
 // restore reads the rest of the state into opt and returns the image to
 // continue from, the loop's state and the records so far. w, h are the
-// scale's image size and iterations its steps.
-func (s *stateFile) restore(w, h, iterations int, opt Optimizer) (*engine.Image, *loopResult, []Record, error) {
+// scale's image size.
+func (s *stateFile) restore(w, h int, opt Optimizer) (*engine.Image, *loopResult, []Record, error) {
 	if s.header.w != w || s.header.h != h {
 		return nil, nil, nil, fmt.Errorf("%s: %w: image %dx%d, the run's scale %d is %dx%d", s.path, ErrState, s.header.w, s.header.h, s.header.scale+1, w, h)
 	}

@@ -59,9 +59,10 @@ func main() {
 	scales := flag.String("scales", "", "with -quality: the recipe's widths (default SIZE/4,SIZE/2,SIZE)")
 	scaleIters := flag.String("scale-iterations", "400,200,150", "with -quality: the recipe's steps at each width")
 	history := flag.Int("lbfgs-history", 100, "with -quality: L-BFGS history")
-	methods := flag.String("methods", "adam,lbfgs,c2f-adam,c2f-lbfgs", "with -quality: the runs, adam first (it sets the target)")
+	methods := flag.String("methods", "adam,c2f-adam,c2f-lbfgs,lbfgs", "with -quality: the runs, adam first (it sets the target)")
 	outDir := flag.String("out", "", "with -quality: write quality-SIZE.txt and quality-SIZE.png into this folder")
 	stopEarly := flag.Bool("stop-early", true, "with -quality: stop a run once it reaches the target")
+	maxShare := flag.Float64("max-share", 0.6, "with -quality: stop a run after this share of the reference run's time (0: never)")
 	flag.Parse()
 	if *quality {
 		for _, s := range strings.Split(*sizes, ",") {
@@ -70,7 +71,7 @@ func main() {
 				fmt.Fprintf(os.Stderr, "nsbench: bad size %q\n", s)
 				os.Exit(2)
 			}
-			cfg := qualityConfig{size: size, adamIters: *adamIters, history: *history, methods: *methods, out: *outDir, stopEarly: *stopEarly}
+			cfg := qualityConfig{size: size, adamIters: *adamIters, history: *history, methods: *methods, out: *outDir, stopEarly: *stopEarly, maxShare: *maxShare}
 			sc := *scales
 			if sc == "" {
 				sc = fmt.Sprintf("%d,%d,%d", size/4, size/2, size)

@@ -29,30 +29,34 @@ import (
 
 // qualityConfig is one quality-per-time comparison (-quality).
 type qualityConfig struct {
-	size      int    // content and style are size x size
-	adamIters int    // the reference run's steps: its final loss is the target
-	scales    []int  // the coarse-to-fine recipe's widths
-	scaleIter []int  // and steps
-	history   int    // L-BFGS history
-	methods   string // comma-separated subset of adam,lbfgs,c2f-adam,c2f-lbfgs
-	out       string // folder for quality-SIZE.txt and quality-SIZE.png
-	stopEarly bool   // stop the other runs once they reach the target
+	size      int     // content and style are size x size
+	adamIters int     // the reference run's steps: its final loss is the target
+	scales    []int   // the coarse-to-fine recipe's widths
+	scaleIter []int   // and steps
+	history   int     // L-BFGS history
+	methods   string  // comma-separated subset of adam,lbfgs,c2f-adam,c2f-lbfgs
+	out       string  // folder for quality-SIZE.txt and quality-SIZE.png
+	stopEarly bool    // stop the other runs once they reach the target
+	maxShare  float64 // stop the other runs after this share of the reference's time (0: never)
 }
 
 // qualityPoint is one recorded loss at the final scale.
 type qualityPoint struct {
 	wall  time.Duration // since the optimisation started
 	steps int           // steps taken at every scale so far
+	equiv float64       // the same in steps at the final size (by pixels)
 	loss  float64
 }
 
 type qualityRun struct {
-	name    string
-	args    string // the command line flags it stands for
-	points  []qualityPoint
-	wall    time.Duration
-	steps   int
-	reached time.Duration // when the loss first was at most the target; -1 never
+	name         string
+	args         string // the command line flags it stands for
+	points       []qualityPoint
+	wall         time.Duration
+	steps        int
+	equiv        float64       // steps in final-size steps, weighed by pixels
+	reached      time.Duration // when the loss first was at most the target; -1 never
+	reachedEquiv float64       // and after how many final-size steps
 }
 
 // runQuality runs the reference Adam, L-BFGS and both coarse-to-fine runs
@@ -96,6 +100,7 @@ func runQuality(cfg qualityConfig, stdout io.Writer) error {
 		},
 	}
 	target := math.NaN()
+	var adamWall time.Duration
 	var runs []*qualityRun
 	for _, name := range strings.Split(cfg.methods, ",") {
 		setup, ok := all[name]
@@ -115,14 +120,25 @@ func runQuality(cfg qualityConfig, stdout io.Writer) error {
 				start = time.Now()
 			case ev.Kind == stylize.EventIteration:
 				run.steps++
+				run.equiv += 1
+				if ev.Scales > 0 {
+					run.equiv += float64(ev.ScaleW*ev.ScaleH)/float64(cfg.size*cfg.size) - 1
+				}
 				if run.steps%100 == 0 {
-					fmt.Fprintf(os.Stderr, "nsbench:   %s: %d steps, %.0f s\n", name, run.steps, time.Since(start).Seconds())
+					last := math.NaN()
+					if len(run.points) > 0 {
+						last = run.points[len(run.points)-1].loss
+					}
+					fmt.Fprintf(os.Stderr, "nsbench:   %s: %d steps, %.0f s, loss %.6g\n", name, run.steps, time.Since(start).Seconds(), last)
+				}
+				if cfg.maxShare > 0 && name != "adam" && time.Since(start).Seconds() > cfg.maxShare*adamWall.Seconds() {
+					cancel()
 				}
 			case ev.Kind == stylize.EventLosses && (ev.Scales == 0 || ev.Scale == ev.Scales):
-				p := qualityPoint{wall: time.Since(start), steps: run.steps, loss: ev.Losses.Total}
+				p := qualityPoint{wall: time.Since(start), steps: run.steps, equiv: run.equiv, loss: ev.Losses.Total}
 				run.points = append(run.points, p)
 				if p.loss <= target && run.reached < 0 {
-					run.reached = p.wall
+					run.reached, run.reachedEquiv = p.wall, p.equiv
 					if cfg.stopEarly {
 						cancel()
 					}
@@ -138,7 +154,8 @@ func runQuality(cfg qualityConfig, stdout io.Writer) error {
 		}
 		if name == "adam" && len(run.points) > 0 {
 			target = run.points[len(run.points)-1].loss
-			run.reached = run.wall
+			run.reached, run.reachedEquiv = run.wall, run.equiv
+			adamWall = run.wall
 		}
 		runs = append(runs, run)
 	}
@@ -158,13 +175,15 @@ func runQuality(cfg qualityConfig, stdout io.Writer) error {
 }
 
 // qualityTable states each run's steps, time, final loss and the time it
-// took to reach the reference run's final loss, as a share of that run's.
+// took to reach the reference run's final loss, as a share of that run's,
+// and the same in steps at the final size (each step weighed by its
+// pixels: a measure the machine's load does not change).
 func qualityTable(cfg qualityConfig, runs []*qualityRun, target float64) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "quality per time at %dx%d, random full-size VGG-19 weights; target: the loss of %d reference Adam steps (%.6g)\n",
 		cfg.size, cfg.size, cfg.adamIters, target)
 	tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "method\tsteps\twall s\tfinal loss\treaches target at s\tshare of Adam's time\tflags")
+	fmt.Fprintln(tw, "method\tsteps\twall s\tfinal loss\treaches target at s\tshare of Adam's time\tat full-size steps\tflags")
 	var adam time.Duration
 	for _, r := range runs {
 		if r.name == "adam" {
@@ -176,14 +195,15 @@ func qualityTable(cfg qualityConfig, runs []*qualityRun, target float64) string 
 		if len(r.points) > 0 {
 			final = r.points[len(r.points)-1].loss
 		}
-		reached, share := "never", "-"
+		reached, share, equiv := "never", "-", "-"
 		if r.reached >= 0 {
 			reached = fmt.Sprintf("%.1f", r.reached.Seconds())
+			equiv = fmt.Sprintf("%.0f", r.reachedEquiv)
 			if adam > 0 {
 				share = fmt.Sprintf("%.2f", r.reached.Seconds()/adam.Seconds())
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.6g\t%s\t%s\t%s\n", r.name, r.steps, r.wall.Seconds(), final, reached, share, r.args)
+		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.6g\t%s\t%s\t%s\t%s\n", r.name, r.steps, r.wall.Seconds(), final, reached, share, equiv, r.args)
 	}
 	tw.Flush()
 	return b.String()
