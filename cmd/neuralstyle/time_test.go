@@ -280,3 +280,18 @@ func TestTimeFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestOneScaleIsWidth: --scales with one width is --width: the same output
+// byte for byte.
+func TestOneScaleIsWidth(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	if code, _, stderr := runCLI(t, fixedArgs(a, "--width", "20", "--iterations", "4", "--quiet")...); code != 0 {
+		t.Fatal(stderr)
+	}
+	if code, _, stderr := runCLI(t, fixedArgs(b, "--scales", "20", "--iterations", "4", "--quiet")...); code != 0 {
+		t.Fatal(stderr)
+	}
+	if !bytes.Equal(readFile(t, filepath.Join(a, "out.png")), readFile(t, filepath.Join(b, "out.png"))) {
+		t.Error("--scales 20 and --width 20 give different outputs")
+	}
+}
