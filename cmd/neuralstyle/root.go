@@ -50,7 +50,8 @@ type cli struct {
 const example = `  neuralstyle --content cat.jpg --styles style.jpg --output out.jpg
   neuralstyle --content cat.jpg --styles a.jpg b.jpg --style-blend-weights 0.8 0.2 \
       --output out.png --iterations 500 --checkpoint-output 'out_{:05}.png' --checkpoint-iterations 100
-  # coarse to fine, a 512-wide output in a fraction of the time of 1000 steps at 512:
+  # coarse to fine, a quick 512-wide picture (measured at 256: a fifth of the default
+  # run's time, 3% above its final loss):
   neuralstyle --content cat.jpg --styles style.jpg --output out.jpg \
       --scales 128,256,512 --scale-iterations 400,200,150
   # after a Ctrl-C or a crash, continue from out.jpg.state with the same flags:

@@ -62,6 +62,8 @@ func main() {
 	methods := flag.String("methods", "adam,c2f-adam,c2f-lbfgs,lbfgs", "with -quality: the runs, adam first (it sets the target)")
 	outDir := flag.String("out", "", "with -quality: write quality-SIZE.txt and quality-SIZE.png into this folder")
 	stopEarly := flag.Bool("stop-early", true, "with -quality: stop a run once it reaches the target")
+	target := flag.Float64("target", 0, "with -quality: the reference run's final loss from an earlier run (leave adam out of -methods)")
+	adamWall := flag.Duration("adam-wall", 0, "with -quality and -target: the reference run's wall time")
 	maxShare := flag.Float64("max-share", 0.6, "with -quality: stop a run after this share of the reference run's time (0: never)")
 	flag.Parse()
 	if *quality {
@@ -71,7 +73,7 @@ func main() {
 				fmt.Fprintf(os.Stderr, "nsbench: bad size %q\n", s)
 				os.Exit(2)
 			}
-			cfg := qualityConfig{size: size, adamIters: *adamIters, history: *history, methods: *methods, out: *outDir, stopEarly: *stopEarly, maxShare: *maxShare}
+			cfg := qualityConfig{size: size, adamIters: *adamIters, history: *history, methods: *methods, out: *outDir, stopEarly: *stopEarly, maxShare: *maxShare, target: *target, adamWall: *adamWall}
 			sc := *scales
 			if sc == "" {
 				sc = fmt.Sprintf("%d,%d,%d", size/4, size/2, size)

@@ -38,6 +38,10 @@ type qualityConfig struct {
 	out       string  // folder for quality-SIZE.txt and quality-SIZE.png
 	stopEarly bool    // stop the other runs once they reach the target
 	maxShare  float64 // stop the other runs after this share of the reference's time (0: never)
+	// target and adamWall, when set, are a previous reference run's final
+	// loss and time, which then need not run again.
+	target   float64
+	adamWall time.Duration
 }
 
 // qualityPoint is one recorded loss at the final scale.
@@ -100,7 +104,10 @@ func runQuality(cfg qualityConfig, stdout io.Writer) error {
 		},
 	}
 	target := math.NaN()
-	var adamWall time.Duration
+	adamWall := cfg.adamWall
+	if cfg.target > 0 {
+		target = cfg.target
+	}
 	var runs []*qualityRun
 	for _, name := range strings.Split(cfg.methods, ",") {
 		setup, ok := all[name]
@@ -184,7 +191,7 @@ func qualityTable(cfg qualityConfig, runs []*qualityRun, target float64) string 
 		cfg.size, cfg.size, cfg.adamIters, target)
 	tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "method\tsteps\twall s\tfinal loss\treaches target at s\tshare of Adam's time\tat full-size steps\tflags")
-	var adam time.Duration
+	adam := cfg.adamWall
 	for _, r := range runs {
 		if r.name == "adam" {
 			adam = r.wall
