@@ -276,6 +276,8 @@ func (j *job) optimise(ctx context.Context, saved *stateFile) (*Result, error) {
 	for _, sc := range r.scales[:first] {
 		stepsBefore += sc.iterations
 	}
+	var prevOpt Optimizer
+	var prevW, prevH int
 	for s := first; s < len(r.scales); s++ {
 		if err := j.useScale(s); err != nil {
 			return nil, err
@@ -290,6 +292,9 @@ func (j *job) optimise(ctx context.Context, saved *stateFile) (*Result, error) {
 		opt, err := r.newOptimizer(content.W * content.H * 3)
 		if err != nil {
 			return nil, err
+		}
+		if prev, ok := prevOpt.(*Adam); ok && carryAdamMoments && !restoring {
+			opt = prev.resampled(prevW, prevH, content.W, content.H)
 		}
 		l := j.newLoop(s, opt, res, emit, s == first, stepsBefore)
 		if restoring {
@@ -312,6 +317,7 @@ func (j *job) optimise(ctx context.Context, saved *stateFile) (*Result, error) {
 			break
 		}
 		x = lr.best
+		prevOpt, prevW, prevH = opt, content.W, content.H
 		stepsBefore += r.scales[s].iterations
 	}
 	return res, nil
