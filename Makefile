@@ -3,7 +3,7 @@ GO      ?= go
 BIN     ?= bin
 FUZZTIME ?= 5s
 
-.PHONY: all build test vet funclen unit fuzz smoke bench bench-tf bench-go clean
+.PHONY: all build test vet funclen unit fuzz smoke bench bench-tf bench-go bench-quality clean
 
 all: build
 
@@ -53,6 +53,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzCheckpointName$$' -fuzztime=$(FUZZTIME) ./internal/stylize
 	$(GO) test -run='^$$' -fuzz='^FuzzParseSize$$' -fuzztime=$(FUZZTIME) ./internal/sysmem
 	$(GO) test -run='^$$' -fuzz='^FuzzNormalizeArgs$$' -fuzztime=$(FUZZTIME) ./cmd/neuralstyle
+	$(GO) test -run='^$$' -fuzz='^FuzzReadState$$' -fuzztime=$(FUZZTIME) ./internal/stylize
 
 smoke: build
 	./scripts/smoke.sh $(BIN)/neuralstyle
@@ -73,6 +74,16 @@ bench-tf:
 	GO=$(GO) ./scripts/tf.sh env >/dev/null
 	eval "$$(GO=$(GO) ./scripts/tf.sh env)" && $(GO) build -tags tensorflow -o $(BIN)/nsbench-tf ./internal/tools/nsbench
 	eval "$$(GO=$(GO) ./scripts/tf.sh env)" && $(BIN)/nsbench-tf -sizes $(BENCHSIZES) -iters 3 -kernels default,avx2 -tf yes $(BENCHFLAGS)
+
+# Loss reached against wall time by the reference Adam (QUALITY_ITERS steps:
+# its final loss is the target), L-BFGS and the coarse-to-fine recipe with
+# each optimiser, on random full-size weights at QUALITY_SIZES; the table and
+# the plot go to bench/quality-SIZE.{txt,png}.
+QUALITY_SIZES ?= 256
+QUALITY_ITERS ?= 1000
+bench-quality:
+	$(GO) build -o $(BIN)/nsbench ./internal/tools/nsbench
+	$(BIN)/nsbench -quality -sizes $(QUALITY_SIZES) -adam-iters $(QUALITY_ITERS) -out bench
 
 # Every Go benchmark (kernels, layers, loader, images).
 bench-go:

@@ -67,23 +67,33 @@ func (r *reporter) report(ev stylize.Event) {
 		if !r.live {
 			printLosses(r.out, ev.Losses)
 		}
+	case stylize.EventScale:
+		if r.live {
+			fmt.Fprintf(r.errw, "\r\033[K")
+		}
+		fmt.Fprintf(r.lines(), "%s: %d iterations\n", scaleLabel(ev), ev.Iterations)
 	case stylize.EventIteration:
 		if r.live {
 			r.bar(ev)
 			return
 		}
-		if ev.Iteration == 1 {
-			fmt.Fprintf(r.out, "Iteration %4d/%4d\n", ev.Iteration, ev.Iterations)
+		prefix := ""
+		if ev.Scales > 0 {
+			prefix = scaleLabel(ev) + " "
+		}
+		if ev.Elapsed == 0 {
+			fmt.Fprintf(r.out, "%sIteration %4d/%4d\n", prefix, ev.Iteration, ev.Iterations)
 		} else {
-			fmt.Fprintf(r.out, "Iteration %4d/%4d (%s elapsed, %s remaining)\n",
-				ev.Iteration, ev.Iterations, hms(ev.Elapsed), hms(ev.Remaining))
+			fmt.Fprintf(r.out, "%sIteration %4d/%4d (%s elapsed, %s remaining)\n",
+				prefix, ev.Iteration, ev.Iterations, hms(ev.Elapsed), hms(ev.Remaining))
 		}
 	case stylize.EventLosses:
 		r.last, r.haveLoss = ev.Losses, true
 		if !r.live {
 			printLosses(r.out, ev.Losses)
 		} else if ev.Iteration == ev.Iterations {
-			r.bar(stylize.Event{Iteration: ev.Iteration, Iterations: ev.Iterations, Elapsed: time.Since(r.started)})
+			r.bar(stylize.Event{Iteration: ev.Iteration, Iterations: ev.Iterations, Elapsed: time.Since(r.started),
+				Scale: ev.Scale, Scales: ev.Scales, ScaleW: ev.ScaleW, ScaleH: ev.ScaleH})
 			fmt.Fprintln(r.errw)
 		}
 	case stylize.EventCheckpoint:
@@ -97,6 +107,19 @@ func (r *reporter) report(ev stylize.Event) {
 	case stylize.EventWarning:
 		fmt.Fprintf(r.errw, "neuralstyle: warning: %s\n", ev.Message)
 	}
+}
+
+// lines is where the plain lines go: stdout, or stderr under the bar.
+func (r *reporter) lines() io.Writer {
+	if r.live {
+		return r.errw
+	}
+	return r.out
+}
+
+// scaleLabel names a coarse-to-fine run's scale: "scale 2/3 (256x171)".
+func scaleLabel(ev stylize.Event) string {
+	return fmt.Sprintf("scale %d/%d (%dx%d)", ev.Scale, ev.Scales, ev.ScaleW, ev.ScaleH)
 }
 
 // bar redraws the one-line progress display on stderr, at most ten times a
@@ -114,7 +137,7 @@ func (r *reporter) bar(ev stylize.Event) {
 	line := layoutBar(r.columns(), barFields{
 		iteration: ev.Iteration, iterations: ev.Iterations, done: done,
 		elapsed: ev.Elapsed, remaining: ev.Remaining, showETA: ev.Iteration > 1 && !final,
-		haveLoss: r.haveLoss, losses: r.last,
+		haveLoss: r.haveLoss, losses: r.last, scale: scaleOf(ev),
 	})
 	io.WriteString(r.errw, "\r\033[K"+line)
 }
@@ -125,6 +148,15 @@ type barFields struct {
 	elapsed, remaining          time.Duration
 	showETA, haveLoss           bool
 	losses                      engine.Losses
+	scale                       string // a coarse-to-fine run's scale label, or ""
+}
+
+// scaleOf is ev's scale label in a coarse-to-fine run, or "".
+func scaleOf(ev stylize.Event) string {
+	if ev.Scales == 0 {
+		return ""
+	}
+	return scaleLabel(ev)
 }
 
 // The bar's width in cells, and the width taken when the terminal's is
@@ -141,7 +173,7 @@ const (
 //	[#####.....] 12/100  1 min 3 sec elapsed, ETA 8 min 2 sec  loss 1.2e+06 (content 3, style 4, tv 5)
 //
 // When it does not fit, the fields go in this order: the three losses, the
-// time elapsed, the total loss, the bar, the ETA; the count stays (cut
+// time elapsed, the total loss, the bar, the scale, the ETA; the count stays (cut
 // short on a terminal narrower than itself). The bar takes 10 to 30 cells
 // of what is left. The line is ASCII, so bytes are columns.
 func layoutBar(columns int, f barFields) string {
@@ -152,9 +184,12 @@ func layoutBar(columns int, f barFields) string {
 	elapsed, eta := hms(f.elapsed)+" elapsed", "ETA "+hms(f.remaining)
 	loss := "loss " + pyG(f.losses.Total)
 	detail := fmt.Sprintf("(content %s, style %s, tv %s)", pyG(f.losses.Content), pyG(f.losses.Style), pyG(f.losses.TV))
-	type set struct{ bar, elapsed, eta, loss, detail bool }
+	type set struct{ scale, bar, elapsed, eta, loss, detail bool }
 	render := func(s set, cells int) string {
 		var b strings.Builder
+		if s.scale {
+			b.WriteString(f.scale + " ")
+		}
 		if s.bar {
 			filled := cells * f.done / max(f.iterations, 1)
 			filled = min(max(filled, 0), cells)
@@ -177,12 +212,13 @@ func layoutBar(columns int, f barFields) string {
 		}
 		return b.String()
 	}
-	s := set{bar: true, elapsed: true, eta: f.showETA, loss: f.haveLoss, detail: f.haveLoss}
+	s := set{scale: f.scale != "", bar: true, elapsed: true, eta: f.showETA, loss: f.haveLoss, detail: f.haveLoss}
 	drops := []func(*set){
 		func(s *set) { s.detail = false },
 		func(s *set) { s.elapsed = false },
 		func(s *set) { s.loss = false },
 		func(s *set) { s.bar = false },
+		func(s *set) { s.scale = false },
 		func(s *set) { s.eta = false },
 	}
 	for i := 0; ; i++ {

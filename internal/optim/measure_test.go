@@ -12,13 +12,13 @@ package optim
 
 import (
 	"flag"
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/neuralstyle/neuralstyle/internal/engine"
 	"github.com/neuralstyle/neuralstyle/internal/native"
-	"github.com/neuralstyle/neuralstyle/internal/stylize"
 	"github.com/neuralstyle/neuralstyle/internal/vgg/vggtest"
 )
 
@@ -65,7 +65,7 @@ func compare(t *testing.T, name string, prob engine.Problem, x0 engine.Image, it
 	lbCurve, lbStep := lossCurve(t, prob, x0, lb, iters)
 	lbTime := time.Since(start)
 	start = time.Now()
-	adCurve, adStep := lossCurve(t, prob, x0, stylize.NewAdam(n, engine.AdamSettings{LearningRate: 10, Beta1: 0.9, Beta2: 0.999, Epsilon: 1e-8}), iters)
+	adCurve, adStep := lossCurve(t, prob, x0, newRefAdam(n), iters)
 	adTime := time.Since(start)
 	for _, m := range marks {
 		if m > iters {
@@ -110,4 +110,28 @@ func TestMeasureFullSize(t *testing.T) {
 	defer prob.Close()
 	// The reference starts from the content image.
 	compare(t, "random full-size weights", prob, spec.Content, *measureIters, []int{10, 20, 50, 100, 200, 500, 1000})
+}
+
+// refAdam is the reference's Adam (lr 10, TensorFlow 1's epsilon-hat form,
+// float32) as stylize.Adam computes it; package stylize imports this one,
+// so the measurement cannot import it back.
+type refAdam struct {
+	b1p, b2p float32
+	m, v     []float32
+}
+
+func newRefAdam(n int) *refAdam {
+	return &refAdam{b1p: 0.9, b2p: 0.999, m: make([]float32, n), v: make([]float32, n)}
+}
+
+func (a *refAdam) Step(x, g []float32) {
+	const lr, b1, b2, eps = float32(10), float32(0.9), float32(0.999), float32(1e-8)
+	lrT := lr * float32(math.Sqrt(float64(1-a.b2p))) / (1 - a.b1p)
+	for i, gi := range g {
+		a.m[i] += float32((gi - a.m[i]) * (1 - b1))
+		a.v[i] += float32((float32(gi*gi) - a.v[i]) * (1 - b2))
+		x[i] -= float32(a.m[i]*lrT) / (float32(math.Sqrt(float64(a.v[i]))) + eps)
+	}
+	a.b1p *= b1
+	a.b2p *= b2
 }

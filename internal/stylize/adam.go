@@ -51,3 +51,42 @@ func (a *Adam) Step(x, g []float32) {
 	a.beta1Power *= a.beta1
 	a.beta2Power *= a.beta2
 }
+
+// carryAdamMoments makes a coarse-to-fine run carry Adam's moments and
+// step count to the next scale, resampled, instead of starting a fresh
+// Adam. Off: measure_test.go measures both (see the README).
+var carryAdamMoments = false
+
+// resampled is a copy of a for an image of w1 x h1 pixels, its moments
+// resized bilinearly from w0 x h0 and its step count kept.
+func (a *Adam) resampled(w0, h0, w1, h1 int) *Adam {
+	b := NewAdam(w1*h1*3, a.settings)
+	b.beta1Power, b.beta2Power = a.beta1Power, a.beta2Power
+	bilinear(b.m, a.m, w0, h0, w1, h1)
+	bilinear(b.v, a.v, w0, h0, w1, h1)
+	return b
+}
+
+// bilinear resizes the HWC image src (w0 x h0 x 3) into dst (w1 x h1 x 3),
+// pixel centres aligned.
+func bilinear(dst, src []float32, w0, h0, w1, h1 int) {
+	coord := func(i, n0, n1 int) (int, int, float32) {
+		f := (float64(i)+0.5)*float64(n0)/float64(n1) - 0.5
+		f = math.Max(0, math.Min(f, float64(n0-1)))
+		lo := int(f)
+		hi := min(lo+1, n0-1)
+		return lo, hi, float32(f - float64(lo))
+	}
+	for y := range h1 {
+		y0, y1, fy := coord(y, h0, h1)
+		for x := range w1 {
+			x0, x1, fx := coord(x, w0, w1)
+			for c := range 3 {
+				at := func(yy, xx int) float32 { return src[(yy*w0+xx)*3+c] }
+				top := at(y0, x0)*(1-fx) + at(y0, x1)*fx
+				bot := at(y1, x0)*(1-fx) + at(y1, x1)*fx
+				dst[(y*w1+x)*3+c] = top*(1-fy) + bot*fy
+			}
+		}
+	}
+}

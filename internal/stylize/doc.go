@@ -10,6 +10,12 @@
 // and the progress files, each through imageio.WriteFileAtomic). It
 // reports progress through Options.Progress and stops after the current
 // step when its context is cancelled, writing the best image so far.
+//
+// Options.Optimizer picks Adam or package optim's L-BFGS; Options.Scales
+// runs the loop once per scale, coarse to fine, each starting from the
+// previous one's best image resized. Every checkpoint and a cancellation
+// also write the state file (StatePath, format in state.go) from which
+// Options.Resume continues bit for bit on a deterministic engine.
 // Nothing in this package knows about the terminal, the command line or a
 // particular compute engine (Options.Engine makes one).
 package stylize

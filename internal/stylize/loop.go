@@ -24,6 +24,14 @@ type loop struct {
 	checkpoint func(label int, best *engine.Image) error
 	// record receives the losses at every recorded iteration.
 	record func(label int, l engine.Losses)
+	// save, when set, receives what a resumed run needs after every
+	// checkpoint and when the run stops early: the steps taken, the image
+	// after them and the best image so far (as an uninterrupted run has
+	// it, so before the stop's own evaluation counts).
+	save func(steps int, x *engine.Image, res *loopResult) error
+	// resume, when set, is the saved state to continue from: its steps
+	// are taken already, x is the image after them.
+	resume *loopResult
 }
 
 // loopResult is what the loop leaves behind.
@@ -53,11 +61,17 @@ func (res *loopResult) consider(x *engine.Image, ls engine.Losses) {
 func (l *loop) run(ctx context.Context, x *engine.Image) (*loopResult, error) {
 	d := newDescent(l.problem, l.optimizer, len(x.Pix))
 	res := &loopResult{best: &engine.Image{H: x.H, W: x.W, Pix: make([]float32, len(x.Pix))}, bestLoss: math.Inf(1)}
+	first := 0
+	if l.resume != nil {
+		res, first = l.resume, l.resume.steps
+	}
 
 	l.emit(Event{Kind: EventStart, Iterations: l.iterations})
 	// The reference prints (without recording) the initial losses when
-	// print-iterations is set. Their gradient serves the first step.
-	if l.printEvery > 0 {
+	// print-iterations is set. Their gradient serves the first step. A
+	// resumed run evaluates at its saved image in its first step instead:
+	// on a deterministic engine the same gradient, bit for bit.
+	if l.printEvery > 0 && first == 0 {
 		ls, err := d.losses(x, true)
 		if err != nil {
 			return nil, err
@@ -66,10 +80,10 @@ func (l *loop) run(ctx context.Context, x *engine.Image) (*loopResult, error) {
 	}
 	start := time.Now()
 	var times recent
-	for i := 0; i < l.iterations; i++ {
+	for i := first; i < l.iterations; i++ {
 		iterStart := time.Now()
 		ev := Event{Kind: EventIteration, Iteration: i + 1, Iterations: l.iterations}
-		if i > 0 {
+		if i > first {
 			ev.Elapsed = time.Since(start)
 			ev.Remaining = times.mean() * time.Duration(l.iterations-i)
 		}
@@ -117,13 +131,33 @@ func (l *loop) after(i int, x *engine.Image, d descent, res *loopResult, stoppin
 		l.record(label, ls)
 		l.emit(Event{Kind: EventLosses, Iteration: i + 1, Iterations: l.iterations, Label: label, Losses: ls})
 	}
-	if checkpointNow || stopping {
+	if !checkpointNow {
+		if !stopping {
+			return nil
+		}
+		// Stopping: the state saved is the uninterrupted run's, which
+		// would not weigh this image against the best.
+		if err := l.saveState(i+1, x, res); err != nil {
+			return err
+		}
 		res.consider(x, ls)
+		return nil
 	}
-	if checkpointNow && l.checkpoint != nil {
-		return l.checkpoint(label, res.best)
+	res.consider(x, ls)
+	if l.checkpoint != nil {
+		if err := l.checkpoint(label, res.best); err != nil {
+			return err
+		}
 	}
-	return nil
+	return l.saveState(i+1, x, res)
+}
+
+func (l *loop) saveState(steps int, x *engine.Image, res *loopResult) error {
+	if l.save == nil {
+		return nil
+	}
+	res.steps = steps
+	return l.save(steps, x, res)
 }
 
 // recent keeps the last iterations' durations: the reference estimates

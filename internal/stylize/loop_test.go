@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/neuralstyle/neuralstyle/internal/engine"
+	"github.com/neuralstyle/neuralstyle/internal/optim"
 )
 
 // bowl is a fake problem: total = sum((x - 3)^2), split into three terms.
@@ -256,5 +257,29 @@ func TestLoopOptimizerPaths(t *testing.T) {
 	}
 	if p.steps != 0 || opt.steps != 5 {
 		t.Errorf("backend steps %d, optimiser steps %d; want 0, 5", p.steps, opt.steps)
+	}
+}
+
+// TestLBFGSNotOnBackend: L-BFGS on a problem that runs Adam itself (the
+// TensorFlow backend) takes the Eval path: the backend never steps.
+func TestLBFGSNotOnBackend(t *testing.T) {
+	p := &selfStepper{}
+	o := DefaultOptions()
+	o.Optimizer = "lbfgs"
+	opt, err := (&resolved{Options: o}).newOptimizer(6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb, ok := opt.(*optim.LBFGS)
+	if !ok {
+		t.Fatalf("optimizer %T, want *optim.LBFGS", opt)
+	}
+	l := &loop{problem: p, iterations: 5, printEvery: 2, optimizer: opt,
+		emit: func(Event) {}, record: func(int, engine.Losses) {}}
+	if _, err := l.run(context.Background(), newX()); err != nil {
+		t.Fatal(err)
+	}
+	if p.steps != 0 || lb.Iterations() != 5 || p.grads != 5 {
+		t.Errorf("backend steps %d, L-BFGS steps %d, gradients %d; want 0, 5, 5", p.steps, lb.Iterations(), p.grads)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/neuralstyle/neuralstyle/internal/engine"
+	"github.com/neuralstyle/neuralstyle/internal/optim"
 	"github.com/neuralstyle/neuralstyle/internal/vgg"
 	"github.com/neuralstyle/neuralstyle/internal/weights"
 )
@@ -66,8 +67,22 @@ type Options struct {
 	// (vgg.ReLUNames), in order.
 	ContentLayers, StyleLayers []string
 
+	// Optimizer is "adam" (the reference's) or "lbfgs" (torch.optim.LBFGS
+	// without line search, as jcjohnson/neural-style uses it).
+	Optimizer string
 	// Adam's hyperparameters (TensorFlow 1's AdamOptimizer).
 	LearningRate, Beta1, Beta2, Epsilon float64
+	// LBFGSHistory is the number of curvature pairs L-BFGS keeps: two
+	// float32 images each (optim.LBFGSBytes).
+	LBFGSHistory int
+
+	// Scales, when set, are the content widths of a coarse-to-fine run,
+	// coarse to fine; the last is the output's width and takes the place
+	// of Width. ScaleIterations are the steps at each (nil: Iterations at
+	// each).
+	Scales, ScaleIterations []int
+	// Resume continues the run saved in StatePath(Output).
+	Resume bool
 
 	Initial           string  // initial image; resized to the content's size
 	InitialNoiseBlend float64 // share of noise in the initial image, or AutoNoiseBlend
@@ -109,10 +124,12 @@ func DefaultOptions() Options {
 		TVWeight:            100,
 		ContentLayers:       slices.Clone(vgg.ReferenceContentLayers),
 		StyleLayers:         slices.Clone(vgg.ReferenceStyleLayers),
+		Optimizer:           "adam",
 		LearningRate:        10,
 		Beta1:               0.9,
 		Beta2:               0.999,
 		Epsilon:             1e-08,
+		LBFGSHistory:        optim.DefaultLBFGS().History,
 		InitialNoiseBlend:   AutoNoiseBlend,
 		Pooling:             "max",
 		Seed:                RandomSeed,
@@ -148,7 +165,12 @@ type resolved struct {
 	pool               engine.Pooling
 	adam               engine.AdamSettings
 	content, style     []engine.LayerWeight
+	scales             []scale // one without Options.Scales
 }
+
+// scale is one stage of a coarse-to-fine run: the content's width (0
+// keeps the content's own) and the steps taken at it.
+type scale struct{ width, iterations int }
 
 // Validate checks the options that need no file, returning an
 // *OptionError (Usage set) for the first option that cannot work.
@@ -159,7 +181,7 @@ func (o *Options) Validate() error {
 
 func (o *Options) resolve() (*resolved, error) {
 	r := &resolved{Options: *o}
-	for _, check := range []func(*resolved) error{checkFiles, checkFinite, checkCounts, checkStyles, checkLayers, checkRest} {
+	for _, check := range []func(*resolved) error{checkFiles, checkFinite, checkCounts, checkScales, checkStyles, checkLayers, checkRest} {
 		if err := check(r); err != nil {
 			return nil, err
 		}
@@ -237,6 +259,40 @@ func checkCounts(r *resolved) error {
 		}
 		if _, err := CheckpointName(r.CheckpointOutput, 0); err != nil {
 			return invalid("CheckpointOutput", "%v", err)
+		}
+	}
+	return nil
+}
+
+// checkScales resolves the coarse-to-fine stages: one at Width without
+// Scales.
+func checkScales(r *resolved) error {
+	if r.Scales == nil {
+		if r.ScaleIterations != nil {
+			return invalid("ScaleIterations", "needs Scales: the widths they are steps at")
+		}
+		r.scales = []scale{{r.Width, r.Iterations}}
+		return nil
+	}
+	switch {
+	case len(r.Scales) == 0:
+		return invalid("Scales", "must list at least one width")
+	case r.Width != 0:
+		return invalid("Width", "and Scales: the last scale is the output's width; give one of them")
+	case r.ScaleIterations != nil && len(r.ScaleIterations) != len(r.Scales):
+		return invalid("ScaleIterations", "has %d counts for %d scales", len(r.ScaleIterations), len(r.Scales))
+	}
+	r.scales = make([]scale, len(r.Scales))
+	for i, w := range r.Scales {
+		if w <= 0 {
+			return invalid("Scales", "must be positive widths, got %d", w)
+		}
+		r.scales[i] = scale{w, r.Iterations}
+		if r.ScaleIterations != nil {
+			if r.ScaleIterations[i] <= 0 {
+				return invalid("ScaleIterations", "must be positive, got %d", r.ScaleIterations[i])
+			}
+			r.scales[i].iterations = r.ScaleIterations[i]
 		}
 	}
 	return nil
@@ -343,6 +399,14 @@ func checkRest(r *resolved) error {
 	case !(r.noiseBlend >= 0 && r.noiseBlend <= 1):
 		return invalid("InitialNoiseBlend", "must be in [0, 1], got %g", r.InitialNoiseBlend)
 	}
+	switch r.Optimizer {
+	case "adam", "lbfgs":
+	default:
+		return invalid("Optimizer", "must be adam or lbfgs, got %q", r.Optimizer)
+	}
+	if r.LBFGSHistory < 1 {
+		return invalid("LBFGSHistory", "must be at least 1, got %d", r.LBFGSHistory)
+	}
 	r.adam = engine.AdamSettings{LearningRate: r.LearningRate, Beta1: r.Beta1, Beta2: r.Beta2, Epsilon: r.Epsilon}
 	return nil
 }
@@ -389,6 +453,10 @@ const (
 	// run (Message, one line): a network file whose checksum is not the
 	// official one's.
 	EventWarning
+	// EventScale: a coarse-to-fine run (Options.Scales) starts scale
+	// Scale of Scales, ScaleW x ScaleH, of Iterations steps (after
+	// EventStart at the first).
+	EventScale
 )
 
 // Event is one report of progress.
@@ -410,4 +478,9 @@ type Event struct {
 	// Plan is EventStart's tiling of the network (vgg.Plan.String), when
 	// the memory limit made the native engine tile it; "" when untiled.
 	Plan string
+	// Scale (1-based) of Scales, ScaleW x ScaleH pixels, is the stage of a
+	// coarse-to-fine run the event belongs to; Scales is 0 without
+	// Options.Scales. Iteration, Iterations and Label count the scale's
+	// own steps.
+	Scale, Scales, ScaleW, ScaleH int
 }

@@ -15,11 +15,18 @@ import (
 
 // writeProgressText writes the recorded losses as the reference's
 // np.savetxt does: a "# itr content style tv total" header, then one row
-// per record, every value in %.18e, space-separated.
-func writeProgressText(path string, recs []Record) error {
+// per record, every value in %.18e, space-separated. With sizes (a
+// coarse-to-fine run's scales) each scale's rows follow a "# scale W x H"
+// line.
+func writeProgressText(path string, recs []Record, sizes [][2]int) error {
 	var b bytes.Buffer
 	b.WriteString("# itr content style tv total\n")
+	scale := -1
 	for _, r := range recs {
+		if sizes != nil && r.Scale != scale && r.Scale < len(sizes) {
+			scale = r.Scale
+			fmt.Fprintf(&b, "# scale %d x %d\n", sizes[scale][0], sizes[scale][1])
+		}
 		for i, v := range [5]float64{float64(r.Label), r.Losses.Content, r.Losses.Style, r.Losses.TV, r.Losses.Total} {
 			if i > 0 {
 				b.WriteByte(' ')
@@ -56,11 +63,16 @@ func savetxtFloat(v float64) string {
 }
 
 // writeProgressPlot draws the recorded losses on a log scale, one line per
-// loss, as the reference's matplotlib figure does. Values a log scale cannot
+// loss, as the reference's matplotlib figure does. A coarse-to-fine run's
+// scales follow each other along the x axis. Values a log scale cannot
 // show (zero, negative, infinite, NaN: a zero or huge weight gives them) are
 // left out; when none is left the axes are drawn empty with a note in the
 // title, as matplotlib does, rather than failing after the whole run.
-func writeProgressPlot(path string, recs []Record) error {
+func writeProgressPlot(path string, recs []Record, scales []scale) error {
+	offsets := make([]int, len(scales)+1)
+	for i, sc := range scales {
+		offsets[i+1] = offsets[i] + sc.iterations
+	}
 	p := plot.New()
 	p.Title.Text = "neuralstyle losses"
 	p.X.Label.Text = "iterations"
@@ -82,7 +94,7 @@ func writeProgressPlot(path string, recs []Record) error {
 		var pts plotter.XYs
 		for _, r := range recs {
 			if v := s.get(r); v > 0 && !math.IsInf(v, 0) && !math.IsNaN(v) {
-				pts = append(pts, plotter.XY{X: float64(r.Label), Y: v})
+				pts = append(pts, plotter.XY{X: float64(offsets[min(r.Scale, len(scales))] + r.Label), Y: v})
 				lo, hi = min(lo, v), max(hi, v)
 			}
 		}
@@ -102,7 +114,9 @@ func writeProgressPlot(path string, recs []Record) error {
 		p.Title.Text += " (no positive finite loss to plot)"
 		lo, hi = 1, 10
 		if len(recs) > 0 {
-			p.X.Min, p.X.Max = float64(recs[0].Label), float64(recs[len(recs)-1].Label)
+			first, last := recs[0], recs[len(recs)-1]
+			p.X.Min = float64(offsets[min(first.Scale, len(scales))] + first.Label)
+			p.X.Max = float64(offsets[min(last.Scale, len(scales))] + last.Label)
 		}
 	}
 	// gonum widens an empty range by one either side (below zero for values

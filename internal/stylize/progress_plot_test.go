@@ -21,21 +21,21 @@ func TestWriteProgressPlotDegenerate(t *testing.T) {
 		recs []Record
 	}{
 		{"no records", nil},
-		{"all weights zero", []Record{{0, same(0)}, {10, same(0)}}},
-		{"all infinite", []Record{{0, same(inf)}, {10, same(inf)}}},
-		{"all NaN", []Record{{0, same(nan)}, {10, same(nan)}}},
-		{"negative", []Record{{0, same(-1)}, {10, same(-2)}}},
-		{"one point below one", []Record{{1, same(0.5)}}},
-		{"constant below one", []Record{{0, same(0.25)}, {5, same(0.25)}}},
-		{"constant at float32 max", []Record{{0, same(math.MaxFloat32)}, {5, same(math.MaxFloat32)}}},
-		{"float64 max", []Record{{0, same(math.MaxFloat64)}, {5, same(1)}}},
-		{"smallest denormal", []Record{{0, same(5e-324)}, {5, same(1)}}},
-		{"mixed", []Record{{0, engine.Losses{Content: 0, Style: inf, TV: 3, Total: inf}}, {10, engine.Losses{Content: 0, Style: 1e30, TV: 2, Total: 1e30}}}},
+		{"all weights zero", []Record{{Label: 0, Losses: same(0)}, {Label: 10, Losses: same(0)}}},
+		{"all infinite", []Record{{Label: 0, Losses: same(inf)}, {Label: 10, Losses: same(inf)}}},
+		{"all NaN", []Record{{Label: 0, Losses: same(nan)}, {Label: 10, Losses: same(nan)}}},
+		{"negative", []Record{{Label: 0, Losses: same(-1)}, {Label: 10, Losses: same(-2)}}},
+		{"one point below one", []Record{{Label: 1, Losses: same(0.5)}}},
+		{"constant below one", []Record{{Label: 0, Losses: same(0.25)}, {Label: 5, Losses: same(0.25)}}},
+		{"constant at float32 max", []Record{{Label: 0, Losses: same(math.MaxFloat32)}, {Label: 5, Losses: same(math.MaxFloat32)}}},
+		{"float64 max", []Record{{Label: 0, Losses: same(math.MaxFloat64)}, {Label: 5, Losses: same(1)}}},
+		{"smallest denormal", []Record{{Label: 0, Losses: same(5e-324)}, {Label: 5, Losses: same(1)}}},
+		{"mixed", []Record{{Label: 0, Losses: engine.Losses{Content: 0, Style: inf, TV: 3, Total: inf}}, {Label: 10, Losses: engine.Losses{Content: 0, Style: 1e30, TV: 2, Total: 1e30}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "progress.png")
-			if err := writeProgressPlot(path, tt.recs); err != nil {
+			if err := writeProgressPlot(path, tt.recs, nil); err != nil {
 				t.Fatal(err)
 			}
 			f, err := os.Open(path)

@@ -15,7 +15,7 @@ func TestWriteProgressText(t *testing.T) {
 		{Label: 0, Losses: engine.Losses{Content: 126.32324981689453, Style: 512648.6875, TV: 91701.3515625, Total: 604476.375}},
 		{Label: 10, Losses: engine.Losses{Content: math.NaN(), Style: math.Inf(1), TV: math.Inf(-1), Total: 0}},
 	}
-	if err := writeProgressText(path, recs); err != nil {
+	if err := writeProgressText(path, recs, nil); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(path)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -12,13 +13,15 @@ import (
 
 	"github.com/neuralstyle/neuralstyle/internal/engine"
 	"github.com/neuralstyle/neuralstyle/internal/imageio"
+	"github.com/neuralstyle/neuralstyle/internal/optim"
 	"github.com/neuralstyle/neuralstyle/internal/vgg"
 	"github.com/neuralstyle/neuralstyle/internal/weights"
 )
 
 // Record is one row of progress.txt.
 type Record struct {
-	Label  int // the reference's iteration number (see Event.Label)
+	Scale  int // 0-based index of the scale in a coarse-to-fine run
+	Label  int // the reference's iteration number in its scale (see Event.Label)
 	Losses engine.Losses
 }
 
@@ -28,8 +31,8 @@ type Result struct {
 	Image       *imageio.Image // the image written, as saved (before uint8 truncation)
 	Records     []Record       // the recorded losses
 	Seed        int64          // the noise seed used
-	Steps       int            // optimisation steps taken
-	Iterations  int            // optimisation steps asked for
+	Steps       int            // optimisation steps taken, at all scales
+	Iterations  int            // optimisation steps asked for, at all scales
 	Interrupted bool           // cancelled before the last step
 	Files       []string       // every file written, checkpoints and progress included
 	BestLoss    float64        // the total loss of the image written
@@ -38,8 +41,8 @@ type Result struct {
 // Run performs the whole job: it checks the options and the output, reads
 // the images and the network, optimises and writes the images and progress
 // files. Cancelling ctx during the optimisation stops it after the current
-// step; the best image so far is then written and the error wraps
-// ErrInterrupted.
+// step; the best image so far is then written, with the state to resume
+// from (StatePath), and the error wraps ErrInterrupted.
 func Run(ctx context.Context, opts Options) (*Result, error) {
 	r, err := opts.resolve()
 	if err != nil {
@@ -51,20 +54,39 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := checkOutputs(r); err != nil {
 		return nil, err
 	}
+	settings, err := runSettings(r)
+	if err != nil {
+		return nil, err
+	}
+	var saved *stateFile
+	if r.Resume {
+		if saved, err = openState(r, settings); err != nil {
+			return nil, err
+		}
+		defer saved.Close()
+	}
 	job, err := prepare(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	defer job.problem.Close()
-	res, err := job.optimise(ctx)
+	defer func() { job.problem.Close() }()
+	job.settings = settings
+	res, err := job.optimise(ctx, saved)
 	if err != nil {
 		return nil, err
 	}
 	if err := job.write(res); err != nil {
+		if state := StatePath(r.Output); errors.Is(err, imageio.ErrAppeared) && exists(state) {
+			// The work is not lost: the last checkpoint's state holds it.
+			return nil, fmt.Errorf("%w; the run's state is kept in %s (see --resume)", err, state)
+		}
 		return nil, err
 	}
 	if res.Interrupted {
-		return res, fmt.Errorf("stopped after %d of %d iterations: %w", res.Steps, r.Iterations, ErrInterrupted)
+		return res, fmt.Errorf("stopped after %d of %d iterations: %w", res.Steps, res.Iterations, ErrInterrupted)
+	}
+	if err := os.Remove(StatePath(r.Output)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return res, fmt.Errorf("removing the finished run's state: %w", err)
 	}
 	return res, nil
 }
@@ -85,17 +107,23 @@ func findNetwork(r *resolved) error {
 	return nil
 }
 
-// job is a prepared run: the problem on its engine, with its targets, and
-// the initial image.
+// job is a prepared run: the problem of the current scale on its engine,
+// with its targets, and the initial image.
 type job struct {
 	r         *resolved
-	problem   engine.Problem
+	eng       engine.Engine
+	problem   engine.Problem // the problem of scale
+	scale     int
+	inputs    []*images      // the images at each scale
 	initial   *engine.Image  // the image the optimisation starts from, preprocessed
 	content   *imageio.Image // the content image at the output's size
 	mean      [3]float32     // the network's mean pixel
 	seed      int64          // the noise seed
 	seedDrawn bool           // the seed was drawn at random, not given
 	plan      string         // the network's tiling (vgg.Plan.String), "" when untiled
+	settings  []setting      // what a saved state must match
+	wt        *vgg.Weights   // the network, for the tiling budget of later scales
+	tileLimit int64          // the limit the networks are tiled under, 0: untiled
 }
 
 // images are a job's input images at the sizes the reference gives them.
@@ -106,16 +134,18 @@ type images struct {
 }
 
 // prepare turns the options' files into a problem on the engine: it reads
-// and resizes the images, loads the network and computes the targets.
+// and resizes the images, loads the network and computes the targets of
+// the first scale.
 func prepare(ctx context.Context, r *resolved) (*job, error) {
-	im, err := readImages(ctx, r)
+	inputs, err := readImages(ctx, r)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%w before the optimisation started, nothing written: %w", ErrInterrupted, err)
 		}
 		return nil, err
 	}
-	tileLimit, err := r.checkMemory(im)
+	// The last scale is the largest.
+	tileLimit, err := r.checkMemory(inputs[len(inputs)-1])
 	if err != nil {
 		return nil, err
 	}
@@ -132,22 +162,16 @@ func prepare(ctx context.Context, r *resolved) (*job, error) {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
 	mean := wt.MeanPixel
-	spec := r.spec(im, mean)
-	if tileLimit > 0 {
-		spec.MaxBytes = r.tileBudget(spec, wt, tileLimit)
-	}
-	problem, err := eng.NewProblem(spec)
+	im := inputs[0]
+	job := &job{r: r, eng: eng, inputs: inputs, content: inputs[len(inputs)-1].content, mean: mean, seed: r.Seed,
+		wt: wt, tileLimit: tileLimit}
+	problem, err := job.newProblem(0)
 	if err != nil {
-		return nil, fmt.Errorf("engine %s: %w", eng.Name(), err)
+		return nil, err
 	}
+	job.problem = problem
 	if warning := checked(); warning != "" && r.Progress != nil {
 		r.Progress(Event{Kind: EventWarning, Message: warning})
-	}
-	job := &job{r: r, problem: problem, content: im.content, mean: mean, seed: r.Seed}
-	if tp, ok := problem.(interface{ Plan() vgg.Plan }); ok {
-		if plan := tp.Plan(); plan.Tiled() {
-			job.plan = plan.String()
-		}
 	}
 	if job.seedDrawn = r.Seed == RandomSeed; job.seedDrawn {
 		job.seed = rand.Int64N(1 << 53)
@@ -164,56 +188,115 @@ func prepare(ctx context.Context, r *resolved) (*job, error) {
 	return job, nil
 }
 
-// readImages reads the images and gives them the reference's sizes: the
-// content --width wide, each style scaled to the content's width times its
-// scale, the initial image at the content's size.
-func readImages(ctx context.Context, r *resolved) (*images, error) {
-	im, err := readImagesSized(ctx, r)
+// useScale makes the job's problem the one of scale s.
+func (j *job) useScale(s int) error {
+	if s == j.scale {
+		return nil
+	}
+	j.problem.Close()
+	j.problem = closedProblem{}
+	p, err := j.newProblem(s)
+	if err != nil {
+		return fmt.Errorf("scale %d: %w", s+1, err)
+	}
+	j.problem, j.scale = p, s
+	return nil
+}
+
+// newProblem makes the problem of scale s, tiled under the job's limit
+// when it has one; the plan of a tiled one is kept for EventStart.
+func (j *job) newProblem(s int) (engine.Problem, error) {
+	spec := j.r.spec(j.inputs[s], j.mean)
+	if j.tileLimit > 0 {
+		spec.MaxBytes = j.r.tileBudget(spec, j.wt, j.tileLimit)
+	}
+	p, err := j.eng.NewProblem(spec)
+	if err != nil {
+		return nil, fmt.Errorf("engine %s: %w", j.eng.Name(), err)
+	}
+	if tp, ok := p.(interface{ Plan() vgg.Plan }); ok {
+		if plan := tp.Plan(); plan.Tiled() {
+			j.plan = plan.String()
+		}
+	}
+	return p, nil
+}
+
+// closedProblem stands in for a problem closed before the next was made.
+type closedProblem struct{}
+
+func (closedProblem) Eval(*engine.Image, []float32) (engine.Losses, error) {
+	return engine.Losses{}, engine.ErrClosed
+}
+func (closedProblem) Close() error { return nil }
+
+// readImages reads the images and gives them the reference's sizes at
+// every scale: the content the scale's width wide (--width without
+// Scales), each style scaled to that content's width times its scale, the
+// initial image at the first scale's content size.
+func readImages(ctx context.Context, r *resolved) ([]*images, error) {
+	inputs, err := readScaledImages(ctx, r)
 	if errors.Is(err, imageio.ErrOverMemory) {
 		return nil, &OptionError{Option: "MaxMemory", Usage: true,
 			Msg: "is exceeded: " + err.Error()}
 	}
-	return im, err
+	return inputs, err
 }
 
-// readImagesSized is readImages without the mapping of memory refusals.
-func readImagesSized(ctx context.Context, r *resolved) (*images, error) {
+// readScaledImages is readImages without the mapping of memory refusals.
+func readScaledImages(ctx context.Context, r *resolved) ([]*images, error) {
 	ropts := imageio.ReadOptions{MaxPixels: r.MaxPixels, MaxMemory: MemoryLimit(r.MaxMemory)}
-	content, err := imageio.ReadContext(ctx, r.Content, ropts)
+	original, err := imageio.ReadContext(ctx, r.Content, ropts)
 	if err != nil {
 		return nil, err
 	}
-	if r.Width > 0 {
-		w, h := imageio.WidthSize(content.W, content.H, r.Width)
-		if content, err = resized(r.Content, "Width", content, w, h, ropts); err != nil {
-			return nil, err
-		}
+	// The output has the last scale's content size: refuse one its format
+	// cannot hold before any more work.
+	w, h := original.W, original.H
+	if last := r.scales[len(r.scales)-1]; last.width > 0 {
+		w, h = imageio.WidthSize(w, h, last.width)
 	}
-	// The output has the content's size: refuse one its format cannot
-	// hold before any more work.
-	if err := checkEncodable(r, content.W, content.H); err != nil {
+	if err := checkEncodable(r, w, h); err != nil {
 		return nil, err
 	}
-	im := &images{content: content, styles: make([]*imageio.Image, len(r.Styles))}
+	styles := make([]*imageio.Image, len(r.Styles))
 	for i, path := range r.Styles {
-		s, err := imageio.ReadContext(ctx, path, ropts)
-		if err != nil {
+		if styles[i], err = imageio.ReadContext(ctx, path, ropts); err != nil {
 			return nil, err
 		}
-		f := imageio.StyleScaleFactor(r.styleScales[i], content.W, s.W)
-		w, h := imageio.ScaledSize(s.W, s.H, f)
-		if im.styles[i], err = resized(path, "StyleScales", s, w, h, ropts); err != nil {
-			return nil, err
+	}
+	why := "Width"
+	if r.Scales != nil {
+		why = "Scales"
+	}
+	inputs := make([]*images, len(r.scales))
+	for k, sc := range r.scales {
+		content := original
+		if sc.width > 0 {
+			w, h := imageio.WidthSize(content.W, content.H, sc.width)
+			if content, err = resized(r.Content, why, content, w, h, ropts); err != nil {
+				return nil, err
+			}
 		}
+		im := &images{content: content, styles: make([]*imageio.Image, len(r.Styles))}
+		for i, s := range styles {
+			f := imageio.StyleScaleFactor(r.styleScales[i], content.W, s.W)
+			w, h := imageio.ScaledSize(s.W, s.H, f)
+			if im.styles[i], err = resized(r.Styles[i], "StyleScales", s, w, h, ropts); err != nil {
+				return nil, err
+			}
+		}
+		inputs[k] = im
 	}
 	if r.Initial != "" {
 		initial, err := imageio.ReadContext(ctx, r.Initial, ropts)
 		if err != nil {
 			return nil, err
 		}
-		im.initial = imageio.Resize(initial, content.W, content.H)
+		c := inputs[0].content
+		inputs[0].initial = imageio.Resize(initial, c.W, c.H)
 	}
-	return im, nil
+	return inputs, nil
 }
 
 // checkMemory refuses, before the network is loaded, a run whose
@@ -226,7 +309,11 @@ func (r *resolved) checkMemory(im *images) (int64, error) {
 	for i, s := range im.styles {
 		styles[i] = Size{s.W, s.H}
 	}
-	est := EstimatePeakMemory(r.EngineName, content, styles, r.deepest(), 0)
+	var state int64 // the optimiser's state beyond Adam's, which the estimate counts
+	if r.Optimizer == "lbfgs" {
+		state = optim.LBFGSBytes(3*content.W*content.H, r.LBFGSHistory)
+	}
+	est := EstimatePeakMemory(r.EngineName, content, styles, r.deepest(), state)
 	return r.tilingLimit(content, styles, est, MemoryLimit(r.MaxMemory))
 }
 
@@ -265,56 +352,158 @@ func (r *resolved) spec(im *images, mean [3]float32) *engine.Spec {
 	return spec
 }
 
-// optimise runs the optimisation loop from the job's initial image,
-// writing the checkpoints. The result holds the image to write; write
-// writes it.
-func (j *job) optimise(ctx context.Context) (*Result, error) {
-	r := j.r
-	res := &Result{Output: r.Output, Iterations: r.Iterations, Seed: j.seed}
-	// postprocess turns the best image into what is written, in one buffer
-	// for the whole run.
-	out := imageio.New(j.content.W, j.content.H)
-	postprocess := func(best *engine.Image) *imageio.Image {
-		img := unprocess(out, best, j.mean)
-		if r.PreserveColors {
-			img = imageio.PreserveColors(j.content, img)
+// newOptimizer returns the optimiser the options choose for n values.
+func (r *resolved) newOptimizer(n int) (Optimizer, error) {
+	if r.Optimizer == "lbfgs" {
+		o := optim.DefaultLBFGS()
+		o.History = r.LBFGSHistory
+		lb, err := optim.NewLBFGS(n, o)
+		if err != nil {
+			return nil, &OptionError{Option: "LBFGSHistory", Msg: err.Error()}
 		}
-		return img
+		return lb, nil
+	}
+	return NewAdam(n, r.adam), nil
+}
+
+// optimise runs the optimisation loop at each scale, from the job's
+// initial image or the saved state, writing the checkpoints and states.
+// The result holds the image to write; write writes it.
+func (j *job) optimise(ctx context.Context, saved *stateFile) (*Result, error) {
+	r := j.r
+	res := &Result{Output: r.Output, Seed: j.seed}
+	for _, sc := range r.scales {
+		res.Iterations += sc.iterations
 	}
 	emit := func(Event) {}
 	if r.Progress != nil {
 		emit = r.Progress
 	}
+	first, x := 0, j.initial
+	if saved != nil {
+		first = saved.header.scale
+		res.Seed, j.seed, j.seedDrawn = saved.header.seed, saved.header.seed, false
+	}
+	stepsBefore := 0 // steps at the scales before this one
+	for _, sc := range r.scales[:first] {
+		stepsBefore += sc.iterations
+	}
+	var prevOpt Optimizer
+	var prevW, prevH int
+	for s := first; s < len(r.scales); s++ {
+		if err := j.useScale(s); err != nil {
+			return nil, err
+		}
+		content := j.inputs[s].content
+		restoring := saved != nil && s == first
+		if !restoring && (x.W != content.W || x.H != content.H) {
+			// The previous scale's result, resized as the reference resizes
+			// its images, starts this one.
+			x = preprocessPtr(imageio.Resize(j.postprocess(x, nil), content.W, content.H), j.mean)
+		}
+		opt, err := r.newOptimizer(content.W * content.H * 3)
+		if err != nil {
+			return nil, err
+		}
+		if prev, ok := prevOpt.(*Adam); ok && carryAdamMoments && !restoring {
+			opt = prev.resampled(prevW, prevH, content.W, content.H)
+		}
+		l := j.newLoop(s, opt, res, emit, s == first, stepsBefore)
+		if restoring {
+			if x, l.resume, res.Records, err = saved.restore(content.W, content.H, opt); err != nil {
+				return nil, err
+			}
+			res.Steps = stepsBefore + l.resume.steps
+		}
+		lr, err := l.run(ctx, x)
+		if err != nil {
+			return nil, err
+		}
+		res.Steps = stepsBefore + lr.steps
+		res.BestLoss = lr.bestLoss
+		if lr.interrupted || res.Image == nil || s < len(r.scales)-1 {
+			res.Image = j.postprocess(lr.best, content)
+		}
+		if lr.interrupted {
+			res.Interrupted = true
+			break
+		}
+		x = lr.best
+		prevOpt, prevW, prevH = opt, content.W, content.H
+		stepsBefore += r.scales[s].iterations
+	}
+	return res, nil
+}
+
+// newLoop is the loop of scale s, reporting, recording, checkpointing and
+// saving into res.
+func (j *job) newLoop(s int, opt Optimizer, res *Result, emit func(Event), first bool, stepsBefore int) *loop {
+	r := j.r
+	content := j.inputs[s].content
+	multi := r.Scales != nil
 	l := &loop{
 		problem:         j.problem,
-		optimizer:       NewAdam(len(j.initial.Pix), r.adam),
-		iterations:      r.Iterations,
+		optimizer:       opt,
+		iterations:      r.scales[s].iterations,
 		printEvery:      r.PrintIterations,
 		checkpointEvery: r.CheckpointIterations,
 		emit: func(ev Event) {
+			if multi {
+				ev.Scale, ev.Scales, ev.ScaleW, ev.ScaleH = s+1, len(r.scales), content.W, content.H
+			}
 			if ev.Kind == EventStart {
-				ev.Seed, ev.SeedDrawn, ev.UsesNoise = j.seed, j.seedDrawn, r.noiseBlend > 0
-				ev.Plan = j.plan
+				if first {
+					ev.Seed, ev.SeedDrawn, ev.UsesNoise = j.seed, j.seedDrawn, r.noiseBlend > 0
+					ev.Plan = j.plan
+					emit(ev)
+				}
+				if !multi {
+					return
+				}
+				ev.Kind = EventScale
 			}
 			emit(ev)
 		},
 		record: func(label int, ls engine.Losses) {
-			res.Records = append(res.Records, Record{Label: label, Losses: ls})
+			res.Records = append(res.Records, Record{Scale: s, Label: label, Losses: ls})
 		},
 		checkpoint: func(label int, best *engine.Image) error {
-			res.Image = postprocess(best)
+			res.Image = j.postprocess(best, content)
+			if multi {
+				// Numbered by the steps of the whole run so far, so that
+				// the scales' checkpoints do not share names.
+				label = stepsBefore + stepsOf(label, r.scales[s].iterations)
+			}
 			return j.writeCheckpoint(res, label, emit)
 		},
 	}
-	lr, err := l.run(ctx, j.initial)
-	if err != nil {
-		return nil, err
+	if _, onBackend := j.problem.(engine.AdamStepper); !onBackend || r.Optimizer != "adam" {
+		// The state can be saved when the optimiser's state is ours.
+		l.save = func(steps int, x *engine.Image, lr *loopResult) error {
+			return j.writeState(s, x, lr, opt, res.Records)
+		}
 	}
-	res.Steps, res.Interrupted, res.BestLoss = lr.steps, lr.interrupted, lr.bestLoss
-	if lr.interrupted || res.Image == nil {
-		res.Image = postprocess(lr.best)
+	return l
+}
+
+// stepsOf is the number of steps taken when the loop gives a record or a
+// checkpoint the reference's number label: the 0-based step, or all of
+// them at the last.
+func stepsOf(label, iterations int) int {
+	if label == iterations {
+		return label
 	}
-	return res, nil
+	return label + 1
+}
+
+// postprocess turns an optimised image into what is written; content,
+// when not nil, is the content image of its size, for PreserveColors.
+func (j *job) postprocess(x *engine.Image, content *imageio.Image) *imageio.Image {
+	img := unprocess(imageio.New(x.W, x.H), x, j.mean)
+	if j.r.PreserveColors && content != nil {
+		img = imageio.PreserveColors(content, img)
+	}
+	return img
 }
 
 // writeCheckpoint writes res.Image as the checkpoint numbered label, if the
@@ -346,9 +535,10 @@ func (j *job) writeCheckpoint(res *Result, label int, emit func(Event)) error {
 
 // save writes an image the run makes. Without Overwrite it replaces no
 // file, not even one that appeared during the run (checkOutputs found none
-// there before it).
+// there before it); a resumed run replaces the interrupted run's output
+// and checkpoints.
 func (j *job) save(path string, img *imageio.Image) error {
-	if j.r.Overwrite {
+	if j.r.Overwrite || j.r.Resume {
 		return imageio.Save(path, img)
 	}
 	return imageio.SaveNew(path, img)
@@ -361,13 +551,19 @@ func (j *job) write(res *Result) error {
 		return err
 	}
 	res.Files = append(res.Files, res.Output)
+	var sizes [][2]int // the scales' sizes, for progress.txt's comments
+	if j.r.Scales != nil {
+		for _, im := range j.inputs {
+			sizes = append(sizes, [2]int{im.content.W, im.content.H})
+		}
+	}
 	for _, p := range []struct {
 		want  bool
 		name  string
 		write func(string, []Record) error
 	}{
-		{j.r.ProgressWrite, "progress.txt", writeProgressText},
-		{j.r.ProgressPlot, "progress.png", writeProgressPlot},
+		{j.r.ProgressWrite, "progress.txt", func(path string, recs []Record) error { return writeProgressText(path, recs, sizes) }},
+		{j.r.ProgressPlot, "progress.png", func(path string, recs []Record) error { return writeProgressPlot(path, recs, j.r.scales) }},
 	} {
 		if !p.want {
 			continue
@@ -391,7 +587,7 @@ func checkOutputs(r *resolved) error {
 	if err := imageio.CheckWritable(r.Output); err != nil {
 		return err
 	}
-	if exists(r.Output) && !r.Overwrite {
+	if exists(r.Output) && !r.Overwrite && !r.Resume {
 		return fmt.Errorf("%s already exists, will not replace it without the '--overwrite' flag", r.Output)
 	}
 	for _, p := range []struct {
@@ -413,7 +609,7 @@ func checkOutputs(r *resolved) error {
 	}
 	checked := map[string]bool{} // folders found writable
 	for i, name := range names {
-		if exists(name) && !r.Overwrite {
+		if exists(name) && !r.Overwrite && !r.Resume {
 			return fmt.Errorf("checkpoint %s already exists, will not replace it without the '--overwrite' flag", name)
 		}
 		if name == r.Output && !r.Overwrite {
@@ -515,6 +711,11 @@ func preprocess(img *imageio.Image, mean [3]float32) engine.Image {
 		out.Pix[i] = v - mean[i%3]
 	}
 	return out
+}
+
+func preprocessPtr(img *imageio.Image, mean [3]float32) *engine.Image {
+	x := preprocess(img, mean)
+	return &x
 }
 
 // unprocess sets out to img with the mean pixel added back.

@@ -216,6 +216,14 @@ func TestValidate(t *testing.T) {
 		{"StyleScales", func(o *Options) { o.StyleScales = []float64{1, math.Inf(1)} }},
 		{"StyleBlendWeights", func(o *Options) { o.StyleBlendWeights = []float64{math.NaN(), 1} }},
 		{"InitialNoiseBlend", func(o *Options) { o.InitialNoiseBlend = math.NaN() }},
+		{"Optimizer", func(o *Options) { o.Optimizer = "sgd" }},
+		{"LBFGSHistory", func(o *Options) { o.Optimizer, o.LBFGSHistory = "lbfgs", 0 }},
+		{"Scales", func(o *Options) { o.Scales = []int{} }},
+		{"Scales", func(o *Options) { o.Scales = []int{64, 0} }},
+		{"Width", func(o *Options) { o.Scales, o.Width = []int{64, 128}, 128 }},
+		{"ScaleIterations", func(o *Options) { o.ScaleIterations = []int{10} }},
+		{"ScaleIterations", func(o *Options) { o.Scales, o.ScaleIterations = []int{64, 128}, []int{10} }},
+		{"ScaleIterations", func(o *Options) { o.Scales, o.ScaleIterations = []int{64, 128}, []int{10, 0} }},
 	} {
 		o := tinyOptions(t, &recorder{})
 		tt.edit(&o)

@@ -6,11 +6,14 @@
 // so that its peak resident memory is its own. With -load it times loading
 // a VGG-19 .mat file instead. With -max-memory (or -depth and -tile) the
 // native network is tiled as the native engine's Options say, and the plan
-// is reported.
+// is reported; with -quality it compares the loss reached against wall time
+// by the reference Adam, L-BFGS and coarse-to-fine runs (make bench-quality).
 //
 //	go run ./internal/tools/nsbench -sizes 256,512 -iters 3
 //	go run ./internal/tools/nsbench -sizes 1024 -max-memory 600 -torch no -kernels default
 //	go run ./internal/tools/nsbench -load imagenet-vgg-verydeep-19.mat
+//	go run ./internal/tools/nsbench -quality -sizes 256 -adam-iters 1000 -out bench
+//	go run ./internal/tools/nsbench -quality -sizes 256 -adam-iters 1000 -out bench
 package main
 
 import (
@@ -65,16 +68,15 @@ func main() {
 	tile := flag.Int("tile", 0, "... in tiles of this many cells of that pool's output")
 	styleSize := flag.Int("style-size", 0, "the style image's size (square; 0: the content's)")
 	load := flag.String("load", "", "instead: time vgg.Load of this .mat file and report its peak memory")
+	quality := bindQualityFlags()
 	flag.Parse()
+	if quality.on {
+		qualityMain(*sizes, quality)
+		return
+	}
 	tiling := tilingArgs{opt: native.Options{MaxBytes: *maxMemory * 1e6, Depth: *depth, Tile: *tile}, styleSize: *styleSize}
 	if *load != "" {
-		t0 := time.Now()
-		if _, err := vgg.Load(*load); err != nil {
-			fmt.Fprintln(os.Stderr, "nsbench:", err)
-			os.Exit(1)
-		}
-		peak, cpu := usage()
-		fmt.Printf("load %s: %.3f s, peak RSS %.0f MB, CPU %.3f s\n", *load, time.Since(t0).Seconds(), peak, cpu)
+		timeLoad(*load)
 		return
 	}
 	if *child > 0 {
@@ -323,4 +325,68 @@ func repoRoot() string {
 			return dir
 		}
 	}
+}
+
+// qualityFlags are the -quality mode's flags.
+type qualityFlags struct {
+	on                bool
+	base              qualityConfig
+	scales, scaleIter string
+}
+
+// bindQualityFlags binds the -quality mode's flags (read after flag.Parse).
+func bindQualityFlags() *qualityFlags {
+	q := &qualityFlags{}
+	b := &q.base
+	flag.BoolVar(&q.on, "quality", false, "instead: loss reached against wall time for reference Adam, L-BFGS and coarse-to-fine runs at each of -sizes")
+	flag.IntVar(&b.adamIters, "adam-iters", 1000, "with -quality: the reference Adam run's steps; its final loss is the target")
+	flag.StringVar(&q.scales, "scales", "", "with -quality: the recipe's widths (default SIZE/4,SIZE/2,SIZE)")
+	flag.StringVar(&q.scaleIter, "scale-iterations", "400,200,150", "with -quality: the recipe's steps at each width")
+	flag.IntVar(&b.history, "lbfgs-history", 100, "with -quality: L-BFGS history")
+	flag.StringVar(&b.methods, "methods", "adam,c2f-adam,c2f-lbfgs,lbfgs", "with -quality: the runs, adam first (it sets the target)")
+	flag.StringVar(&b.out, "out", "", "with -quality: write quality-SIZE.txt and quality-SIZE.png into this folder")
+	flag.BoolVar(&b.stopEarly, "stop-early", true, "with -quality: stop a run once it reaches the target")
+	flag.Float64Var(&b.target, "target", 0, "with -quality: the reference run's final loss from an earlier run (leave adam out of -methods)")
+	flag.DurationVar(&b.adamWall, "adam-wall", 0, "with -quality and -target: the reference run's wall time")
+	flag.Float64Var(&b.maxShare, "max-share", 0.6, "with -quality: stop a run after this share of the reference run's time (0: never)")
+	return q
+}
+
+// qualityMain runs -quality at each of sizes (comma-separated), with the
+// coarse-to-fine widths q.scales (default: a quarter, a half and the size).
+func qualityMain(sizes string, q *qualityFlags) {
+	for _, s := range strings.Split(sizes, ",") {
+		size, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || size < 16 {
+			fmt.Fprintf(os.Stderr, "nsbench: bad size %q\n", s)
+			os.Exit(2)
+		}
+		cfg := q.base
+		cfg.size = size
+		sc := q.scales
+		if sc == "" {
+			sc = fmt.Sprintf("%d,%d,%d", size/4, size/2, size)
+		}
+		if cfg.scales, err = parseInts(sc); err == nil {
+			cfg.scaleIter, err = parseInts(q.scaleIter)
+		}
+		if err == nil {
+			err = runQuality(cfg, os.Stdout)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "nsbench:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+// timeLoad times vgg.Load of a .mat file and reports its peak memory.
+func timeLoad(path string) {
+	t0 := time.Now()
+	if _, err := vgg.Load(path); err != nil {
+		fmt.Fprintln(os.Stderr, "nsbench:", err)
+		os.Exit(1)
+	}
+	peak, cpu := usage()
+	fmt.Printf("load %s: %.3f s, peak RSS %.0f MB, CPU %.3f s\n", path, time.Since(t0).Seconds(), peak, cpu)
 }
