@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/neuralstyle/neuralstyle/internal/fifo"
 	"github.com/neuralstyle/neuralstyle/internal/sysmem"
 
 	_ "golang.org/x/image/bmp"
@@ -112,7 +113,10 @@ func Read(path string, opts ReadOptions) (*Image, error) {
 // A regular file is read whole whatever ctx says.
 func ReadContext(ctx context.Context, path string, opts ReadOptions) (*Image, error) {
 	fail := func(err error) error { return &Error{Op: "read", Path: path, Err: err} }
-	f, err := openContext(ctx, path)
+	f, err := fifo.Open(ctx, path)
+	if errors.Is(err, fifo.ErrNoWriter) {
+		return nil, fail(&detailError{kind: ctx.Err(), msg: err.Error()})
+	}
 	if err != nil {
 		return nil, fail(osCause(err))
 	}
@@ -206,35 +210,6 @@ func ReadContext(ctx context.Context, path string, opts ReadOptions) (*Image, er
 	}
 	img := fromImage(m, cfg.Width, cfg.Height)
 	return orient(img, readOrientation(src, size, format)), nil
-}
-
-// openContext opens path, giving up when ctx is done while a FIFO waits
-// for a writer (open blocks until one comes). The abandoned open goes on in
-// the background and closes what it gets.
-func openContext(ctx context.Context, path string) (*os.File, error) {
-	if st, err := os.Stat(path); ctx.Done() == nil || err != nil || st.Mode()&fs.ModeNamedPipe == 0 {
-		return os.Open(path)
-	}
-	type opened struct {
-		f   *os.File
-		err error
-	}
-	ch := make(chan opened, 1)
-	go func() {
-		f, err := os.Open(path)
-		ch <- opened{f, err}
-	}()
-	select {
-	case o := <-ch:
-		return o.f, o.err
-	case <-ctx.Done():
-		go func() {
-			if o := <-ch; o.f != nil {
-				o.f.Close()
-			}
-		}()
-		return nil, &detailError{kind: ctx.Err(), msg: "interrupted while waiting for a writer (a FIFO that nothing writes to?)", cause: ctx.Err()}
-	}
 }
 
 // streamSlack is what a stream may hold beyond 16 bytes a pixel (the most

@@ -9,12 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/neuralstyle/neuralstyle/internal/fifo"
 )
 
 // KnownFile is an official network file and its checksums (either may be
@@ -50,7 +51,10 @@ type Sums struct {
 // for a FIFO's writer or a read for a silent writer, it gives up with an
 // error wrapping ctx.Err().
 func HashFile(ctx context.Context, path string) (Sums, error) {
-	f, err := openContext(ctx, path)
+	f, err := fifo.Open(ctx, path)
+	if errors.Is(err, fifo.ErrNoWriter) {
+		return Sums{}, fmt.Errorf("%s: %w", path, err)
+	}
 	if err != nil {
 		return Sums{}, err
 	}
@@ -68,35 +72,6 @@ func HashFile(ctx context.Context, path string) (Sums, error) {
 		return Sums{}, fmt.Errorf("hashing %s: %w", path, err)
 	}
 	return Sums{Size: n, SHA256: hex.EncodeToString(s.Sum(nil)), MD5: hex.EncodeToString(m.Sum(nil))}, nil
-}
-
-// openContext opens path, giving up when ctx is done while a FIFO waits
-// for a writer (open blocks until one comes); the abandoned open closes
-// what it gets.
-func openContext(ctx context.Context, path string) (*os.File, error) {
-	if st, err := os.Stat(path); err != nil || st.Mode()&fs.ModeNamedPipe == 0 {
-		return os.Open(path)
-	}
-	type opened struct {
-		f   *os.File
-		err error
-	}
-	ch := make(chan opened, 1)
-	go func() {
-		f, err := os.Open(path)
-		ch <- opened{f, err}
-	}()
-	select {
-	case o := <-ch:
-		return o.f, o.err
-	case <-ctx.Done():
-		go func() {
-			if o := <-ch; o.f != nil {
-				o.f.Close()
-			}
-		}()
-		return nil, fmt.Errorf("%s: interrupted while waiting for a writer (a FIFO that nothing writes to?): %w", path, ctx.Err())
-	}
 }
 
 // ctxReader stops a long read when its context is done.
