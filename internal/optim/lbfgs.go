@@ -3,6 +3,9 @@
 // semantics of torch.optim.LBFGS as jcjohnson/neural-style and
 // neural-style-pt use it (no line search).
 //
+// The two-loop recursion is fused and split across the worker pool
+// (twoloop.go) with a summation order fixed by the vector length alone.
+//
 // Measured against the reference's Adam (lr 10) at equal iterations
 // (measure_test.go, -tags measure): on the tiny fixture L-BFGS's loss is a
 // quarter of Adam's after 10 to 200 iterations; with random full-size
@@ -86,6 +89,8 @@ type LBFGS struct {
 	d     []float32 // the last direction
 	t     float32   // the last step length (float32 like torch's tensor t)
 	gPrev []float32 // the last gradient
+
+	sweep sweep // the two-loop recursion's pass, its partial sums sized once
 }
 
 // LBFGSBytes is the memory NewLBFGS allocates for n values and history
@@ -126,6 +131,7 @@ func NewLBFGS(n int, o LBFGSOptions) (*LBFGS, error) {
 		rho: make([]float64, o.History), alpha: make([]float64, o.History),
 		hDiag: 1,
 		d:     make([]float32, n), gPrev: make([]float32, n),
+		sweep: sweep{partial: make([]float64, (n+chunk-1)/chunk)},
 	}, nil
 }
 
@@ -215,32 +221,6 @@ func (o *LBFGS) update(g []float32) {
 // pair returns slot's s and y.
 func (o *LBFGS) pair(slot int) (s, y []float32) {
 	return o.s[slot*o.n : (slot+1)*o.n], o.y[slot*o.n : (slot+1)*o.n]
-}
-
-// direction sets d = -H g by the two-loop recursion over the kept pairs,
-// newest first and then oldest first, in d itself as torch does in q/r.
-func (o *LBFGS) direction(g []float32) {
-	q := o.d
-	for i, gi := range g {
-		q[i] = -gi
-	}
-	for k := o.count - 1; k >= 0; k-- {
-		slot := o.slot(k)
-		s, y := o.pair(slot)
-		a := dot(s, q) * o.rho[slot]
-		o.alpha[slot] = a
-		axpy(q, -a, y)
-	}
-	h := o.hDiag
-	for i, qi := range q {
-		q[i] = float32(float64(qi) * h)
-	}
-	for k := 0; k < o.count; k++ {
-		slot := o.slot(k)
-		s, y := o.pair(slot)
-		b := dot(y, q) * o.rho[slot]
-		axpy(q, o.alpha[slot]-b, s)
-	}
 }
 
 // dot is a·b accumulated in float64 (exact products; see LBFGS), in four

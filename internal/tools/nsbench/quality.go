@@ -166,6 +166,9 @@ func writeQuality(stdout io.Writer, cfg qualityConfig, runs []*qualityRun, targe
 	if err := os.WriteFile(base+".txt", []byte(table), 0o644); err != nil {
 		return err
 	}
+	if err := os.WriteFile(base+"-curves.tsv", []byte(qualityCurves(runs)), 0o644); err != nil {
+		return err
+	}
 	return qualityPlot(base+".png", cfg, runs, target)
 }
 
@@ -312,4 +315,17 @@ func joinInts(v []int) string {
 		s[i] = strconv.Itoa(x)
 	}
 	return strings.Join(s, ",")
+}
+
+// qualityCurves lists every recorded point of every run: run, wall
+// seconds, steps, final-size steps and loss, tab-separated.
+func qualityCurves(runs []*qualityRun) string {
+	var b strings.Builder
+	b.WriteString("run\twall_s\tsteps\tequiv_steps\tloss\n")
+	for _, r := range runs {
+		for _, p := range r.points {
+			fmt.Fprintf(&b, "%s\t%.3f\t%d\t%.2f\t%.6g\n", r.name, p.wall.Seconds(), p.steps, p.equiv, p.loss)
+		}
+	}
+	return b.String()
 }
