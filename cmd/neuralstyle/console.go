@@ -39,7 +39,10 @@ type signals struct {
 	ch     chan os.Signal
 	cancel func()
 	stderr io.Writer
-	quiet  atomic.Bool // -q: say nothing about the first signal
+	// announce: a run is under way without -q, so the first signal is
+	// said to stop it after this iteration (a weights command says
+	// nothing: it has no iterations).
+	announce atomic.Bool
 }
 
 // watchSignals starts watching; stop ends it. SIGPIPE is ignored, so that
@@ -69,7 +72,7 @@ func (s *signals) loop() {
 			imageio.RemovePartial()
 			os.Exit(exitInterrupt)
 		}
-		if !s.quiet.Load() {
+		if s.announce.Load() {
 			fmt.Fprintln(s.stderr, "\nneuralstyle: stopping after this iteration to write the best image so far (Ctrl-C again to quit at once)")
 		}
 		s.cancel()

@@ -192,3 +192,29 @@ func TestNohup(t *testing.T) {
 	}
 	decode(t, filepath.Join(dir, "out.png"))
 }
+
+// TestWeightsSignalNoRunNotice: a weights command stopped by a signal
+// (here verifying a FIFO nobody writes to) exits as interrupted without
+// the run's "stopping after this iteration" notice, which it printed.
+func TestWeightsSignalNoRunNotice(t *testing.T) {
+	fifo := mkfifo(t, filepath.Join(t.TempDir(), "net.mat"))
+	cmd := child(t, "weights", "verify", fifo)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	time.Sleep(300 * time.Millisecond) // past the handler's installation
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupt {
+		t.Fatalf("exit %v, want status %d\nstderr: %s", err, exitInterrupt, stderr.String())
+	}
+	if strings.Contains(stderr.String(), "iteration") {
+		t.Errorf("stderr %q speaks of iterations", stderr.String())
+	}
+}

@@ -16,7 +16,8 @@ import (
 // TestWeightsResultWriteFails: the weights commands whose output is their
 // result exit 1 with the reason, in one line, when stdout cannot take it
 // (hostile run: "weights path >/dev/full" exited 0 with nothing written);
-// a reader gone away (EPIPE, "| head -1") is no failure.
+// a reader gone away (EPIPE, "| head -1") is no failure. So does --help
+// (it exited 0).
 func TestWeightsResultWriteFails(t *testing.T) {
 	net := filepath.Join(tiny, "vgg19-tiny.pth")
 	data, err := os.ReadFile(net)
@@ -28,6 +29,9 @@ func TestWeightsResultWriteFails(t *testing.T) {
 		{"weights", "path"},
 		{"weights", "verify", net, "--sha256", hex.EncodeToString(sum[:])},
 		{"weights"},
+		{"--help"},
+		{"weights", "--help"},
+		{"weights", "download", "--help"},
 	} {
 		var stderr bytes.Buffer
 		code := run(context.Background(), args, &failingWriter{}, &stderr)

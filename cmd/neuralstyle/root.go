@@ -183,7 +183,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	defer cancel()
 	sigs := watchSignals(cancel, stderr)
 	defer sigs.stop()
-	return runQuiet(ctx, args, stdout, stderr, &sigs.quiet)
+	return runQuiet(ctx, args, stdout, stderr, &sigs.announce)
 }
 
 // run is Main without the signal handling, for tests.
@@ -191,8 +191,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return runQuiet(ctx, args, stdout, stderr, new(atomic.Bool))
 }
 
-// runQuiet is run that sets quiet when the flags ask for -q.
-func runQuiet(ctx context.Context, args []string, stdout, stderr io.Writer, quiet *atomic.Bool) int {
+// runQuiet is run that sets announce when a run starts without -q.
+func runQuiet(ctx context.Context, args []string, stdout, stderr io.Writer, announce *atomic.Bool) int {
 	cmd, _ := newCommand(stdout, stderr, func(cmd *cobra.Command, c *cli) error {
 		opts, err := c.options(cmd.Flags())
 		if err != nil {
@@ -204,7 +204,7 @@ func runQuiet(ctx context.Context, args []string, stdout, stderr io.Writer, quie
 		if err := opts.Validate(); err != nil {
 			return err
 		}
-		quiet.Store(c.quiet)
+		announce.Store(!c.quiet)
 		var report func(stylize.Event)
 		var rep *reporter
 		if !c.quiet {
@@ -247,7 +247,15 @@ func runQuiet(ctx context.Context, args []string, stdout, stderr io.Writer, quie
 		return exitStatus(err, stderr)
 	}
 	cmd.SetArgs(norm)
-	return exitStatus(cmd.ExecuteContext(ctx), stderr)
+	// Help goes through cmd's writer: "--help >/dev/full" must fail as
+	// "weights path" does, not exit 0 with nothing written.
+	help := &resultWriter{w: stdout}
+	cmd.SetOut(help)
+	err = cmd.ExecuteContext(ctx)
+	if err == nil {
+		err = help.check()
+	}
+	return exitStatus(err, stderr)
 }
 
 // exitStatus reports err on stderr in one line (plus a hint for usage

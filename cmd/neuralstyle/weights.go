@@ -31,7 +31,8 @@ where 'neuralstyle weights download' puts the official file.`,
 	// command once its work is done (PersistentPostRunE runs after RunE).
 	out := &resultWriter{w: stdout}
 	cmd.PersistentPostRunE = func(*cobra.Command, []string) error { return out.check() }
-	cmd.SetOut(out)
+	// Help and usage go through the root command's writer, which Main
+	// checks the same way.
 	cmd.SetErr(stderr)
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	cmd.AddCommand(newWeightsDownload(out, stderr), newWeightsVerify(out), newWeightsPath(out))
