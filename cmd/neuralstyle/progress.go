@@ -56,7 +56,7 @@ func (r *reporter) report(ev stylize.Event) {
 		if ev.SeedDrawn && ev.UsesNoise {
 			fmt.Fprintf(r.errw, "neuralstyle: noise seed %d (give --seed %d to repeat this run)\n", ev.Seed, ev.Seed)
 		}
-		if ev.Plan != "" {
+		if ev.Plan != "" && ev.Scales == 0 { // a scale's plan follows its EventScale line
 			fmt.Fprintf(r.out, "Tiles: %s\n", ev.Plan)
 		}
 		if !r.live {
@@ -72,6 +72,9 @@ func (r *reporter) report(ev stylize.Event) {
 			fmt.Fprintf(r.errw, "\r\033[K")
 		}
 		fmt.Fprintf(r.lines(), "%s: %d iterations\n", scaleLabel(ev), ev.Iterations)
+		if ev.Plan != "" {
+			fmt.Fprintf(r.lines(), "Tiles: %s\n", ev.Plan)
+		}
 	case stylize.EventIteration:
 		if r.live {
 			r.bar(ev)

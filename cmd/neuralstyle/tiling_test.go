@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -116,6 +117,16 @@ func TestMaxMemoryTiles(t *testing.T) {
 		}
 		runs[c.name] = readProgress(t, filepath.Join(out, "progress.txt"))
 	}
+	// Coarse to fine under the same limit: the small first scale fits
+	// untiled, the last is tiled, and its plan follows its scale's line.
+	limit := est - (untiled.Bytes-least)/2
+	c2f := args(t.TempDir(), "--max-memory", strconv.FormatInt(limit, 10), "--scales", "50,100", "--scale-iterations", "1,1")
+	c2f = slices.Delete(c2f, 2, 4) // --width: the last scale is the width
+	code, stdout, stderr := runCLI(t, c2f...)
+	if i := strings.Index(stdout, "scale 2/2 (100x78): 1 iterations\nTiles: "); code != exitOK || i < 0 ||
+		strings.Contains(stdout[:i], "Tiles:") || !strings.Contains(stdout[i:], "; estimated peak ") {
+		t.Errorf("--scales 50,100: exit %d, stdout %q, stderr %q; want the plan after scale 2's line only", code, stdout, stderr)
+	}
 	want, got := runs["untiled"], runs["tiled"]
 	if len(got) != len(want) || len(want) == 0 {
 		t.Fatalf("tiled run has %d rows, untiled %d", len(got), len(want))
@@ -128,7 +139,7 @@ func TestMaxMemoryTiles(t *testing.T) {
 		}
 	}
 	// Under the least tiled estimate: refused before loading.
-	code, _, stderr := runCLI(t, args(t.TempDir(), "--max-memory", strconv.FormatInt(est-untiled.Bytes, 10))...)
+	code, _, stderr = runCLI(t, args(t.TempDir(), "--max-memory", strconv.FormatInt(est-untiled.Bytes, 10))...)
 	if code != exitUsage || !strings.HasPrefix(stderr, "neuralstyle: --max-memory is exceeded: content 100x78, style 100x62") {
 		t.Errorf("below the least plan: exit %d, stderr %q", code, stderr)
 	}

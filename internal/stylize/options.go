@@ -475,8 +475,10 @@ type Event struct {
 	SeedDrawn bool   // the seed was drawn at random, not given
 	UsesNoise bool   // the initial image has a noise share
 	Message   string // EventWarning's text
-	// Plan is EventStart's tiling of the network (vgg.Plan.String), when
-	// the memory limit made the native engine tile it; "" when untiled.
+	// Plan is the tiling of the network (vgg.Plan.String and the
+	// estimated peak) when the memory limit made the native engine tile
+	// it, "" when untiled: in EventStart that of the first scale, in
+	// EventScale that of the scale starting.
 	Plan string
 	// Scale (1-based) of Scales, ScaleW x ScaleH pixels, is the stage of a
 	// coarse-to-fine run the event belongs to; Scales is 0 without

@@ -204,7 +204,8 @@ func (j *job) useScale(s int) error {
 }
 
 // newProblem makes the problem of scale s, tiled under the job's limit
-// when it has one; the plan of a tiled one is kept for EventStart.
+// when it has one; the plan of a tiled one is kept for EventStart and
+// EventScale.
 func (j *job) newProblem(s int) (engine.Problem, error) {
 	spec := j.r.spec(j.inputs[s], j.mean)
 	if j.tileLimit > 0 {
@@ -214,9 +215,13 @@ func (j *job) newProblem(s int) (engine.Problem, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine %s: %w", j.eng.Name(), err)
 	}
+	j.plan = ""
 	if tp, ok := p.(interface{ Plan() vgg.Plan }); ok {
 		if plan := tp.Plan(); plan.Tiled() {
 			j.plan = plan.String()
+			if outside, err := outsideNetworks(spec, vgg.WidthsOf(j.wt), j.r.deepest()); err == nil {
+				j.plan += fmt.Sprintf("; estimated peak %.0f MB", float64(outside+plan.Bytes)/1e6)
+			}
 		}
 	}
 	return p, nil
@@ -460,7 +465,7 @@ func (j *job) newLoop(s int, opt Optimizer, res *Result, emit func(Event), first
 				if !multi {
 					return
 				}
-				ev.Kind = EventScale
+				ev.Kind, ev.Plan = EventScale, j.plan
 			}
 			emit(ev)
 		},
