@@ -348,6 +348,7 @@ func bindQualityFlags() *qualityFlags {
 	flag.BoolVar(&b.stopEarly, "stop-early", true, "with -quality: stop a run once it reaches the target")
 	flag.Float64Var(&b.target, "target", 0, "with -quality: the reference run's final loss from an earlier run (leave adam out of -methods)")
 	flag.DurationVar(&b.adamWall, "adam-wall", 0, "with -quality and -target: the reference run's wall time")
+	flag.StringVar(&b.curves, "curves", "", "with -quality: include the runs of this quality-SIZE-curves.tsv from an earlier -out (an adam run there sets the target; give -methods without adam)")
 	flag.Float64Var(&b.maxShare, "max-share", 0.6, "with -quality: stop a run after this share of the reference run's time (0: never)")
 	return q
 }

@@ -37,6 +37,7 @@ type qualityConfig struct {
 	methods   string  // comma-separated subset of adam,lbfgs,c2f-adam,c2f-lbfgs
 	out       string  // folder for quality-SIZE.txt and quality-SIZE.png
 	stopEarly bool    // stop the other runs once they reach the target
+	curves    string  // earlier runs' points (a -out folder's quality-SIZE-curves.tsv) to include
 	maxShare  float64 // stop the other runs after this share of the reference's time (0: never)
 	// target and adamWall, when set, are a previous reference run's final
 	// loss and time, which then need not run again.
@@ -91,8 +92,14 @@ func runQuality(cfg qualityConfig, stdout io.Writer) error {
 	if cfg.target > 0 {
 		target = cfg.target
 	}
-	var runs []*qualityRun
+	runs, err := loadCurves(cfg, &target, &adamWall)
+	if err != nil {
+		return err
+	}
 	for _, name := range strings.Split(cfg.methods, ",") {
+		if name == "" {
+			continue
+		}
 		setup, ok := all[name]
 		if !ok {
 			return fmt.Errorf("unknown method %q (adam, lbfgs, c2f-adam, c2f-lbfgs)", name)
@@ -321,11 +328,77 @@ func joinInts(v []int) string {
 // seconds, steps, final-size steps and loss, tab-separated.
 func qualityCurves(runs []*qualityRun) string {
 	var b strings.Builder
-	b.WriteString("run\twall_s\tsteps\tequiv_steps\tloss\n")
+	b.WriteString("run\twall_s\tsteps\tequiv_steps\tloss\tflags\n")
 	for _, r := range runs {
 		for _, p := range r.points {
-			fmt.Fprintf(&b, "%s\t%.3f\t%d\t%.2f\t%.6g\n", r.name, p.wall.Seconds(), p.steps, p.equiv, p.loss)
+			fmt.Fprintf(&b, "%s\t%.3f\t%d\t%.2f\t%.6g\t%s\n", r.name, p.wall.Seconds(), p.steps, p.equiv, p.loss, r.args)
 		}
 	}
 	return b.String()
+}
+
+// readCurves reads the runs of a file qualityCurves wrote (the flags
+// column may be missing), in their order, each finished at its last point.
+func readCurves(path string) ([]*qualityRun, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var runs []*qualityRun
+	for i, line := range strings.Split(strings.TrimSpace(string(data)), "\n")[1:] {
+		f := strings.Split(line, "\t")
+		if len(f) < 5 {
+			return nil, fmt.Errorf("%s: line %d: %d columns, want 5 or 6", path, i+2, len(f))
+		}
+		var p qualityPoint
+		var wall float64
+		_, err := fmt.Sscan(strings.Join(f[1:5], " "), &wall, &p.steps, &p.equiv, &p.loss)
+		if err != nil {
+			return nil, fmt.Errorf("%s: line %d: %w", path, i+2, err)
+		}
+		p.wall = time.Duration(wall * float64(time.Second))
+		if len(runs) == 0 || runs[len(runs)-1].name != f[0] {
+			runs = append(runs, &qualityRun{name: f[0], reached: -1})
+		}
+		r := runs[len(runs)-1]
+		if len(f) > 5 {
+			r.args = f[5]
+		}
+		r.points = append(r.points, p)
+		r.wall, r.steps, r.equiv = p.wall, p.steps, p.equiv
+	}
+	for _, r := range runs {
+		if r.name == "adam" && r.args == "" {
+			r.args = fmt.Sprintf("--iterations %d", r.steps)
+		}
+	}
+	return runs, nil
+}
+
+// loadCurves adds the runs of cfg.curves to runs: an adam run among them
+// sets the target and the reference time, and the others' reaching of the
+// target is found from their points.
+func loadCurves(cfg qualityConfig, target *float64, adamWall *time.Duration) ([]*qualityRun, error) {
+	if cfg.curves == "" {
+		return nil, nil
+	}
+	runs, err := readCurves(cfg.curves)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range runs {
+		if r.name == "adam" {
+			last := r.points[len(r.points)-1]
+			*target, *adamWall = last.loss, last.wall
+			r.reached, r.reachedEquiv = last.wall, last.equiv
+		}
+	}
+	for _, r := range runs {
+		for _, p := range r.points {
+			if r.name != "adam" && p.loss <= *target && r.reached < 0 {
+				r.reached, r.reachedEquiv = p.wall, p.equiv
+			}
+		}
+	}
+	return runs, nil
 }
