@@ -499,8 +499,10 @@ func main() {
 	}
 	g.wgemm(avx512, 6, 4)
 	g.wgemm(avx2, 4, 3)
-	g.winoIn(avx512)
-	g.winoIn(avx2)
+	g.winoIn(avx512, false)
+	g.winoIn(avx2, false)
+	g.winoIn(avx512, true)
+	g.winoIn(avx2, true)
 	g.winoOut(avx512)
 	g.winoOut(avx2)
 	nz, pz := g.gram(avx512, 4, 4)
@@ -599,9 +601,16 @@ func (g *gen) vzero(a isa, r string) {
 
 // winoIn emits the input transform: for n channels, one row of L tiles
 // from the padded band at src (the tile row's first input row) to the 16
-// component planes at dst.
-func (g *gen) winoIn(a isa) string {
+// component planes at dst. The masked form (winoInM) loads each of the
+// four column offsets under mask[q] (AVX-512: lane bits; AVX2: a pointer to
+// 8 int32 lanes), masked lanes reading as zero, so that a tile row at the
+// image's left or right edge is transformed from the input itself rather
+// than from a zero-bordered copy.
+func (g *gen) winoIn(a isa, masked bool) string {
 	name := a.name + "winoIn"
+	if masked {
+		name += "M"
+	}
 	L := a.lanes
 	vb := 4 * L
 	fmt.Fprintf(&g.gs, "\n//go:noescape\nfunc %s(a *winoArgs)\n", name)
@@ -624,6 +633,16 @@ func (g *gen) winoIn(a isa) string {
 		g.p("VMOVUPS (R15), Z14")
 		g.p("VMOVUPS 64(R15), Z15")
 	}
+	if masked {
+		for q := 0; q < 4; q++ {
+			if a.reg == "Z" {
+				g.p("KMOVW %d(AX), K%d", wMask+8*q, q+1)
+			} else {
+				g.p("MOVQ %d(AX), R15", wMask+8*q)
+				g.p("VMOVDQU (R15), Y%d", 12+q)
+			}
+		}
+	}
 	row := func(i int, off int) string {
 		switch i {
 		case 0:
@@ -645,8 +664,21 @@ func (g *gen) winoIn(a isa) string {
 	for k, cb := range combs {
 		// r0..r3: the row combination at column offsets 0, L, 2, L+2.
 		for q, off := range []int{0, vb, 8, vb + 8} {
-			g.p("VMOVUPS %s, %s", row(cb.x, off), r(q))
-			g.p("%s %s, %s, %s", cb.op, row(cb.y, off), r(q), r(q))
+			switch {
+			case !masked:
+				g.p("VMOVUPS %s, %s", row(cb.x, off), r(q))
+				g.p("%s %s, %s, %s", cb.op, row(cb.y, off), r(q), r(q))
+			case a.reg == "Z":
+				// Zeroing masks: the masked lanes are 0 op 0, and their
+				// loads do not fault.
+				g.p("VMOVUPS.Z %s, K%d, %s", row(cb.x, off), q+1, r(q))
+				g.p("%s.Z %s, %s, K%d, %s", cb.op, row(cb.y, off), r(q), q+1, r(q))
+			default:
+				// r4..r7 are free until the split below.
+				g.p("VMASKMOVPS %s, Y%d, %s", row(cb.x, off), 12+q, r(q))
+				g.p("VMASKMOVPS %s, Y%d, %s", row(cb.y, off), 12+q, r(4+q))
+				g.p("%s %s, %s, %s", cb.op, r(4+q), r(q), r(q))
+			}
 		}
 		// r4..r7: d0 = even(r0, r1), d1 = odd(r0, r1), d2 = even(r2, r3), d3 = odd(r2, r3).
 		if a.reg == "Z" {

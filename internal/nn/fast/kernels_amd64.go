@@ -59,6 +59,12 @@ func zwinoIn(a *winoArgs)
 func ywinoIn(a *winoArgs)
 
 //go:noescape
+func zwinoInM(a *winoArgs)
+
+//go:noescape
+func ywinoInM(a *winoArgs)
+
+//go:noescape
 func zwinoOut(a *winoArgs)
 
 //go:noescape

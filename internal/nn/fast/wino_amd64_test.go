@@ -131,3 +131,40 @@ func TestWinogradManyParts(t *testing.T) {
 		}
 	}
 }
+
+// TestWinogradEdgeMasks checks that the tiles at the left and right edges,
+// transformed from the input with masked loads, give exactly what the
+// zero-bordered copy gives, on widths that leave each edge vector partly
+// or (both edges in one vector) wholly outside, in both directions.
+func TestWinogradEdgeMasks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, k := range Variants() {
+		v := *k.(*kernels).v
+		v.winoMinChan, v.winoMinWidth = 1, 1
+		padded := v
+		padded.winoInM = nil
+		km, kp := newKernels(&v), newKernels(&padded)
+		for _, s := range [][2]int{{7, 45}, {12, 24}, {10, 100}, {9, 13}, {16, 64}} {
+			h, w := s[0], s[1]
+			const ci, co = 17, 19
+			wt := nntest.RandomConv(rng, ci, co)
+			in := nntest.RandomSlice(rng, ci*h*w, 1)
+			dOut := nntest.RandomSlice(rng, co*h*w, 1)
+			cm, cp := km.NewConv(wt, h, w), kp.NewConv(wt, h, w)
+			outM, outP := make([]float32, co*h*w), make([]float32, co*h*w)
+			cm.Forward(outM, in)
+			cp.Forward(outP, in)
+			dInM, dInP := make([]float32, ci*h*w), make([]float32, ci*h*w)
+			cm.BackwardInput(dInM, dOut)
+			cp.BackwardInput(dInP, dOut)
+			for name, pair := range map[string][2][]float32{"Forward": {outM, outP}, "BackwardInput": {dInM, dInP}} {
+				for i := range pair[0] {
+					if pair[0][i] != pair[1][i] {
+						t.Errorf("%s %dx%d %s: element %d is %g masked, %g padded", k.Name(), h, w, name, i, pair[0][i], pair[1][i])
+						break
+					}
+				}
+			}
+		}
+	}
+}
