@@ -89,6 +89,11 @@ type variant struct {
 	// right edges (nil: those go through the padded copy).
 	winoInM func(*winoArgs)
 	wgemm   func(*convArgs)
+	// wgemmTail[n] is wgemm for n < convP vectors: a band's last group
+	// when its vectors are not a multiple of convP (AVX2's 3 on VGG's
+	// power-of-two widths), which the full kernel would pad with vectors
+	// computed for nothing.
+	wgemmTail []func(*convArgs)
 	// A direction runs as Winograd from winoMinChan input and output
 	// channels and winoMinWidth pixels wide; each worker's V and M take
 	// about winoBandBytes.
@@ -118,13 +123,13 @@ var (
 		name: "avx512", lanes: 16,
 		convC: 6, convP: 4, conv: zconv6x4t9, gemm: zconv6x4t1, tileGroup: 4, bandBytes: 1 << 20, gemmPackRows: 129,
 		gramR: 4, gramS: 4, gram: zgram4x4, gramPerm: zgram4x4Perm,
-		winoIn: zwinoIn, winoInM: zwinoInM, winoOut: zwinoOut, wgemm: zwgemm6x4, winoMinChan: 16, winoMinWidth: 24, winoBandBytes: 1 << 20,
+		winoIn: zwinoIn, winoInM: zwinoInM, winoOut: zwinoOut, wgemm: zwgemm6x4, wgemmTail: []func(*convArgs){nil, zwgemm6x1, zwgemm6x2, zwgemm6x3}, winoMinChan: 16, winoMinWidth: 24, winoBandBytes: 1 << 20,
 	}
 	avx2Variant = &variant{
 		name: "avx2", lanes: 8,
 		convC: 4, convP: 3, conv: yconv4x3t9, gemm: yconv4x3t1, tileGroup: 1, bandBytes: 1 << 20, gemmPackRows: 129,
 		gramR: 2, gramS: 4, gram: ygram2x4, gramPerm: ygram2x4Perm,
-		winoIn: ywinoIn, winoInM: ywinoInM, winoOut: ywinoOut, wgemm: ywgemm4x3, winoMinChan: 16, winoMinWidth: 12, winoBandBytes: 1 << 20,
+		winoIn: ywinoIn, winoInM: ywinoInM, winoOut: ywinoOut, wgemm: ywgemm4x3, wgemmTail: []func(*convArgs){nil, ywgemm4x1, ywgemm4x2}, winoMinChan: 16, winoMinWidth: 12, winoBandBytes: 1 << 20,
 	}
 )
 

@@ -499,6 +499,14 @@ func main() {
 	}
 	g.wgemm(avx512, 6, 4)
 	g.wgemm(avx2, 4, 3)
+	// The narrower forms, for a band's last group when its vectors are
+	// not a multiple of P.
+	for p := 1; p < 4; p++ {
+		g.wgemm(avx512, 6, p)
+	}
+	for p := 1; p < 3; p++ {
+		g.wgemm(avx2, 4, p)
+	}
 	g.winoIn(avx512, false)
 	g.winoIn(avx2, false)
 	g.winoIn(avx512, true)

@@ -53,6 +53,21 @@ func zwgemm6x4(a *convArgs)
 func ywgemm4x3(a *convArgs)
 
 //go:noescape
+func zwgemm6x1(a *convArgs)
+
+//go:noescape
+func zwgemm6x2(a *convArgs)
+
+//go:noescape
+func zwgemm6x3(a *convArgs)
+
+//go:noescape
+func ywgemm4x1(a *convArgs)
+
+//go:noescape
+func ywgemm4x2(a *convArgs)
+
+//go:noescape
 func zwinoIn(a *winoArgs)
 
 //go:noescape

@@ -359,6 +359,10 @@ func (j *winoJob) gemms(part int, vb, mb []float32, nr, bv int) {
 		}
 		ga.in = unsafe.Pointer(&vb[xi*j.nIn*T])
 		for g0 := 0; g0 < nv; g0 += P {
+			gemm := v.wgemm
+			if n := nv - g0; n < P && v.wgemmTail != nil {
+				gemm = v.wgemmTail[n]
+			}
 			for p := 0; p < P; p++ {
 				vi, m := g0+p, v.mask(L)
 				if vi >= nv {
@@ -376,7 +380,7 @@ func (j *winoJob) gemms(part int, vb, mb []float32, nr, bv int) {
 				}
 				ga.nValid = int64(min(C, j.nOut-b*C))
 				ga.out = unsafe.Pointer(&mb[(xi*j.nOut+b*C)*T])
-				v.wgemm(ga)
+				gemm(ga)
 			}
 		}
 	}

@@ -168,3 +168,47 @@ func TestWinogradEdgeMasks(t *testing.T) {
 		}
 	}
 }
+
+// TestWinogradTailGroups checks that a band's last, partial GEMM group,
+// computed by the narrower kernels, gives exactly what the full kernel
+// gives with its spare vectors padded, on shapes whose bands' vectors are
+// not a multiple of the kernel's.
+func TestWinogradTailGroups(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	for _, k := range Variants() {
+		v := *k.(*kernels).v
+		full := v
+		full.wgemmTail = nil
+		kt, kf := newKernels(&v), newKernels(&full)
+		tails := 0
+		for _, s := range [][4]int{{32, 64, 32, 40}, {16, 32, 48, 24}, {10, 100, 20, 30}, {64, 96, 16, 16}} {
+			h, w, ci, co := s[0], s[1], s[2], s[3]
+			wt := nntest.RandomConv(rng, ci, co)
+			in := nntest.RandomSlice(rng, ci*h*w, 1)
+			dOut := nntest.RandomSlice(rng, co*h*w, 1)
+			ct, cf := kt.NewConv(wt, h, w), kf.NewConv(wt, h, w)
+			for _, d := range []dirJob{ct.(*conv).fwd, ct.(*conv).bwd} {
+				if j, ok := d.(*winoJob); ok && (j.bandTR*j.bandTV)%j.P != 0 {
+					tails++
+				}
+			}
+			outT, outF := make([]float32, co*h*w), make([]float32, co*h*w)
+			ct.Forward(outT, in)
+			cf.Forward(outF, in)
+			dInT, dInF := make([]float32, ci*h*w), make([]float32, ci*h*w)
+			ct.BackwardInput(dInT, dOut)
+			cf.BackwardInput(dInF, dOut)
+			for name, pair := range map[string][2][]float32{"Forward": {outT, outF}, "BackwardInput": {dInT, dInF}} {
+				for i := range pair[0] {
+					if pair[0][i] != pair[1][i] {
+						t.Errorf("%s %dx%d %dto%d %s: element %d is %g with tails, %g padded", k.Name(), h, w, ci, co, name, i, pair[0][i], pair[1][i])
+						break
+					}
+				}
+			}
+		}
+		if tails == 0 {
+			t.Errorf("%s: no shape has a partial group", k.Name())
+		}
+	}
+}
