@@ -142,6 +142,16 @@ func gramGo(g, f []float32, c, n int, scale float32) {
 // packed like convolution weights (blocks of convC rows) and multiplied by F
 // with the convolution kernel's one-tap form.
 func (k *kernels) GramBackward(df, dg, f []float32, c, n int, scale float32) {
+	k.gramBackward(df, dg, f, c, n, scale, false)
+}
+
+// GramBackwardAdd adds scale * (dg + dg^T) F to df: the kernel starts
+// its sums from df (flagAccum).
+func (k *kernels) GramBackwardAdd(df, dg, f []float32, c, n int, scale float32) {
+	k.gramBackward(df, dg, f, c, n, scale, true)
+}
+
+func (k *kernels) gramBackward(df, dg, f []float32, c, n int, scale float32, add bool) {
 	if len(dg) != c*c || len(f) != c*n || len(df) != c*n {
 		panic(fmt.Sprintf("fast: GramBackward with %d, %d, %d values for c=%d, n=%d", len(df), len(dg), len(f), c, n))
 	}
@@ -155,7 +165,7 @@ func (k *kernels) GramBackward(df, dg, f []float32, c, n int, scale float32) {
 	nb := (c + C - 1) / C
 	k.gemmW = grow(k.gemmW, nb*c*C)
 	j := &k.gb
-	j.df, j.dg, j.f, j.c, j.n, j.nb, j.scale = df, dg, f, c, n, nb, scale
+	j.df, j.dg, j.f, j.c, j.n, j.nb, j.scale, j.add = df, dg, f, c, n, nb, scale, add
 	for i := range k.packs {
 		k.packs[i] = grow(k.packs[i], c*v.convP*L)
 	}
@@ -180,6 +190,7 @@ type gemmJob struct {
 	c, n, nb  int
 	scale     float32
 	packW     bool // the pass that packs W = scale (dg + dg^T)
+	add       bool // add to df rather than set it
 }
 
 func (j *gemmJob) run(part, nparts int) {
@@ -207,6 +218,9 @@ func (j *gemmJob) run(part, nparts int) {
 	a.nIn = int64(j.c)
 	a.outChan = int64(j.n * 4)
 	a.flags = 0
+	if j.add {
+		a.flags = flagAccum
+	}
 	tw := P * L // columns per tile
 	nt := (j.n + tw - 1) / tw
 	pack := j.c >= v.gemmPackRows
