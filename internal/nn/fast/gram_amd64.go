@@ -7,9 +7,14 @@ import (
 	"unsafe"
 )
 
-// gramChunkBytes bounds the slice of F (all c rows, a chunk of columns) that
-// one pass over the block pairs touches, so that it stays in L2.
-const gramChunkBytes = 1 << 20
+// gramChunkCols is the columns of F per pass over the block pairs: the
+// chunk of all rows stays in L2 (c <= 256), and a block's rows in L1 while
+// the other blocks go by. Fewer columns per call cost more time outside
+// the loop (at 512 rows, 512-column calls spent a third of their time
+// there; 1024: 1.35x at 512x1024), more lost the rows' L1 residence (the
+// 64- and 128-row Grams of a 512x512 image: 4096 and 2048 columns were 10%
+// slower than 1024, process CPU time, alternating).
+const gramChunkCols = 1024
 
 // Gram sets g to scale * F F^T. Each part owns an interleaved set of row
 // blocks and computes their upper-triangle dot products chunk by chunk of
@@ -27,11 +32,7 @@ func (k *kernels) Gram(g, f []float32, c, n int, scale float32) {
 	defer k.mu.Unlock()
 	j := &k.gram
 	j.g, j.f, j.c, j.n = g, f, c, n
-	kc := gramChunkBytes / (4 * c)
-	// At least 1024 columns even where the chunk outgrows gramChunkBytes:
-	// at 512 rows, 512-column calls spent a third of their time outside
-	// the loop (1024: 1.35x at 512x1024).
-	kc = max(1024, kc-kc%v.lanes)
+	kc := gramChunkCols
 	if v.gramChunkCols > 0 {
 		kc = v.gramChunkCols
 	}
