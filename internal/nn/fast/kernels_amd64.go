@@ -68,6 +68,27 @@ func ywgemm4x1(a *convArgs)
 func ywgemm4x2(a *convArgs)
 
 //go:noescape
+func zwgemmB6x1(a *convArgs)
+
+//go:noescape
+func zwgemmB6x2(a *convArgs)
+
+//go:noescape
+func zwgemmB6x3(a *convArgs)
+
+//go:noescape
+func zwgemmB6x4(a *convArgs)
+
+//go:noescape
+func ywgemmB4x1(a *convArgs)
+
+//go:noescape
+func ywgemmB4x2(a *convArgs)
+
+//go:noescape
+func ywgemmB4x3(a *convArgs)
+
+//go:noescape
 func zwinoIn(a *winoArgs)
 
 //go:noescape

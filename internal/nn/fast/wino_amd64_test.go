@@ -212,3 +212,39 @@ func TestWinogradTailGroups(t *testing.T) {
 		}
 	}
 }
+
+// TestWinogradBlockedWeights checks that U in blocks of convC outputs
+// (wgemmB backward) gives exactly what the unblocked layout gives, on
+// channel counts that leave a partial block of outputs and of inputs,
+// rows after the last full tile, and partial GEMM groups.
+func TestWinogradBlockedWeights(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	for _, k := range Variants() {
+		v := *k.(*kernels).v
+		v.winoMinChan, v.winoMinWidth = 1, 1
+		flat := v
+		flat.wgemmB = nil
+		kb, kf := newKernels(&v), newKernels(&flat)
+		for _, s := range [][4]int{{12, 40, 17, 23}, {16, 64, 64, 64}, {9, 30, 6, 13}, {20, 72, 40, 28}} {
+			h, w, ci, co := s[0], s[1], s[2], s[3]
+			wt := nntest.RandomConv(rng, ci, co)
+			in := nntest.RandomSlice(rng, ci*h*w, 1)
+			dOut := nntest.RandomSlice(rng, co*h*w, 1)
+			cb, cf := kb.NewConv(wt, h, w), kf.NewConv(wt, h, w)
+			outB, outF := make([]float32, co*h*w), make([]float32, co*h*w)
+			cb.Forward(outB, in)
+			cf.Forward(outF, in)
+			dInB, dInF := make([]float32, ci*h*w), make([]float32, ci*h*w)
+			cb.BackwardInput(dInB, dOut)
+			cf.BackwardInput(dInF, dOut)
+			for name, pair := range map[string][2][]float32{"Forward": {outB, outF}, "BackwardInput": {dInB, dInF}} {
+				for i := range pair[0] {
+					if pair[0][i] != pair[1][i] {
+						t.Errorf("%s %dx%d %dto%d %s: element %d is %g blocked, %g unblocked", k.Name(), h, w, ci, co, name, i, pair[0][i], pair[1][i])
+						break
+					}
+				}
+			}
+		}
+	}
+}
