@@ -16,8 +16,8 @@ type gramBackJob struct {
 	df, s, f []float32
 	c, n     int
 	add      bool // add to df rather than set it
-	nap      int // row pairs
-	chunk    int // pixels per part
+	nap      int  // row pairs
+	chunk    int  // pixels per part
 }
 
 var (
