@@ -135,8 +135,7 @@ var (
 		name: "avx2", lanes: 8,
 		convC: 4, convP: 3, conv: yconv4x3t9, gemm: yconv4x3t1, tileGroup: 1, bandBytes: 1 << 20, gemmPackRows: 129,
 		gramR: 2, gramS: 4, gram: ygram2x4, gramPerm: ygram2x4Perm,
-		winoIn: ywinoIn, winoInM: ywinoInM, winoOut: ywinoOut, wgemm: ywgemm4x3, wgemmTail: []func(*convArgs){nil, ywgemm4x1, ywgemm4x2},
-		wgemmB: []func(*convArgs){nil, ywgemmB4x1, ywgemmB4x2, ywgemmB4x3}, winoMinChan: 16, winoMinWidth: 12, winoBandBytes: 1 << 20,
+		winoIn: ywinoIn, winoInM: ywinoInM, winoOut: ywinoOut, wgemm: ywgemm4x3, wgemmTail: []func(*convArgs){nil, ywgemm4x1, ywgemm4x2}, winoMinChan: 16, winoMinWidth: 12, winoBandBytes: 1 << 20,
 	}
 )
 

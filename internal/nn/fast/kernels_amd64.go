@@ -80,15 +80,6 @@ func zwgemmB6x3(a *convArgs)
 func zwgemmB6x4(a *convArgs)
 
 //go:noescape
-func ywgemmB4x1(a *convArgs)
-
-//go:noescape
-func ywgemmB4x2(a *convArgs)
-
-//go:noescape
-func ywgemmB4x3(a *convArgs)
-
-//go:noescape
 func zwinoIn(a *winoArgs)
 
 //go:noescape

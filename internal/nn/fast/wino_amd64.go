@@ -75,6 +75,19 @@ func (v *variant) useWino(nIn, nOut, h, w int) bool {
 	return v.winoIn != nil && nIn >= v.winoMinChan && nOut >= v.winoMinChan && w >= v.winoMinWidth
 }
 
+// winoBlockStride is the distance in floats between U's blocks of C
+// outputs for ci inputs: ci*C, plus a cache line where that is a multiple
+// of 1 KiB. The backward GEMM reads one tile per block, a block apart; at a
+// multiple of 4 KiB (512 inputs: 8 KiB with AVX2's 4-output blocks, 12 KiB
+// with AVX-512's 6) all the tiles fell in one L1 set, and AVX2's conv4
+// backward took 1.8x as long as with the unblocked layout.
+func winoBlockStride(ci, C int) int {
+	if ci*C*4%1024 == 0 {
+		return ci*C + 16
+	}
+	return ci * C
+}
+
 // winoWeights returns U: U[4a+b][o][i] = (G g G^T)[a][b] of the 3x3 kernel
 // g from input i to output o, with slack after the end for the GEMMs'
 // reads of a partial last block. With C > 0 it is laid out in blocks of C
@@ -85,14 +98,16 @@ func (v *variant) useWino(nIn, nOut, h, w int) bool {
 // C outputs is, where in the [16][Out][In] layout (C = 0) each output's C
 // weights were 24 of a cache line's 64 bytes, a row of In floats apart: at
 // 512 channels the backward GEMMs took 15-20% longer than the forward ones.
+// The blocks are winoBlockStride floats apart. AVX2 keeps C = 0 (see
+// gen.go's wgemmB).
 func winoWeights(wt *nn.ConvWeights, C int) []float32 {
 	ci, co := wt.In, wt.Out
 	at := func(xi, o, i int) int { return (xi*co+o)*ci + i }
 	size := 16 * ci * co
 	if C > 0 {
-		nbo := (co + C - 1) / C
-		at = func(xi, o, i int) int { return ((xi*nbo+o/C)*ci+i)*C + o%C }
-		size = 16 * nbo * C * ci
+		nbo, bs := (co+C-1)/C, winoBlockStride(ci, C)
+		at = func(xi, o, i int) int { return (xi*nbo+o/C)*bs + i*C + o%C }
+		size = 16 * nbo * bs
 	}
 	u := make([]float32, size+8*max(ci, co)+C*C)
 	var gk [3][3]float64
@@ -360,12 +375,12 @@ func (j *winoJob) gemms(part int, vb, mb []float32, nr, bv int) {
 	ga.flags = 0
 	ci, co := c.nIn, c.nOut    // the convolution's own channels, U's axes
 	blocked := v.wgemmB != nil // U's layout; see winoWeights
-	nbo := (co + C - 1) / C
+	nbo, bs := (co+C-1)/C, winoBlockStride(ci, C)
 	switch {
 	case blocked && j.forward:
 		ga.row, ga.wStep = 4, int64(C*4)
 	case blocked:
-		ga.wStep = int64(ci * C * 4) // from one block of outputs to the next
+		ga.wStep = int64(bs * 4) // from one block of outputs to the next
 		ga.nIn, ga.nRem = int64(co/C), int64(co%C)
 	case j.forward:
 		ga.row, ga.wStep = int64(ci*4), 4
@@ -402,9 +417,9 @@ func (j *winoJob) gemms(part int, vb, mb []float32, nr, bv int) {
 			for b := 0; b < nb; b++ {
 				switch {
 				case blocked && j.forward:
-					ga.w = unsafe.Pointer(&c.u[(uxi*nbo+b)*ci*C])
+					ga.w = unsafe.Pointer(&c.u[(uxi*nbo+b)*bs])
 				case blocked:
-					ga.w = unsafe.Pointer(&c.u[uxi*nbo*ci*C+b*C*C])
+					ga.w = unsafe.Pointer(&c.u[uxi*nbo*bs+b*C*C])
 				case j.forward:
 					ga.w = unsafe.Pointer(&c.u[(uxi*co+b*C)*ci])
 				default:
