@@ -6,11 +6,13 @@
 // so that its peak resident memory is its own. With -load it times loading
 // a VGG-19 .mat file instead. With -max-memory (or -depth and -tile) the
 // native network is tiled as the native engine's Options say, and the plan
-// is reported; with -quality it compares the loss reached against wall time
+// is reported; -cpuprofile writes a CPU profile of each native
+// measurement's timed iterations; with -quality it compares the loss reached against wall time
 // by the reference Adam, L-BFGS and coarse-to-fine runs (make bench-quality).
 //
 //	go run ./internal/tools/nsbench -sizes 256,512 -iters 3
 //	go run ./internal/tools/nsbench -sizes 1024 -max-memory 600 -torch no -kernels default
+//	go run ./internal/tools/nsbench -sizes 1024 -iters 2 -kernels default -torch no -tf no -cpuprofile /tmp/ns.pprof
 //	go run ./internal/tools/nsbench -load imagenet-vgg-verydeep-19.mat
 //	go run ./internal/tools/nsbench -quality -sizes 256 -adam-iters 1000 -out bench
 //	go run ./internal/tools/nsbench -quality -sizes 256 -adam-iters 1000 -out bench
