@@ -368,11 +368,9 @@ func (p *problem) AddGrad(l vgg.Layer, g, scratch []float32) {
 			continue
 		}
 		c, h, w := p.net.Shape(l)
-		// G = F F^T / (c h w), so dF = (dG + dG^T) F / (c h w).
-		p.k.GramBackward(scratch, p.dGrams[j], p.net.Features(l), c, h*w, float32(1/float64(c*h*w)))
-		for i, v := range scratch {
-			g[i] += v
-		}
+		// G = F F^T / (c h w), so dF = (dG + dG^T) F / (c h w), added
+		// to g by the kernel.
+		p.k.GramBackwardAdd(g, p.dGrams[j], p.net.Features(l), c, h*w, float32(1/float64(c*h*w)))
 	}
 }
 

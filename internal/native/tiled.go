@@ -163,7 +163,7 @@ func (t *tileSums) AddTileGrad(l vgg.Layer, r vgg.Rect, f, g, scratch []float32)
 
 // addGrad adds the content and style losses' gradients at layer l over
 // region r of it (f being the features there, c x r.H x r.W).
-func (p *tiledProblem) addGrad(l vgg.Layer, r vgg.Rect, c int, f, g, scratch []float32) {
+func (p *tiledProblem) addGrad(l vgg.Layer, r vgg.Rect, c int, f, g, _ []float32) {
 	_, h, w := p.tnet.Shape(l)
 	for j, cl := range p.content {
 		if cl.l != l || cl.l > p.last {
@@ -188,12 +188,9 @@ func (p *tiledProblem) addGrad(l vgg.Layer, r vgg.Rect, c int, f, g, scratch []f
 			continue
 		}
 		// G = sum over tiles of F_t F_t^T / (c h w), so dF = (dG + dG^T) F
-		// / (c h w) cell by cell, over any region.
-		s := scratch[:c*n]
-		p.k.GramBackward(s, p.dGrams[j], f, c, n, float32(1/float64(c*h*w)))
-		for i, v := range s {
-			g[i] += v
-		}
+		// / (c h w) cell by cell, over any region, added to g by the
+		// kernel.
+		p.k.GramBackwardAdd(g[:c*n], p.dGrams[j], f, c, n, float32(1/float64(c*h*w)))
 	}
 }
 

@@ -15,8 +15,9 @@ type gramJob struct {
 type gramBackJob struct {
 	df, s, f []float32
 	c, n     int
-	nap      int // row pairs
-	chunk    int // pixels per part
+	add      bool // add to df rather than set it
+	nap      int  // row pairs
+	chunk    int  // pixels per part
 }
 
 var (
@@ -85,6 +86,14 @@ func (j *gramJob) Run(t int) {
 }
 
 func (k *portable) GramBackward(df, dg, f []float32, c, n int, scale float32) {
+	k.gramBackward(df, dg, f, c, n, scale, false)
+}
+
+func (k *portable) GramBackwardAdd(df, dg, f []float32, c, n int, scale float32) {
+	k.gramBackward(df, dg, f, c, n, scale, true)
+}
+
+func (k *portable) gramBackward(df, dg, f []float32, c, n int, scale float32, add bool) {
 	df, dg, f = df[:c*n], dg[:c*c], f[:c*n]
 	nap := (c + 1) / 2
 	buf := k.scratch.get(nap * 2 * c)
@@ -104,7 +113,7 @@ func (k *portable) GramBackward(df, dg, f []float32, c, n int, scale float32) {
 	// Pixel chunks small enough that the chunk of every row stays in L1
 	// while all the row pairs go by.
 	chunk := min(n, max(4, (16<<10)/(4*c)/4*4))
-	*j = gramBackJob{df: df, s: s, f: f, c: c, n: n, nap: nap, chunk: chunk}
+	*j = gramBackJob{df: df, s: s, f: f, c: c, n: n, nap: nap, chunk: chunk, add: add}
 	parallel((n+chunk-1)/chunk, j)
 	*j = gramBackJob{}
 	gramBackJobs.put(j)
@@ -125,9 +134,15 @@ func (j *gramBackJob) Run(t int) {
 		for ; p+4 <= p1; p += 4 {
 			s00, s01, s02, s03, s10, s11, s12, s13 := gramBack2x4(f, sp, p, n, c)
 			d0 := (*[4]float32)(df[a0*n+p:][:4])
+			if j.add {
+				s00, s01, s02, s03 = s00+d0[0], s01+d0[1], s02+d0[2], s03+d0[3]
+			}
 			d0[0], d0[1], d0[2], d0[3] = s00, s01, s02, s03
 			if !odd {
 				d1 := (*[4]float32)(df[(a0+1)*n+p:][:4])
+				if j.add {
+					s10, s11, s12, s13 = s10+d1[0], s11+d1[1], s12+d1[2], s13+d1[3]
+				}
 				d1[0], d1[1], d1[2], d1[3] = s10, s11, s12, s13
 			}
 		}
@@ -137,6 +152,12 @@ func (j *gramBackJob) Run(t int) {
 				x := f[b*n+p]
 				sum0 += sp[2*b] * x
 				sum1 += sp[2*b+1] * x
+			}
+			if j.add {
+				sum0 += df[a0*n+p]
+				if !odd {
+					sum1 += df[(a0+1)*n+p]
+				}
 			}
 			df[a0*n+p] = sum0
 			if !odd {

@@ -31,6 +31,10 @@ type Kernels interface {
 	// GramBackward sets df (c x n) to scale * (dg + dg^T) F, the gradient of
 	// a loss through g = scale * F F^T.
 	GramBackward(df, dg, f []float32, c, n int, scale float32)
+	// GramBackwardAdd adds scale * (dg + dg^T) F to df: the losses'
+	// gradient at a style layer without a separate buffer and pass over
+	// it.
+	GramBackwardAdd(df, dg, f []float32, c, n int, scale float32)
 }
 
 // Conv is a prepared 3x3 convolution for one image size.

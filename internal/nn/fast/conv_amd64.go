@@ -66,7 +66,11 @@ func (k *kernels) NewConv(wt *nn.ConvWeights, h, w int) nn.Conv {
 		}
 	}
 	if winoF || winoB {
-		c.u = winoWeights(wt)
+		blockC := 0
+		if v.wgemmB != nil {
+			blockC = C
+		}
+		c.u = winoWeights(wt, blockC)
 	}
 	c.vpr = (w + v.lanes - 1) / v.lanes
 	n := k.parts

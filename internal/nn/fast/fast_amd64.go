@@ -24,7 +24,8 @@ type convArgs struct {
 	inOff            [8]int64
 	outOff           [8]int64
 	mask             [8]uint64 // AVX-512: lane bit mask; AVX2: pointer to 8 int32 lanes
-	wStep            int64     // wgemm: weight stride per input channel, bytes (row: per output channel)
+	wStep            int64     // wgemm: weight stride per input channel, bytes (row: per output channel); wgemmB: per tile
+	nRem             int64     // wgemmB: the rows after nIn tiles
 }
 
 // winoArgs is the argument block of the Winograd transforms; gen.go
@@ -85,7 +86,19 @@ type variant struct {
 	// Winograd F(2x2, 3x3): the transforms and the strided-weight GEMM
 	// (convC x convP blocking); nil winoIn: direct convolutions only.
 	winoIn, winoOut func(*winoArgs)
-	wgemm           func(*convArgs)
+	// winoInM is winoIn with masked loads, for the tiles at the left and
+	// right edges (nil: those go through the padded copy).
+	winoInM func(*winoArgs)
+	wgemm   func(*convArgs)
+	// wgemmTail[n] is wgemm for n < convP vectors: a band's last group
+	// when its vectors are not a multiple of convP (AVX2's 3 on VGG's
+	// power-of-two widths), which the full kernel would pad with vectors
+	// computed for nothing.
+	wgemmTail []func(*convArgs)
+	// wgemmB[n] is the backward GEMM for n <= convP vectors on U in
+	// blocks of convC outputs (see winoWeights); nil: U is unblocked and
+	// the backward direction runs wgemm on it transposed.
+	wgemmB []func(*convArgs)
 	// A direction runs as Winograd from winoMinChan input and output
 	// channels and winoMinWidth pixels wide; each worker's V and M take
 	// about winoBandBytes.
@@ -115,13 +128,14 @@ var (
 		name: "avx512", lanes: 16,
 		convC: 6, convP: 4, conv: zconv6x4t9, gemm: zconv6x4t1, tileGroup: 4, bandBytes: 1 << 20, gemmPackRows: 129,
 		gramR: 4, gramS: 4, gram: zgram4x4, gramPerm: zgram4x4Perm,
-		winoIn: zwinoIn, winoOut: zwinoOut, wgemm: zwgemm6x4, winoMinChan: 16, winoMinWidth: 24, winoBandBytes: 1 << 20,
+		winoIn: zwinoIn, winoInM: zwinoInM, winoOut: zwinoOut, wgemm: zwgemm6x4, wgemmTail: []func(*convArgs){nil, zwgemm6x1, zwgemm6x2, zwgemm6x3},
+		wgemmB: []func(*convArgs){nil, zwgemmB6x1, zwgemmB6x2, zwgemmB6x3, zwgemmB6x4}, winoMinChan: 16, winoMinWidth: 24, winoBandBytes: 1 << 20,
 	}
 	avx2Variant = &variant{
 		name: "avx2", lanes: 8,
 		convC: 4, convP: 3, conv: yconv4x3t9, gemm: yconv4x3t1, tileGroup: 1, bandBytes: 1 << 20, gemmPackRows: 129,
 		gramR: 2, gramS: 4, gram: ygram2x4, gramPerm: ygram2x4Perm,
-		winoIn: ywinoIn, winoOut: ywinoOut, wgemm: ywgemm4x3, winoMinChan: 16, winoMinWidth: 12, winoBandBytes: 1 << 20,
+		winoIn: ywinoIn, winoInM: ywinoInM, winoOut: ywinoOut, wgemm: ywgemm4x3, wgemmTail: []func(*convArgs){nil, ywgemm4x1, ywgemm4x2}, winoMinChan: 16, winoMinWidth: 12, winoBandBytes: 1 << 20,
 	}
 )
 

@@ -29,6 +29,7 @@ const (
 	aOutOff   = 144
 	aMask     = 208
 	aWStep    = 272
+	aNRem     = 280
 	maxVecs   = 8
 	flagAccum = 1
 	flagReLU  = 2
@@ -73,17 +74,27 @@ var gp = []string{"R9", "R10", "R11", "R12", "R13", "SI", "DI"}
 // conv emits a kernel computing C output channels x P pixel vectors of a
 // taps-tap convolution (taps 9: 3x3 with row stride BX; taps 1: a GEMM), the
 // loop over input channels inside.
-func (g *gen) conv(a isa, C, P, taps int) string { return g.convKernel(a, C, P, taps, false) }
+func (g *gen) conv(a isa, C, P, taps int) string { return g.convKernel(a, C, P, taps, false, false) }
 
 // wgemm emits the GEMM of the Winograd convolution: the one-tap kernel with
 // its weights read at a stride, weight (c, i) at w + c*row + i*wStep bytes,
 // so that one packed copy of the transformed weights serves both
 // directions (forward: rows are output channels; backward: the transpose).
-func (g *gen) wgemm(a isa, C, P int) string { return g.convKernel(a, C, P, 1, true) }
+func (g *gen) wgemm(a isa, C, P int) string { return g.convKernel(a, C, P, 1, true, false) }
 
-func (g *gen) convKernel(a isa, C, P, taps int, strided bool) string {
+// wgemmB emits the backward direction's GEMM on the transformed weights
+// laid out [blocks of C rows][columns][C] (see winoWeights): it reads a
+// block of C columns down the rows, the C x C tile of each row block
+// whole over C iterations. Weight (c, i) of the block is at
+// w + (i/C)*wStep + (i%C)*4 + c*C*4 bytes; nIn counts the full tiles of
+// C rows and nRem the rows after them.
+func (g *gen) wgemmB(a isa, C, P int) string { return g.convKernel(a, C, P, 1, true, true) }
+
+func (g *gen) convKernel(a isa, C, P, taps int, strided, tiled bool) string {
 	name := fmt.Sprintf("%sconv%dx%dt%d", a.name, C, P, taps)
-	if strided {
+	if tiled {
+		name = fmt.Sprintf("%swgemmB%dx%d", a.name, C, P)
+	} else if strided {
 		name = fmt.Sprintf("%swgemm%dx%d", a.name, C, P)
 		if C > 6 || P > 4 || taps != 1 {
 			log.Fatalf("%s: strided weights need C <= 6, P <= 4, one tap", name)
@@ -104,7 +115,6 @@ func (g *gen) convKernel(a isa, C, P, taps int, strided bool) string {
 	if a.reg == "Y" {
 		zero = bc[0]
 	}
-	vb := a.lanes * 4
 
 	fmt.Fprintf(&g.gs, "\n//go:noescape\nfunc %s(a *convArgs)\n", name)
 	fmt.Fprintf(&g.s, "\n// func %s(a *convArgs)\nTEXT ·%s(SB), NOSPLIT, $0-8\n", name, name)
@@ -158,6 +168,60 @@ func (g *gen) convKernel(a isa, C, P, taps int, strided bool) string {
 		g.p("MOVQ %d(AX), %s", aInOff+8*j, ptr[j])
 		g.p("ADDQ SI, %s", ptr[j])
 	}
+	if tiled {
+		g.tiledLoop(name, C, P, ptr, in, bc, acc)
+	} else {
+		g.convLoop(name, C, P, taps, strided, ptr, in, bc, acc)
+	}
+	g.storeOut(a, name, C, P, ptr, in, zero, acc)
+	return name
+}
+
+// tiledLoop emits wgemmB's loop over the rows: nIn tiles of C rows, then
+// nRem rows, DX at the weights of the current row.
+func (g *gen) tiledLoop(name string, C, P int, ptr []string, in func(int) string, bc []string, acc func(c, j int) string) {
+	g.p("MOVQ %d(AX), R14", aWStep)
+	nb := 0
+	row := func(wOff func(c int) int) {
+		for j := 0; j < P; j++ {
+			g.p("VMOVUPS (%s), %s", ptr[j], in(j))
+		}
+		for c := 0; c < C; c++ {
+			b := bc[nb%len(bc)]
+			nb++
+			g.p("VBROADCASTSS %d(DX), %s", wOff(c), b)
+			for j := 0; j < P; j++ {
+				g.p("VFMADD231PS %s, %s, %s", in(j), b, acc(c, j))
+			}
+		}
+		for j := 0; j < P; j++ {
+			g.p("ADDQ R8, %s", ptr[j])
+		}
+	}
+	g.p("TESTQ CX, CX")
+	g.p("JZ %s_rem", name)
+	g.label(name + "_loop")
+	for k := 0; k < C; k++ {
+		row(func(c int) int { return 4*k + 4*C*c })
+	}
+	g.p("ADDQ R14, DX")
+	g.p("DECQ CX")
+	g.p("JNZ %s_loop", name)
+	g.label(name + "_rem")
+	g.p("MOVQ %d(AX), CX", aNRem)
+	g.p("TESTQ CX, CX")
+	g.p("JZ %s_end", name)
+	g.label(name + "_remloop")
+	row(func(c int) int { return 4 * C * c })
+	g.p("ADDQ $4, DX")
+	g.p("DECQ CX")
+	g.p("JNZ %s_remloop", name)
+	g.label(name + "_end")
+}
+
+// convLoop emits the loop of the convolution kernels and wgemm over the
+// input channels.
+func (g *gen) convLoop(name string, C, P, taps int, strided bool, ptr []string, in func(int) string, bc []string, acc func(c, j int) string) {
 	if strided {
 		// BX: the stride between the weights of the block's channels;
 		// R13 = DX + 3*BX reaches channels 3..5; R14: the step per input.
@@ -210,7 +274,11 @@ func (g *gen) convKernel(a isa, C, P, taps int, strided bool) string {
 	}
 	g.p("DECQ CX")
 	g.p("JNZ %s_loop", name)
+}
 
+// storeOut emits the kernels' ReLU (flagReLU) and masked stores of the
+// valid channels.
+func (g *gen) storeOut(a isa, name string, C, P int, ptr []string, in func(int) string, zero string, acc func(c, j int) string) {
 	// ReLU, then masked stores of the valid channels.
 	g.p("MOVQ %d(AX), DX", aFlags)
 	g.p("TESTQ $%d, DX", flagReLU)
@@ -255,8 +323,6 @@ func (g *gen) convKernel(a isa, C, P, taps int, strided bool) string {
 	// 64-channel layers' time.
 	g.p("VZEROUPPER")
 	g.p("RET")
-	_ = vb
-	return name
 }
 
 // loadMasks loads the P store masks: into K1..KP (AVX-512) or, for AVX2,
@@ -499,8 +565,24 @@ func main() {
 	}
 	g.wgemm(avx512, 6, 4)
 	g.wgemm(avx2, 4, 3)
-	g.winoIn(avx512)
-	g.winoIn(avx2)
+	// The narrower forms, for a band's last group when its vectors are
+	// not a multiple of P.
+	for p := 1; p < 4; p++ {
+		g.wgemm(avx512, 6, p)
+	}
+	for p := 1; p < 3; p++ {
+		g.wgemm(avx2, 4, p)
+	}
+	// AVX-512 only: with AVX2's 4-output blocks (a 64-byte tile per row
+	// block) the backward GEMMs of conv4 and conv5 at 512x512 took
+	// 1.2-1.5x as long as on the unblocked layout.
+	for p := 1; p <= 4; p++ {
+		g.wgemmB(avx512, 6, p)
+	}
+	g.winoIn(avx512, false)
+	g.winoIn(avx2, false)
+	g.winoIn(avx512, true)
+	g.winoIn(avx2, true)
 	g.winoOut(avx512)
 	g.winoOut(avx2)
 	nz, pz := g.gram(avx512, 4, 4)
@@ -599,9 +681,16 @@ func (g *gen) vzero(a isa, r string) {
 
 // winoIn emits the input transform: for n channels, one row of L tiles
 // from the padded band at src (the tile row's first input row) to the 16
-// component planes at dst.
-func (g *gen) winoIn(a isa) string {
+// component planes at dst. The masked form (winoInM) loads each of the
+// four column offsets under mask[q] (AVX-512: lane bits; AVX2: a pointer to
+// 8 int32 lanes), masked lanes reading as zero, so that a tile row at the
+// image's left or right edge is transformed from the input itself rather
+// than from a zero-bordered copy.
+func (g *gen) winoIn(a isa, masked bool) string {
 	name := a.name + "winoIn"
+	if masked {
+		name += "M"
+	}
 	L := a.lanes
 	vb := 4 * L
 	fmt.Fprintf(&g.gs, "\n//go:noescape\nfunc %s(a *winoArgs)\n", name)
@@ -624,6 +713,16 @@ func (g *gen) winoIn(a isa) string {
 		g.p("VMOVUPS (R15), Z14")
 		g.p("VMOVUPS 64(R15), Z15")
 	}
+	if masked {
+		for q := 0; q < 4; q++ {
+			if a.reg == "Z" {
+				g.p("KMOVW %d(AX), K%d", wMask+8*q, q+1)
+			} else {
+				g.p("MOVQ %d(AX), R15", wMask+8*q)
+				g.p("VMOVDQU (R15), Y%d", 12+q)
+			}
+		}
+	}
 	row := func(i int, off int) string {
 		switch i {
 		case 0:
@@ -645,8 +744,21 @@ func (g *gen) winoIn(a isa) string {
 	for k, cb := range combs {
 		// r0..r3: the row combination at column offsets 0, L, 2, L+2.
 		for q, off := range []int{0, vb, 8, vb + 8} {
-			g.p("VMOVUPS %s, %s", row(cb.x, off), r(q))
-			g.p("%s %s, %s, %s", cb.op, row(cb.y, off), r(q), r(q))
+			switch {
+			case !masked:
+				g.p("VMOVUPS %s, %s", row(cb.x, off), r(q))
+				g.p("%s %s, %s, %s", cb.op, row(cb.y, off), r(q), r(q))
+			case a.reg == "Z":
+				// Zeroing masks: the masked lanes are 0 op 0, and their
+				// loads do not fault.
+				g.p("VMOVUPS.Z %s, K%d, %s", row(cb.x, off), q+1, r(q))
+				g.p("%s.Z %s, %s, K%d, %s", cb.op, row(cb.y, off), r(q), q+1, r(q))
+			default:
+				// r4..r7 are free until the split below.
+				g.p("VMASKMOVPS %s, Y%d, %s", row(cb.x, off), 12+q, r(q))
+				g.p("VMASKMOVPS %s, Y%d, %s", row(cb.y, off), 12+q, r(4+q))
+				g.p("%s %s, %s, %s", cb.op, r(4+q), r(q), r(q))
+			}
 		}
 		// r4..r7: d0 = even(r0, r1), d1 = odd(r0, r1), d2 = even(r2, r3), d3 = odd(r2, r3).
 		if a.reg == "Z" {

@@ -7,9 +7,14 @@ import (
 	"unsafe"
 )
 
-// gramChunkBytes bounds the slice of F (all c rows, a chunk of columns) that
-// one pass over the block pairs touches, so that it stays in L2.
-const gramChunkBytes = 1 << 20
+// gramChunkCols is the columns of F per pass over the block pairs: the
+// chunk of all rows stays in L2 (c <= 256), and a block's rows in L1 while
+// the other blocks go by. Fewer columns per call cost more time outside
+// the loop (at 512 rows, 512-column calls spent a third of their time
+// there; 1024: 1.35x at 512x1024), more lost the rows' L1 residence (the
+// 64- and 128-row Grams of a 512x512 image: 4096 and 2048 columns were 10%
+// slower than 1024, process CPU time, alternating).
+const gramChunkCols = 1024
 
 // Gram sets g to scale * F F^T. Each part owns an interleaved set of row
 // blocks and computes their upper-triangle dot products chunk by chunk of
@@ -27,11 +32,7 @@ func (k *kernels) Gram(g, f []float32, c, n int, scale float32) {
 	defer k.mu.Unlock()
 	j := &k.gram
 	j.g, j.f, j.c, j.n = g, f, c, n
-	kc := gramChunkBytes / (4 * c)
-	// At least 1024 columns even where the chunk outgrows gramChunkBytes:
-	// at 512 rows, 512-column calls spent a third of their time outside
-	// the loop (1024: 1.35x at 512x1024).
-	kc = max(1024, kc-kc%v.lanes)
+	kc := gramChunkCols
 	if v.gramChunkCols > 0 {
 		kc = v.gramChunkCols
 	}
@@ -142,6 +143,16 @@ func gramGo(g, f []float32, c, n int, scale float32) {
 // packed like convolution weights (blocks of convC rows) and multiplied by F
 // with the convolution kernel's one-tap form.
 func (k *kernels) GramBackward(df, dg, f []float32, c, n int, scale float32) {
+	k.gramBackward(df, dg, f, c, n, scale, false)
+}
+
+// GramBackwardAdd adds scale * (dg + dg^T) F to df: the kernel starts
+// its sums from df (flagAccum).
+func (k *kernels) GramBackwardAdd(df, dg, f []float32, c, n int, scale float32) {
+	k.gramBackward(df, dg, f, c, n, scale, true)
+}
+
+func (k *kernels) gramBackward(df, dg, f []float32, c, n int, scale float32, add bool) {
 	if len(dg) != c*c || len(f) != c*n || len(df) != c*n {
 		panic(fmt.Sprintf("fast: GramBackward with %d, %d, %d values for c=%d, n=%d", len(df), len(dg), len(f), c, n))
 	}
@@ -155,7 +166,7 @@ func (k *kernels) GramBackward(df, dg, f []float32, c, n int, scale float32) {
 	nb := (c + C - 1) / C
 	k.gemmW = grow(k.gemmW, nb*c*C)
 	j := &k.gb
-	j.df, j.dg, j.f, j.c, j.n, j.nb, j.scale = df, dg, f, c, n, nb, scale
+	j.df, j.dg, j.f, j.c, j.n, j.nb, j.scale, j.add = df, dg, f, c, n, nb, scale, add
 	for i := range k.packs {
 		k.packs[i] = grow(k.packs[i], c*v.convP*L)
 	}
@@ -180,6 +191,7 @@ type gemmJob struct {
 	c, n, nb  int
 	scale     float32
 	packW     bool // the pass that packs W = scale (dg + dg^T)
+	add       bool // add to df rather than set it
 }
 
 func (j *gemmJob) run(part, nparts int) {
@@ -207,6 +219,9 @@ func (j *gemmJob) run(part, nparts int) {
 	a.nIn = int64(j.c)
 	a.outChan = int64(j.n * 4)
 	a.flags = 0
+	if j.add {
+		a.flags = flagAccum
+	}
 	tw := P * L // columns per tile
 	nt := (j.n + tw - 1) / tw
 	pack := j.c >= v.gemmPackRows

@@ -53,10 +53,43 @@ func zwgemm6x4(a *convArgs)
 func ywgemm4x3(a *convArgs)
 
 //go:noescape
+func zwgemm6x1(a *convArgs)
+
+//go:noescape
+func zwgemm6x2(a *convArgs)
+
+//go:noescape
+func zwgemm6x3(a *convArgs)
+
+//go:noescape
+func ywgemm4x1(a *convArgs)
+
+//go:noescape
+func ywgemm4x2(a *convArgs)
+
+//go:noescape
+func zwgemmB6x1(a *convArgs)
+
+//go:noescape
+func zwgemmB6x2(a *convArgs)
+
+//go:noescape
+func zwgemmB6x3(a *convArgs)
+
+//go:noescape
+func zwgemmB6x4(a *convArgs)
+
+//go:noescape
 func zwinoIn(a *winoArgs)
 
 //go:noescape
 func ywinoIn(a *winoArgs)
+
+//go:noescape
+func zwinoInM(a *winoArgs)
+
+//go:noescape
+func ywinoInM(a *winoArgs)
 
 //go:noescape
 func zwinoOut(a *winoArgs)

@@ -35,7 +35,9 @@ import (
 // (the direct packings, 2 x 9 x Cin x Cout, are dropped when both directions
 // use Winograd), and serve both directions: backward to the input reads U
 // transposed, with the components permuted (the mirrored kernel's transform
-// is U[p(a)][p(b)], p swapping 0 and 3).
+// is U[p(a)][p(b)], p swapping 0 and 3). U is stored in blocks of convC
+// outputs so that the transposed reads take whole C x C tiles (wgemmB; see
+// winoWeights).
 //
 // Error: the transforms' coefficients are 0, ±1 and ±1/2, and each GEMM sums
 // Cin products where the direct kernel sums 9 x Cin, so the error against
@@ -73,12 +75,41 @@ func (v *variant) useWino(nIn, nOut, h, w int) bool {
 	return v.winoIn != nil && nIn >= v.winoMinChan && nOut >= v.winoMinChan && w >= v.winoMinWidth
 }
 
-// winoWeights returns U[16][Out][In]: U[4a+b][o][i] = (G g G^T)[a][b] of the
-// 3x3 kernel g from input i to output o, with slack after the end for the
-// GEMM's reads of a partial last block.
-func winoWeights(wt *nn.ConvWeights) []float32 {
+// winoBlockStride is the distance in floats between U's blocks of C
+// outputs for ci inputs: ci*C, plus a cache line where that is a multiple
+// of 1 KiB. The backward GEMM reads one tile per block, a block apart; at a
+// multiple of 4 KiB (512 inputs: 8 KiB with AVX2's 4-output blocks, 12 KiB
+// with AVX-512's 6) all the tiles fell in one L1 set, and AVX2's conv4
+// backward took 1.8x as long as with the unblocked layout.
+func winoBlockStride(ci, C int) int {
+	if ci*C*4%1024 == 0 {
+		return ci*C + 16
+	}
+	return ci * C
+}
+
+// winoWeights returns U: U[4a+b][o][i] = (G g G^T)[a][b] of the 3x3 kernel
+// g from input i to output o, with slack after the end for the GEMMs'
+// reads of a partial last block. With C > 0 it is laid out in blocks of C
+// outputs, [16][ceil(Out/C)][In][C] (the last block's missing outputs
+// zero), so that both directions read whole cache lines: forward a block's
+// C weights of one input are contiguous, backward to the input (reading U
+// transposed, C inputs at a time down the outputs) a block's C x C tile of
+// C outputs is, where in the [16][Out][In] layout (C = 0) each output's C
+// weights were 24 of a cache line's 64 bytes, a row of In floats apart: at
+// 512 channels the backward GEMMs took 15-20% longer than the forward ones.
+// The blocks are winoBlockStride floats apart. AVX2 keeps C = 0 (see
+// gen.go's wgemmB).
+func winoWeights(wt *nn.ConvWeights, C int) []float32 {
 	ci, co := wt.In, wt.Out
-	u := make([]float32, 16*ci*co+8*max(ci, co))
+	at := func(xi, o, i int) int { return (xi*co+o)*ci + i }
+	size := 16 * ci * co
+	if C > 0 {
+		nbo, bs := (co+C-1)/C, winoBlockStride(ci, C)
+		at = func(xi, o, i int) int { return (xi*nbo+o/C)*bs + i*C + o%C }
+		size = 16 * nbo * bs
+	}
+	u := make([]float32, size+8*max(ci, co)+C*C)
 	var gk [3][3]float64
 	var t [4][3]float64 // G g
 	for o := 0; o < co; o++ {
@@ -96,7 +127,7 @@ func winoWeights(wt *nn.ConvWeights) []float32 {
 			for a := 0; a < 4; a++ {
 				for b := 0; b < 4; b++ {
 					s := t[a][0]*winoG[b][0] + t[a][1]*winoG[b][1] + t[a][2]*winoG[b][2]
-					u[((a*4+b)*co+o)*ci+i] = float32(s)
+					u[at(a*4+b, o, i)] = float32(s)
 				}
 			}
 		}
@@ -124,7 +155,8 @@ type winoJob struct {
 	padChan   int // floats per channel of the padded band
 	padElems  int
 	vElems    int
-	elems     int // floats of a worker's buffer
+	elems     int           // floats of a worker's buffer
+	lanes     [][4][8]int32 // per part: AVX2's load masks of winoInM
 	gargs     []convArgs
 	wargs     []winoArgs
 	convIO
@@ -170,6 +202,7 @@ func newWinoJob(c *conv, nIn, nOut int, forward bool, nparts int) *winoJob {
 	j.elems = j.padElems + j.vElems + 16*nOut*j.T
 	j.gargs = make([]convArgs, nparts)
 	j.wargs = make([]winoArgs, nparts)
+	j.lanes = make([][4][8]int32, nparts)
 	return j
 }
 
@@ -188,12 +221,15 @@ func (j *winoJob) band(part, r0, tv0 int) {
 	mb := buf[j.padElems+j.vElems:]
 	nr := min(j.bandTR, j.tileRows-r0)
 	bv := min(j.bandTV, j.tvpr-tv0)
-	// A tile whose input rows and columns all lie in the image is
-	// transformed straight from the input; the others from the band's
+	// A tile whose input rows all lie in the image is transformed
+	// straight from the input, at the left and right edges with masked
+	// loads; the others (the first and last tile rows) from the band's
 	// padded copy, where padded row pr is input row 2*r0-1+pr and padded
 	// column q input column x0+q (zero outside the image). Only those
 	// tiles' cells are copied: at 512x512 the whole copy took 6% of an
-	// iteration.
+	// iteration, and copying the edge tiles of every row took 4% at
+	// 1024x1024 (half the tiles of the 128-pixel-wide layers are edge
+	// tiles); the masked loads made the convolutions 3-9% faster.
 	j.padBand(pad, r0, tv0, nr, bv)
 	j.transformIn(part, pad, vb, r0, tv0, nr, bv)
 	j.gemms(part, vb, mb, nr, bv)
@@ -204,8 +240,53 @@ func (j *winoJob) band(part, r0, tv0 int) {
 // band at tile row r0 and vector tv0 lies wholly in the image.
 func (j *winoJob) interior(r0, tv0, tr, tv int) bool {
 	L := j.L
-	y, x := 2*(r0+tr)-1, 2*L*(tv0+tv)-1
-	return y >= 0 && y+4 <= j.c.h && x >= 0 && x+2*L+2 <= j.c.w
+	x := 2*L*(tv0+tv) - 1
+	return j.rowsInside(r0+tr) && x >= 0 && x+2*L+2 <= j.c.w
+}
+
+// rowsInside reports whether the four input rows of tile row r lie in the
+// image. Such a row's tiles are transformed from the input, those at the
+// left and right edges with masked loads (winoInM) where the variant has
+// them.
+func (j *winoJob) rowsInside(r int) bool {
+	y := 2*r - 1
+	return y >= 0 && y+4 <= j.c.h
+}
+
+// fromInput reports whether the tile vector is transformed from the input
+// rather than from the padded copy.
+func (j *winoJob) fromInput(r0, tv0, tr, tv int) bool {
+	if j.c.v.winoInM != nil {
+		return j.rowsInside(r0 + tr)
+	}
+	return j.interior(r0, tv0, tr, tv)
+}
+
+// edgeMasks sets wa.mask to the load masks of winoInM for the tile vector
+// whose first column (of 2L+2) is input column x: lane l of column offset
+// q (0, L, 2, L+2) is loaded where that column lies in the image. AVX2's
+// masks point into lanes, this part's own.
+func (j *winoJob) edgeMasks(wa *winoArgs, lanes *[4][8]int32, x int) {
+	L, w := j.L, j.c.w
+	for q, off := range [4]int{0, L, 2, L + 2} {
+		var bits uint64
+		for l := 0; l < L; l++ {
+			in := x+off+l >= 0 && x+off+l < w
+			if in {
+				bits |= 1 << uint(l)
+			}
+			if L == 8 {
+				lanes[q][l] = 0
+				if in {
+					lanes[q][l] = -1
+				}
+			}
+		}
+		wa.mask[q] = bits
+		if L == 8 {
+			wa.mask[q] = uint64(uintptr(unsafe.Pointer(&lanes[q][0])))
+		}
+	}
 }
 
 // padBand copies the cells of the band's tiles that are not interior into
@@ -215,7 +296,7 @@ func (j *winoJob) padBand(pad []float32, r0, tv0, nr, bv int) {
 	x0 := 2*L*tv0 - 1
 	for tr := 0; tr < nr; tr++ {
 		for tv := 0; tv < bv; tv++ {
-			if j.interior(r0, tv0, tr, tv) {
+			if j.fromInput(r0, tv0, tr, tv) {
 				continue
 			}
 			// padded cells rows 2tr..2tr+3, columns q0..q0+2L+1
@@ -253,17 +334,29 @@ func (j *winoJob) transformIn(part int, pad, vb []float32, r0, tv0, nr, bv int) 
 	wa.xi = int64(j.nIn * T * 4)
 	for tr := 0; tr < nr; tr++ {
 		for tv := 0; tv < bv; tv++ {
-			if j.interior(r0, tv0, tr, tv) {
+			wa.dst = unsafe.Pointer(&vb[(tr*j.bandTV+tv)*L])
+			switch {
+			case j.interior(r0, tv0, tr, tv):
 				wa.src = unsafe.Pointer(&j.src[(2*(r0+tr)-1)*w+x0+2*L*tv])
 				wa.srcChan, wa.srcRow = int64(h*w*4), int64(w*4)
-			} else {
+				j.c.v.winoIn(wa)
+			case j.fromInput(r0, tv0, tr, tv):
+				// At the left edge the first column is -1: the element
+				// before the row, inside the slice because the first
+				// row is at least 1.
+				x := x0 + 2*L*tv
+				j.edgeMasks(wa, &j.lanes[part], x)
+				wa.src = unsafe.Pointer(&j.src[(2*(r0+tr)-1)*w+x])
+				wa.srcChan, wa.srcRow = int64(h*w*4), int64(w*4)
+				j.c.v.winoInM(wa)
+			default:
 				wa.src = unsafe.Pointer(&pad[2*tr*wp+2*L*tv])
 				wa.srcChan, wa.srcRow = int64(j.padChan*4), int64(wp*4)
+				j.c.v.winoIn(wa)
 			}
-			wa.dst = unsafe.Pointer(&vb[(tr*j.bandTV+tv)*L])
-			j.c.v.winoIn(wa)
 		}
 	}
+	wa.mask = [4]uint64{}
 	wa.src, wa.dst, wa.perm = nil, nil, nil
 }
 
@@ -280,10 +373,18 @@ func (j *winoJob) gemms(part int, vb, mb []float32, nr, bv int) {
 	ga.inChan = int64(T * 4)
 	ga.outChan = int64(T * 4)
 	ga.flags = 0
-	ci, co := c.nIn, c.nOut // the convolution's own channels, U's axes
-	if j.forward {
+	ci, co := c.nIn, c.nOut    // the convolution's own channels, U's axes
+	blocked := v.wgemmB != nil // U's layout; see winoWeights
+	nbo, bs := (co+C-1)/C, winoBlockStride(ci, C)
+	switch {
+	case blocked && j.forward:
+		ga.row, ga.wStep = 4, int64(C*4)
+	case blocked:
+		ga.wStep = int64(bs * 4) // from one block of outputs to the next
+		ga.nIn, ga.nRem = int64(co/C), int64(co%C)
+	case j.forward:
 		ga.row, ga.wStep = int64(ci*4), 4
-	} else {
+	default:
 		ga.row, ga.wStep = 4, int64(ci*4)
 	}
 	// The band's vectors, row by row; a partial last segment leaves gaps
@@ -297,6 +398,13 @@ func (j *winoJob) gemms(part int, vb, mb []float32, nr, bv int) {
 		}
 		ga.in = unsafe.Pointer(&vb[xi*j.nIn*T])
 		for g0 := 0; g0 < nv; g0 += P {
+			gemm := v.wgemm
+			if n := nv - g0; n < P && v.wgemmTail != nil {
+				gemm = v.wgemmTail[n]
+			}
+			if blocked && !j.forward {
+				gemm = v.wgemmB[min(P, nv-g0)]
+			}
 			for p := 0; p < P; p++ {
 				vi, m := g0+p, v.mask(L)
 				if vi >= nv {
@@ -307,18 +415,24 @@ func (j *winoJob) gemms(part int, vb, mb []float32, nr, bv int) {
 				ga.mask[p] = m
 			}
 			for b := 0; b < nb; b++ {
-				if j.forward {
+				switch {
+				case blocked && j.forward:
+					ga.w = unsafe.Pointer(&c.u[(uxi*nbo+b)*bs])
+				case blocked:
+					ga.w = unsafe.Pointer(&c.u[uxi*nbo*bs+b*C*C])
+				case j.forward:
 					ga.w = unsafe.Pointer(&c.u[(uxi*co+b*C)*ci])
-				} else {
+				default:
 					ga.w = unsafe.Pointer(&c.u[uxi*co*ci+b*C])
 				}
 				ga.nValid = int64(min(C, j.nOut-b*C))
 				ga.out = unsafe.Pointer(&mb[(xi*j.nOut+b*C)*T])
-				v.wgemm(ga)
+				gemm(ga)
 			}
 		}
 	}
 	ga.in, ga.w, ga.bias, ga.out = nil, nil, nil, nil
+	ga.nRem = 0
 }
 
 // transformOut applies the output transform (with bias and ReLU forward)

@@ -131,3 +131,123 @@ func TestWinogradManyParts(t *testing.T) {
 		}
 	}
 }
+
+// TestWinogradEdgeMasks checks that the tiles at the left and right edges,
+// transformed from the input with masked loads, give exactly what the
+// zero-bordered copy gives, on widths that leave each edge vector partly
+// or (both edges in one vector) wholly outside, in both directions.
+func TestWinogradEdgeMasks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, k := range Variants() {
+		v := *k.(*kernels).v
+		v.winoMinChan, v.winoMinWidth = 1, 1
+		padded := v
+		padded.winoInM = nil
+		km, kp := newKernels(&v), newKernels(&padded)
+		for _, s := range [][2]int{{7, 45}, {12, 24}, {10, 100}, {9, 13}, {16, 64}} {
+			h, w := s[0], s[1]
+			const ci, co = 17, 19
+			wt := nntest.RandomConv(rng, ci, co)
+			in := nntest.RandomSlice(rng, ci*h*w, 1)
+			dOut := nntest.RandomSlice(rng, co*h*w, 1)
+			cm, cp := km.NewConv(wt, h, w), kp.NewConv(wt, h, w)
+			outM, outP := make([]float32, co*h*w), make([]float32, co*h*w)
+			cm.Forward(outM, in)
+			cp.Forward(outP, in)
+			dInM, dInP := make([]float32, ci*h*w), make([]float32, ci*h*w)
+			cm.BackwardInput(dInM, dOut)
+			cp.BackwardInput(dInP, dOut)
+			for name, pair := range map[string][2][]float32{"Forward": {outM, outP}, "BackwardInput": {dInM, dInP}} {
+				for i := range pair[0] {
+					if pair[0][i] != pair[1][i] {
+						t.Errorf("%s %dx%d %s: element %d is %g masked, %g padded", k.Name(), h, w, name, i, pair[0][i], pair[1][i])
+						break
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestWinogradTailGroups checks that a band's last, partial GEMM group,
+// computed by the narrower kernels, gives exactly what the full kernel
+// gives with its spare vectors padded, on shapes whose bands' vectors are
+// not a multiple of the kernel's.
+func TestWinogradTailGroups(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	for _, k := range Variants() {
+		v := *k.(*kernels).v
+		full := v
+		full.wgemmTail = nil
+		kt, kf := newKernels(&v), newKernels(&full)
+		tails := 0
+		for _, s := range [][4]int{{32, 64, 32, 40}, {16, 32, 48, 24}, {10, 100, 20, 30}, {64, 96, 16, 16}} {
+			h, w, ci, co := s[0], s[1], s[2], s[3]
+			wt := nntest.RandomConv(rng, ci, co)
+			in := nntest.RandomSlice(rng, ci*h*w, 1)
+			dOut := nntest.RandomSlice(rng, co*h*w, 1)
+			ct, cf := kt.NewConv(wt, h, w), kf.NewConv(wt, h, w)
+			for _, d := range []dirJob{ct.(*conv).fwd, ct.(*conv).bwd} {
+				if j, ok := d.(*winoJob); ok && (j.bandTR*j.bandTV)%j.P != 0 {
+					tails++
+				}
+			}
+			outT, outF := make([]float32, co*h*w), make([]float32, co*h*w)
+			ct.Forward(outT, in)
+			cf.Forward(outF, in)
+			dInT, dInF := make([]float32, ci*h*w), make([]float32, ci*h*w)
+			ct.BackwardInput(dInT, dOut)
+			cf.BackwardInput(dInF, dOut)
+			for name, pair := range map[string][2][]float32{"Forward": {outT, outF}, "BackwardInput": {dInT, dInF}} {
+				for i := range pair[0] {
+					if pair[0][i] != pair[1][i] {
+						t.Errorf("%s %dx%d %dto%d %s: element %d is %g with tails, %g padded", k.Name(), h, w, ci, co, name, i, pair[0][i], pair[1][i])
+						break
+					}
+				}
+			}
+		}
+		if tails == 0 {
+			t.Errorf("%s: no shape has a partial group", k.Name())
+		}
+	}
+}
+
+// TestWinogradBlockedWeights checks that U in blocks of convC outputs
+// (wgemmB backward) gives exactly what the unblocked layout gives, on
+// channel counts that leave a partial block of outputs and of inputs,
+// rows after the last full tile, and partial GEMM groups.
+func TestWinogradBlockedWeights(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	for _, k := range Variants() {
+		v := *k.(*kernels).v
+		if v.wgemmB == nil {
+			continue // AVX2 keeps U unblocked
+		}
+		v.winoMinChan, v.winoMinWidth = 1, 1
+		flat := v
+		flat.wgemmB = nil
+		kb, kf := newKernels(&v), newKernels(&flat)
+		for _, s := range [][4]int{{12, 40, 17, 23}, {16, 64, 64, 64}, {9, 30, 6, 13}, {20, 72, 40, 28}} {
+			h, w, ci, co := s[0], s[1], s[2], s[3]
+			wt := nntest.RandomConv(rng, ci, co)
+			in := nntest.RandomSlice(rng, ci*h*w, 1)
+			dOut := nntest.RandomSlice(rng, co*h*w, 1)
+			cb, cf := kb.NewConv(wt, h, w), kf.NewConv(wt, h, w)
+			outB, outF := make([]float32, co*h*w), make([]float32, co*h*w)
+			cb.Forward(outB, in)
+			cf.Forward(outF, in)
+			dInB, dInF := make([]float32, ci*h*w), make([]float32, ci*h*w)
+			cb.BackwardInput(dInB, dOut)
+			cf.BackwardInput(dInF, dOut)
+			for name, pair := range map[string][2][]float32{"Forward": {outB, outF}, "BackwardInput": {dInB, dInF}} {
+				for i := range pair[0] {
+					if pair[0][i] != pair[1][i] {
+						t.Errorf("%s %dx%d %dto%d %s: element %d is %g blocked, %g unblocked", k.Name(), h, w, ci, co, name, i, pair[0][i], pair[1][i])
+						break
+					}
+				}
+			}
+		}
+	}
+}

@@ -41,7 +41,8 @@ func same(a, b []float32) bool {
 }
 
 // TestKernels checks k against the float64 references: Conv.Forward (with
-// bias and ReLU), Conv.BackwardInput, Gram and GramBackward, on odd sizes. It
+// bias and ReLU), Conv.BackwardInput, Gram, GramBackward and GramBackwardAdd,
+// on odd sizes. It
 // also checks that outputs are fully overwritten (they start as NaN), that
 // inputs are left alone, that results repeat exactly, and that calls after
 // the first allocate nothing.
@@ -141,8 +142,24 @@ func testGram(t *testing.T, k nn.Kernels) {
 			df := make([]float32, c*n)
 			fillNaN(df)
 			k.GramBackward(df, dg, f, c, n, scale)
-			if e := RelErr(df, RefGramBackward(dg, f, c, n, float64(scale))); e > Tol {
+			ref := RefGramBackward(dg, f, c, n, float64(scale))
+			if e := RelErr(df, ref); e > Tol {
 				t.Errorf("GramBackward: relative error %.3g > %g", e, Tol)
+			}
+			// GramBackwardAdd onto values of the gradient's size, so that
+			// an error in either part shows.
+			var big float64
+			for _, v := range ref {
+				big = max(big, math.Abs(v))
+			}
+			base := RandomSlice(rng, c*n, big)
+			copy(df, base)
+			k.GramBackwardAdd(df, dg, f, c, n, scale)
+			for i := range ref {
+				ref[i] += float64(base[i])
+			}
+			if e := RelErr(df, ref); e > Tol {
+				t.Errorf("GramBackwardAdd: relative error %.3g > %g", e, Tol)
 			}
 			if !same(f, fCopy) || !same(dg, dgCopy) {
 				t.Errorf("inputs were modified")
@@ -167,6 +184,7 @@ func testAllocs(t *testing.T, k nn.Kernels) {
 		{"BackwardInput", func() { conv.BackwardInput(in, out) }},
 		{"Gram", func() { k.Gram(g, out, co, h*w, 1) }},
 		{"GramBackward", func() { k.GramBackward(df, g, out, co, h*w, 1) }},
+		{"GramBackwardAdd", func() { k.GramBackwardAdd(df, g, out, co, h*w, 1) }},
 	}
 	for _, c := range cases {
 		c.f() // first calls may set up lazily

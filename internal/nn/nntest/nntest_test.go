@@ -44,6 +44,18 @@ func (naive) GramBackward(df, dg, f []float32, c, n int, scale float32) {
 	}
 }
 
+func (naive) GramBackwardAdd(df, dg, f []float32, c, n int, scale float32) {
+	for a := 0; a < c; a++ {
+		for p := 0; p < n; p++ {
+			var s float32
+			for b := 0; b < c; b++ {
+				s += (dg[a*c+b] + dg[b*c+a]) * f[b*n+p]
+			}
+			df[a*n+p] += scale * s
+		}
+	}
+}
+
 func (c *naiveConv) Forward(out, in []float32) {
 	h, w, ci, co := c.h, c.w, c.wt.In, c.wt.Out
 	for o := 0; o < co; o++ {

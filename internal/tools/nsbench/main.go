@@ -6,11 +6,13 @@
 // so that its peak resident memory is its own. With -load it times loading
 // a VGG-19 .mat file instead. With -max-memory (or -depth and -tile) the
 // native network is tiled as the native engine's Options say, and the plan
-// is reported; with -quality it compares the loss reached against wall time
+// is reported; -cpuprofile writes a CPU profile of each native
+// measurement's timed iterations; with -quality it compares the loss reached against wall time
 // by the reference Adam, L-BFGS and coarse-to-fine runs (make bench-quality).
 //
 //	go run ./internal/tools/nsbench -sizes 256,512 -iters 3
 //	go run ./internal/tools/nsbench -sizes 1024 -max-memory 600 -torch no -kernels default
+//	go run ./internal/tools/nsbench -sizes 1024 -iters 2 -kernels default -torch no -tf no -cpuprofile /tmp/ns.pprof
 //	go run ./internal/tools/nsbench -load imagenet-vgg-verydeep-19.mat
 //	go run ./internal/tools/nsbench -quality -sizes 256 -adam-iters 1000 -out bench
 //	go run ./internal/tools/nsbench -quality -sizes 256 -adam-iters 1000 -out bench
@@ -27,6 +29,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -68,6 +71,7 @@ func main() {
 	tile := flag.Int("tile", 0, "... in tiles of this many cells of that pool's output")
 	styleSize := flag.Int("style-size", 0, "the style image's size (square; 0: the content's)")
 	load := flag.String("load", "", "instead: time vgg.Load of this .mat file and report its peak memory")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of each native measurement's timed iterations to this file, its size and kernels added before the extension (FILE-512-avx512.pprof)")
 	quality := bindQualityFlags()
 	flag.Parse()
 	if quality.on {
@@ -80,7 +84,7 @@ func main() {
 		return
 	}
 	if *child > 0 {
-		r, err := measure(*child, *iters, *kernels, *engineName, *through52, tiling)
+		r, err := measure(*child, *iters, *kernels, *engineName, *through52, tiling, *cpuProfile)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "nsbench:", err)
 			os.Exit(1)
@@ -114,7 +118,7 @@ func main() {
 				"-relu5_2=" + strconv.FormatBool(*through52),
 				"-max-memory", strconv.FormatInt(*maxMemory, 10), "-depth", strconv.Itoa(*depth), "-tile", strconv.Itoa(*tile),
 				"-style-size", strconv.Itoa(*styleSize)}
-			r, err := runChild(self, append(args, "-engine", "native"), env)
+			r, err := runChild(self, append(args, "-engine", "native", "-cpuprofile", profileName(*cpuProfile, size, kname)), env)
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "nsbench: size %d, %s: %v\n", size, kname, err)
 				os.Exit(1)
@@ -166,6 +170,16 @@ func kernelEnv(kname string) []string {
 	return env
 }
 
+// profileName is the CPU profile file of the measurement of size with kernel
+// set kname: base with "-SIZE-KERNELS" before its extension, or "" for none.
+func profileName(base string, size int, kname string) string {
+	if base == "" {
+		return ""
+	}
+	ext := filepath.Ext(base)
+	return fmt.Sprintf("%s-%d-%s%s", strings.TrimSuffix(base, ext), size, kname, ext)
+}
+
 // runChild measures in a child process (its peak memory its own), with env
 // added to its environment.
 func runChild(self string, args, env []string) (*result, error) {
@@ -191,8 +205,9 @@ type tilingArgs struct {
 	styleSize int
 }
 
-// measure times iters iterations at size x size after a warm-up one.
-func measure(size, iters int, which, engineName string, through52 bool, tiling tilingArgs) (*result, error) {
+// measure times iters iterations at size x size after a warm-up one, with a
+// CPU profile of the timed ones written to profile unless it is "".
+func measure(size, iters int, which, engineName string, through52 bool, tiling tilingArgs, profile string) (*result, error) {
 	var k nn.Kernels
 	switch which {
 	case "portable":
@@ -256,6 +271,20 @@ func measure(size, iters int, which, engineName string, through52 bool, tiling t
 		Beta1: d.Beta1, Beta2: d.Beta2, Epsilon: d.Epsilon})
 	var times, cpus []float64
 	for i := 0; i <= iters; i++ {
+		if i == 1 && profile != "" {
+			f, err := os.Create(profile)
+			if err != nil {
+				return nil, err
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				f.Close()
+				return nil, fmt.Errorf("%s: %w", profile, err)
+			}
+			defer func() {
+				pprof.StopCPUProfile()
+				f.Close()
+			}()
+		}
 		_, c0 := usage()
 		t0 := time.Now()
 		if _, err := prob.Eval(&x, grad); err != nil {
