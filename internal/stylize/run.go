@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -195,6 +196,10 @@ func (j *job) useScale(s int) error {
 	}
 	j.problem.Close()
 	j.problem = closedProblem{}
+	// Collect the closed problem's buffers before the next one allocates
+	// its own: the garbage collector would otherwise wait for the heap to
+	// double, and the two would be resident together.
+	runtime.GC()
 	p, err := j.newProblem(s)
 	if err != nil {
 		return fmt.Errorf("scale %d: %w", s+1, err)
@@ -412,6 +417,12 @@ func (j *job) optimise(ctx context.Context, saved *stateFile) (*Result, error) {
 		}
 		if prev, ok := prevOpt.(*Adam); ok && carryAdamMoments && !restoring {
 			opt = prev.resampled(prevW, prevH, content.W, content.H)
+		}
+		if s > first {
+			// The resizing's temporaries and the last scale's optimiser
+			// are garbage for the whole of this scale: drop them now.
+			prevOpt = nil
+			runtime.GC()
 		}
 		l := j.newLoop(s, opt, res, emit, s == first, stepsBefore)
 		if restoring {
