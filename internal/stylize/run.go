@@ -76,6 +76,12 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The network's buffers and the optimiser's state are not needed to
+	// write the result: collected now, the encoder's buffers reuse their
+	// memory instead of adding to the peak (a 4096x4096 run's came last).
+	job.problem.Close()
+	job.problem = closedProblem{}
+	runtime.GC()
 	if err := job.write(res); err != nil {
 		if state := StatePath(r.Output); errors.Is(err, imageio.ErrAppeared) && exists(state) {
 			// The work is not lost: the last checkpoint's state holds it.
