@@ -50,7 +50,7 @@ type ReadOptions struct {
 // JPEG at 81 and 100 megapixels). Address space (RLIMIT_AS) is the same
 // per pixel, on top of the Go runtime's own reservation (about 1.2 GiB of
 // VmSize in a process that has allocated little), which the limit given
-// must leave out.
+// must leave out (sysmem.ProcessLimit's RLIMIT_AS figure does).
 const DecodeBytesPerPixel = 24
 
 // DecodeBytes is the memory Read takes at its peak to decode a w x h image.
