@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/neuralstyle/neuralstyle/internal/fifo"
+	"github.com/neuralstyle/neuralstyle/internal/imageio/jpeg"
 	"github.com/neuralstyle/neuralstyle/internal/sysmem"
 
 	_ "golang.org/x/image/bmp"
@@ -49,7 +50,7 @@ type ReadOptions struct {
 // JPEG at 81 and 100 megapixels). Address space (RLIMIT_AS) is the same
 // per pixel, on top of the Go runtime's own reservation (about 1.2 GiB of
 // VmSize in a process that has allocated little), which the limit given
-// must leave out.
+// must leave out (sysmem.ProcessLimit's RLIMIT_AS figure does).
 const DecodeBytesPerPixel = 24
 
 // DecodeBytes is the memory Read takes at its peak to decode a w x h image.
@@ -112,6 +113,43 @@ func Read(path string, opts ReadOptions) (*Image, error) {
 // error then says so and wraps ctx.Err() (context.Canceled on a Ctrl-C).
 // A regular file is read whole whatever ctx says.
 func ReadContext(ctx context.Context, path string, opts ReadOptions) (*Image, error) {
+	h, err := OpenContext(ctx, path, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	return h.Decode()
+}
+
+// Header is an image whose header has been read and whose pixels have not
+// been decoded: its size is known before any pixel memory exists, so that
+// a caller can refuse, or plan for, what the image leads to (a resize, a
+// network of its size) first. A pipe's, FIFO's or device's bytes are held
+// in memory from OpenContext on (a pipe reads once), up to what an image of
+// the header's size can take; a regular file stays open until Close.
+type Header struct {
+	W, H   int    // the size Decode gives: EXIF orientation applied (5..8 swap the stored sides)
+	Format string // jpeg, png, gif, bmp, tiff or webp
+
+	path        string
+	opts        ReadOptions
+	file        *os.File
+	src         readSeekerAt // the file, or the stream's bytes
+	size        int64
+	cfg         image.Config // the stored size
+	orientation int
+}
+
+type readSeekerAt interface {
+	io.Reader
+	io.ReaderAt
+	io.Seeker
+}
+
+// OpenContext opens an image as ReadContext does and reads its header and
+// its EXIF orientation, checking its size against the limits of opts; the
+// errors are ReadContext's. The caller closes the Header.
+func OpenContext(ctx context.Context, path string, opts ReadOptions) (*Header, error) {
 	fail := func(err error) error { return &Error{Op: "read", Path: path, Err: err} }
 	f, err := fifo.Open(ctx, path)
 	if errors.Is(err, fifo.ErrNoWriter) {
@@ -120,71 +158,105 @@ func ReadContext(ctx context.Context, path string, opts ReadOptions) (*Image, er
 	if err != nil {
 		return nil, fail(osCause(err))
 	}
-	defer f.Close()
-	st, err := f.Stat()
+	h := &Header{path: path, opts: opts, file: f, src: f}
+	if err := h.readHeader(ctx); err != nil {
+		f.Close()
+		return nil, fail(err)
+	}
+	return h, nil
+}
+
+// readHeader reads the header of h's open file.
+func (h *Header) readHeader(ctx context.Context) error {
+	st, err := h.file.Stat()
 	if err != nil {
-		return nil, fail(osCause(err))
+		return osCause(err)
 	}
 	if st.IsDir() {
-		return nil, fail(&detailError{kind: ErrUnsupported, msg: "is a directory, not an image"})
+		return &detailError{kind: ErrUnsupported, msg: "is a directory, not an image"}
 	}
-
-	// src is the file, or a pipe's bytes read into memory: the decoders
-	// want to seek (TIFF, EXIF), and a pipe reads once.
-	var src interface {
-		io.Reader
-		io.ReaderAt
-		io.Seeker
-	} = f
-	size := st.Size()
-	var format string
-	var cfg image.Config
-	br := bufio.NewReaderSize(f, 64<<10)
 	if st.Mode().IsRegular() {
-		if size == 0 {
-			return nil, fail(&detailError{kind: ErrUnsupported, msg: "empty file, not an image"})
+		if h.size = st.Size(); h.size == 0 {
+			return &detailError{kind: ErrUnsupported, msg: "empty file, not an image"}
 		}
-		// JPEG goes to package jpeg before image.DecodeConfig, which
-		// refuses samplings that package reads.
-		if head, _ := br.Peek(2); isJPEG(head) {
-			img, err := readJPEG(br, opts)
-			if err != nil {
-				return nil, fail(err)
+		if h.cfg, h.Format, err = decodeConfig(bufio.NewReaderSize(h.file, 64<<10)); err != nil {
+			if h.Format == "jpeg" {
+				return err // classified by decodeConfig
 			}
-			return orient(img, readOrientation(f, size, "jpeg")), nil
-		}
-		cfg, err = recovered(func() (c image.Config, err error) {
-			c, format, err = image.DecodeConfig(br)
-			return c, err
-		})
-		if err != nil {
-			return nil, fail(decodeCause(err, f, "", size))
+			return decodeCause(err, h.file, "", h.size)
 		}
 	} else {
-		data, c, fm, err := readStream(ctx, f, opts)
+		data, c, fm, err := readStream(ctx, h.file, h.opts)
 		if err != nil {
-			return nil, fail(err)
+			return err
 		}
 		r := bytes.NewReader(data)
-		src, size, cfg, format = r, r.Size(), c, fm
+		h.src, h.size, h.cfg, h.Format = r, r.Size(), c, fm
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return nil, fail(&detailError{kind: ErrCorrupt, msg: fmt.Sprintf("%s header gives an empty %d x %d image", format, cfg.Width, cfg.Height)})
+	if h.cfg.Width <= 0 || h.cfg.Height <= 0 {
+		return &detailError{kind: ErrCorrupt, msg: fmt.Sprintf("%s header gives an empty %d x %d image", h.Format, h.cfg.Width, h.cfg.Height)}
 	}
-	if err := opts.checkDecode(cfg.Width, cfg.Height); err != nil {
-		return nil, fail(err)
+	if err := h.opts.checkDecode(h.cfg.Width, h.cfg.Height); err != nil {
+		return err
 	}
+	h.orientation = readOrientation(h.src, h.size, h.Format)
+	h.W, h.H = h.cfg.Width, h.cfg.Height
+	if h.orientation >= 5 {
+		h.W, h.H = h.H, h.W
+	}
+	return nil
+}
 
-	if _, err := src.Seek(0, io.SeekStart); err != nil {
-		return nil, fail(err)
-	}
-	br.Reset(src)
-	if format == "jpeg" {
-		img, err := readJPEG(br, opts)
+// decodeConfig reads an image's header and names its format. JPEG goes to
+// package jpeg, which decodes its pixels (image.DecodeConfig could take
+// another registered JPEG decoder, which refuses samplings that package
+// reads), and its errors come classified (jpegCause); the others' come as
+// the decoders give them, for decodeCause.
+func decodeConfig(br *bufio.Reader) (image.Config, string, error) {
+	if head, _ := br.Peek(2); isJPEG(head) {
+		c, err := recovered(func() (jpeg.Config, error) { return jpeg.DecodeConfig(br) })
 		if err != nil {
-			return nil, fail(err)
+			return image.Config{}, "jpeg", jpegCause(err)
 		}
-		return orient(img, readOrientation(src, size, "jpeg")), nil
+		return image.Config{ColorModel: color.RGBAModel, Width: c.Width, Height: c.Height}, "jpeg", nil
+	}
+	var format string
+	cfg, err := recovered(func() (c image.Config, err error) {
+		c, format, err = image.DecodeConfig(br)
+		return c, err
+	})
+	return cfg, format, err
+}
+
+// Close closes the file the header was read from.
+func (h *Header) Close() error { return h.file.Close() }
+
+// Decode decodes the image's pixels, EXIF orientation applied, into an
+// h.W x h.H image; the errors are ReadContext's.
+func (h *Header) Decode() (*Image, error) {
+	img, err := h.decode()
+	if err != nil {
+		return nil, &Error{Op: "read", Path: h.path, Err: err}
+	}
+	if img.W != h.W || img.H != h.H { // the decoders agree with their headers; this keeps it so
+		return nil, &Error{Op: "read", Path: h.path, Err: &detailError{kind: ErrCorrupt,
+			msg: fmt.Sprintf("%s decodes to %d x %d pixels, its header said %d x %d", h.Format, img.W, img.H, h.W, h.H)}}
+	}
+	return img, nil
+}
+
+func (h *Header) decode() (*Image, error) {
+	src, format, cfg := h.src, h.Format, h.cfg
+	if _, err := src.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	br := bufio.NewReaderSize(src, 64<<10)
+	if format == "jpeg" {
+		img, err := readJPEG(br, h.opts)
+		if err != nil {
+			return nil, err
+		}
+		return orient(img, h.orientation), nil
 	}
 	decodeFn := func() (image.Image, error) { m, _, err := image.Decode(br); return m, err }
 	if format == "tiff" {
@@ -194,22 +266,21 @@ func ReadContext(ctx context.Context, path string, opts ReadOptions) (*Image, er
 	}
 	m, err := recovered(decodeFn)
 	if err != nil && format == "png" {
-		if whole := pngWithEnd(src, size); whole != nil {
+		if whole := pngWithEnd(src, h.size); whole != nil {
 			if mm, err2 := recovered(func() (image.Image, error) { return png.Decode(whole) }); err2 == nil {
 				m, err = mm, nil
 			}
 		}
 	}
 	if err != nil {
-		return nil, fail(decodeCause(err, src, format, size))
+		return nil, decodeCause(err, src, format, h.size)
 	}
 	canvas := image.Rect(0, 0, cfg.Width, cfg.Height)
 	if b := m.Bounds(); b.Empty() || !b.In(canvas) {
-		return nil, fail(&detailError{kind: ErrCorrupt, msg: fmt.Sprintf("%s decodes to pixels %v outside its %d x %d header",
-			format, b, cfg.Width, cfg.Height)})
+		return nil, &detailError{kind: ErrCorrupt, msg: fmt.Sprintf("%s decodes to pixels %v outside its %d x %d header",
+			format, b, cfg.Width, cfg.Height)}
 	}
-	img := fromImage(m, cfg.Width, cfg.Height)
-	return orient(img, readOrientation(src, size, format)), nil
+	return orient(fromImage(m, cfg.Width, cfg.Height), h.orientation), nil
 }
 
 // streamSlack is what a stream may hold beyond 16 bytes a pixel (the most
@@ -231,18 +302,19 @@ func readStream(ctx context.Context, f *os.File, opts ReadOptions) ([]byte, imag
 		}
 		return &detailError{kind: ctx.Err(), msg: "interrupted while waiting for data (a pipe or FIFO whose writer sends nothing?)", cause: ctx.Err()}
 	}
+	// What the buffered reader reads ahead is recorded too: the rest
+	// follows it.
 	rec := &recorder{r: f}
-	var format string
-	cfg, err := recovered(func() (c image.Config, err error) {
-		c, format, err = image.DecodeConfig(rec)
-		return c, err
-	})
+	cfg, format, err := decodeConfig(bufio.NewReaderSize(rec, 64<<10))
 	if err != nil {
 		if e := interrupted(); e != nil {
 			return nil, cfg, "", e
 		}
 		if rec.buf.Len() == 0 {
 			return nil, cfg, "", &detailError{kind: ErrUnsupported, msg: "no data (an empty pipe or device), not an image"}
+		}
+		if format == "jpeg" {
+			return nil, cfg, "", err // classified by decodeConfig
 		}
 		r := bytes.NewReader(rec.buf.Bytes())
 		return nil, cfg, "", decodeCause(err, r, "", r.Size())

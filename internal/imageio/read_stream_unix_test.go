@@ -4,6 +4,7 @@ package imageio
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
@@ -151,5 +152,40 @@ func TestReadContextSilentFIFO(t *testing.T) {
 				t.Fatal("ReadContext still waiting 5 s after the cancel")
 			}
 		})
+	}
+}
+
+// TestHeaderPipe: a pipe's header and pixels come from its one read, its
+// EXIF orientation applied to the header's size as to the pixels.
+func TestHeaderPipe(t *testing.T) {
+	rows := make([][]byte, 30)
+	for y := range rows {
+		rows[y] = make([]byte, 40*3)
+		for x := range rows[y] {
+			rows[y][x] = byte(x + 3*y)
+		}
+	}
+	data := rawPNG(40, 30, 8, 2, rows, pngChunk("eXIf", exifOrientation(6, binary.BigEndian)))
+	want := mustRead(t, writeTemp(t, "file.png", data))
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	go func() { w.Write(data); w.Close() }()
+	hd, err := OpenContext(context.Background(), fmt.Sprintf("/dev/fd/%d", r.Fd()), ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hd.Close()
+	if hd.W != 30 || hd.H != 40 {
+		t.Errorf("header %d x %d, want 30 x 40 (orientation 6)", hd.W, hd.H)
+	}
+	got, err := hd.Decode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.W != want.W || got.H != want.H || !slices.Equal(got.Pix, want.Pix) {
+		t.Error("pixels from the pipe differ from the file's")
 	}
 }

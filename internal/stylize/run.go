@@ -144,16 +144,11 @@ type images struct {
 // and resizes the images, loads the network and computes the targets of
 // the first scale.
 func prepare(ctx context.Context, r *resolved) (*job, error) {
-	inputs, err := readImages(ctx, r)
+	inputs, tileLimit, err := readImages(ctx, r)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%w before the optimisation started, nothing written: %w", ErrInterrupted, err)
 		}
-		return nil, err
-	}
-	// The last scale is the largest.
-	tileLimit, err := r.checkMemory(inputs[len(inputs)-1])
-	if err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -246,85 +241,12 @@ func (closedProblem) Eval(*engine.Image, []float32) (engine.Losses, error) {
 }
 func (closedProblem) Close() error { return nil }
 
-// readImages reads the images and gives them the reference's sizes at
-// every scale: the content the scale's width wide (--width without
-// Scales), each style scaled to that content's width times its scale, the
-// initial image at the first scale's content size.
-func readImages(ctx context.Context, r *resolved) ([]*images, error) {
-	inputs, err := readScaledImages(ctx, r)
-	if errors.Is(err, imageio.ErrOverMemory) {
-		return nil, &OptionError{Option: "MaxMemory", Usage: true,
-			Msg: "is exceeded: " + err.Error()}
-	}
-	return inputs, err
-}
-
-// readScaledImages is readImages without the mapping of memory refusals.
-func readScaledImages(ctx context.Context, r *resolved) ([]*images, error) {
-	ropts := imageio.ReadOptions{MaxPixels: r.MaxPixels, MaxMemory: MemoryLimit(r.MaxMemory)}
-	original, err := imageio.ReadContext(ctx, r.Content, ropts)
-	if err != nil {
-		return nil, err
-	}
-	// The output has the last scale's content size: refuse one its format
-	// cannot hold before any more work.
-	w, h := original.W, original.H
-	if last := r.scales[len(r.scales)-1]; last.width > 0 {
-		w, h = imageio.WidthSize(w, h, last.width)
-	}
-	if err := checkEncodable(r, w, h); err != nil {
-		return nil, err
-	}
-	styles := make([]*imageio.Image, len(r.Styles))
-	for i, path := range r.Styles {
-		if styles[i], err = imageio.ReadContext(ctx, path, ropts); err != nil {
-			return nil, err
-		}
-	}
-	why := "Width"
-	if r.Scales != nil {
-		why = "Scales"
-	}
-	inputs := make([]*images, len(r.scales))
-	for k, sc := range r.scales {
-		content := original
-		if sc.width > 0 {
-			w, h := imageio.WidthSize(content.W, content.H, sc.width)
-			if content, err = resized(r.Content, why, content, w, h, ropts); err != nil {
-				return nil, err
-			}
-		}
-		im := &images{content: content, styles: make([]*imageio.Image, len(r.Styles))}
-		for i, s := range styles {
-			f := imageio.StyleScaleFactor(r.styleScales[i], content.W, s.W)
-			w, h := imageio.ScaledSize(s.W, s.H, f)
-			if im.styles[i], err = resized(r.Styles[i], "StyleScales", s, w, h, ropts); err != nil {
-				return nil, err
-			}
-		}
-		inputs[k] = im
-	}
-	if r.Initial != "" {
-		initial, err := imageio.ReadContext(ctx, r.Initial, ropts)
-		if err != nil {
-			return nil, err
-		}
-		c := inputs[0].content
-		inputs[0].initial = imageio.Resize(initial, c.W, c.H)
-	}
-	return inputs, nil
-}
-
-// checkMemory refuses, before the network is loaded, a run whose
-// estimated peak exceeds MaxMemory (or what the process may use) and that
-// tiling on the native engine cannot bring under it. It returns the limit
-// the run's networks are to be tiled under, 0 when they need not be.
-func (r *resolved) checkMemory(im *images) (int64, error) {
-	content := Size{im.content.W, im.content.H}
-	styles := make([]Size, len(im.styles))
-	for i, s := range im.styles {
-		styles[i] = Size{s.W, s.H}
-	}
+// checkMemory refuses, before the network is loaded (and before the
+// images' pixels are decoded), a run of the given content and style sizes
+// whose estimated peak exceeds MaxMemory (or what the process may use) and
+// that tiling on the native engine cannot bring under it. It returns the
+// limit the run's networks are to be tiled under, 0 when they need not be.
+func (r *resolved) checkMemory(content Size, styles []Size) (int64, error) {
 	var state int64 // the optimiser's state beyond Adam's, which the estimate counts
 	if r.Optimizer == "lbfgs" {
 		state = optim.LBFGSBytes(3*content.W*content.H, r.LBFGSHistory)
@@ -705,19 +627,6 @@ func checkEncodable(r *resolved, w, h int) error {
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
-}
-
-// resized resizes img, read from path, to w x h as the option named by why
-// asks, refusing an empty size and one over the pixel limit: a big Width
-// or StyleScales must not exhaust memory any more than a big file may.
-func resized(path, why string, img *imageio.Image, w, h int, ropts imageio.ReadOptions) (*imageio.Image, error) {
-	if w < 1 || h < 1 {
-		return nil, &OptionError{Option: why, Msg: fmt.Sprintf("gives an empty %dx%d image from %s", w, h, path)}
-	}
-	if err := ropts.CheckSize(w, h); err != nil {
-		return nil, &OptionError{Option: why, Msg: fmt.Sprintf("gives %s from %s (see MaxPixels)", err, path)}
-	}
-	return imageio.Resize(img, w, h), nil
 }
 
 // progressPath puts a progress file in the output's folder (the current

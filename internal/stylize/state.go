@@ -69,6 +69,12 @@ func runSettings(r *resolved) ([]setting, error) {
 		files = append(files, struct{ key, path string }{"Initial", r.Initial})
 	}
 	for _, f := range files {
+		if st, err := os.Stat(f.path); err == nil && !st.Mode().IsRegular() {
+			// A pipe, FIFO or device reads once, and the run reads it: its
+			// bytes cannot be hashed here too.
+			list = append(list, setting{f.key, "not compared (a pipe, FIFO or device)"})
+			continue
+		}
 		sum, err := fileSHA256(f.path)
 		if err != nil {
 			return nil, err

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"os"
 	"path"
+	"runtime"
 	"strconv"
 	"strings"
 )
@@ -98,4 +99,48 @@ func hasController(list, name string) bool {
 		}
 	}
 	return false
+}
+
+// reservedAddressSpace is what the process maps beyond its resident
+// memory now (/proc/self/statm's size less resident: the Go runtime's
+// reservations, the binary's untouched pages) and the stacks of the
+// threads it may still start; goReservedBytes when statm cannot be read.
+func reservedAddressSpace() int64 {
+	mapped := mappedBeyondResident(readFile("/proc/self/statm"), int64(os.Getpagesize()))
+	if mapped <= 0 {
+		mapped = goReservedBytes
+	}
+	threads := statusThreads(readFile("/proc/self/status"))
+	return mapped + futureThreadStacks(runtime.GOMAXPROCS(0), threads, threadStackBytes())
+}
+
+// mappedBeyondResident reads /proc/self/statm's text (sizes in pages: the
+// whole, then the resident part): the bytes mapped and not resident, or 0.
+func mappedBeyondResident(statm []byte, pageSize int64) int64 {
+	f := strings.Fields(string(statm))
+	if len(f) < 2 {
+		return 0
+	}
+	size, err1 := strconv.ParseInt(f[0], 10, 64)
+	resident, err2 := strconv.ParseInt(f[1], 10, 64)
+	if err1 != nil || err2 != nil || resident < 0 || size < resident {
+		return 0
+	}
+	return (size - resident) * pageSize
+}
+
+// statusThreads reads the thread count from /proc/self/status's text, 0
+// when it is not there.
+func statusThreads(status []byte) int {
+	sc := bufio.NewScanner(bytes.NewReader(status))
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "Threads:"); ok {
+			n, err := strconv.Atoi(strings.TrimSpace(rest))
+			if err != nil || n < 0 {
+				return 0
+			}
+			return n
+		}
+	}
+	return 0
 }

@@ -41,3 +41,33 @@ func TestCgroupLimit(t *testing.T) {
 		}
 	}
 }
+
+func TestMappedBeyondResident(t *testing.T) {
+	for _, tt := range []struct {
+		statm string
+		want  int64
+	}{
+		{"306732 540 389 172 0 10137 0\n", (306732 - 540) * 4096},
+		{"", 0}, {"12", 0}, {"5 9 1", 0}, {"x 1", 0},
+	} {
+		if got := mappedBeyondResident([]byte(tt.statm), 4096); got != tt.want {
+			t.Errorf("mappedBeyondResident(%q) = %d, want %d", tt.statm, got, tt.want)
+		}
+	}
+	// This process: a Go runtime maps far more than it touches.
+	if got := mappedBeyondResident(readFile("/proc/self/statm"), 4096); got < 64<<20 {
+		t.Errorf("this process maps %d bytes beyond its resident memory, want the runtime's reservation", got)
+	}
+}
+
+func TestStatusThreads(t *testing.T) {
+	if got := statusThreads([]byte("Name:\tx\nThreads:\t7\nSigQ:\t0/1\n")); got != 7 {
+		t.Errorf("statusThreads = %d, want 7", got)
+	}
+	if got := statusThreads([]byte("Name:\tx\n")); got != 0 {
+		t.Errorf("statusThreads without the line = %d, want 0", got)
+	}
+	if got := statusThreads(readFile("/proc/self/status")); got < 1 {
+		t.Errorf("this process runs %d threads", got)
+	}
+}

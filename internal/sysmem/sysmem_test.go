@@ -69,8 +69,43 @@ func TestProcessLimit(t *testing.T) {
 	if l.Bytes < 0 || (l.Bytes > 0 && (l.Bytes < 1<<20 || l.Source == "")) {
 		t.Errorf("ProcessLimit() = %+v", l)
 	}
-	if l.Bytes > 0 && !strings.Contains("available RAM cgroup memory limit RLIMIT_AS physical RAM", l.Source) {
+	if source, _, _ := strings.Cut(l.Source, " of "); l.Bytes > 0 && !strings.Contains("available RAM cgroup memory limit RLIMIT_AS physical RAM", source) {
 		t.Errorf("ProcessLimit() source %q", l.Source)
+	}
+}
+
+// TestAddressSpaceLimit: RLIMIT_AS counts less what the process reserves
+// beyond its memory, and says so; a limit all reserved is 1 byte, not 0
+// ("nothing known").
+func TestAddressSpaceLimit(t *testing.T) {
+	for _, tt := range []struct {
+		cur, reserved int64
+		want          Limit
+	}{
+		{4 << 30, 0, Limit{4 << 30, "RLIMIT_AS"}},
+		{4 << 30, 1 << 30, Limit{3 << 30, "RLIMIT_AS of 4.00 GiB, less 1.00 GiB of address space the process reserves beyond its memory"}},
+		{1 << 30, 1200 << 20, Limit{1, "RLIMIT_AS of 1.00 GiB, less 1.17 GiB of address space the process reserves beyond its memory"}},
+	} {
+		if got := addressSpaceLimit(tt.cur, tt.reserved); got != tt.want {
+			t.Errorf("addressSpaceLimit(%d, %d) = %+v, want %+v", tt.cur, tt.reserved, got, tt.want)
+		}
+	}
+}
+
+func TestFutureThreadStacks(t *testing.T) {
+	if !cgoThreads() {
+		if got := futureThreadStacks(8, 1, 8<<20); got != 0 {
+			t.Errorf("without cgo: %d bytes, want 0", got)
+		}
+		return
+	}
+	for _, tt := range []struct {
+		gomaxprocs, threads int
+		want                int64
+	}{{8, 5, 7 * 2 << 20}, {2, 30, 0}} {
+		if got := futureThreadStacks(tt.gomaxprocs, tt.threads, 2<<20); got != tt.want {
+			t.Errorf("futureThreadStacks(%d, %d, 2 MiB) = %d, want %d", tt.gomaxprocs, tt.threads, got, tt.want)
+		}
 	}
 }
 
