@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -203,6 +204,12 @@ func runQuiet(ctx context.Context, args []string, stdout, stderr io.Writer, anno
 		opts.SearchNetwork = !cmd.Flags().Changed("network")
 		if err := opts.Validate(); err != nil {
 			return err
+		}
+		// The run is planned to fit the limit; the garbage collector must
+		// keep to it too, collecting before the heap grows past it rather
+		// than when it has doubled (under RLIMIT_AS that growth failed).
+		if l := stylize.MemoryLimit(opts.MaxMemory); l.Bytes > 0 {
+			debug.SetMemoryLimit(l.Bytes)
 		}
 		announce.Store(!c.quiet)
 		var report func(stylize.Event)
