@@ -197,9 +197,10 @@ func (j *job) useScale(s int) error {
 	}
 	j.problem.Close()
 	j.problem = closedProblem{}
-	// Collect the closed problem's buffers before the next one allocates
-	// its own: the garbage collector would otherwise wait for the heap to
-	// double, and the two would be resident together.
+	// Collect the closed problem's buffers (and the last scale's
+	// optimiser) before the next problem allocates its own: the garbage
+	// collector would otherwise wait for the heap to double, and the two
+	// would be resident together.
 	runtime.GC()
 	p, err := j.newProblem(s)
 	if err != nil {
@@ -214,8 +215,9 @@ func (j *job) useScale(s int) error {
 // EventScale.
 func (j *job) newProblem(s int) (engine.Problem, error) {
 	spec := j.r.spec(j.inputs[s], j.mean)
+	var outside int64 // beside the networks, when tiled
 	if j.tileLimit > 0 {
-		spec.MaxBytes = j.r.tileBudget(spec, j.wt, j.tileLimit)
+		spec.MaxBytes, outside = j.r.tileBudget(spec, j.wt, j.tileLimit)
 	}
 	p, err := j.eng.NewProblem(spec)
 	if err != nil {
@@ -224,10 +226,7 @@ func (j *job) newProblem(s int) (engine.Problem, error) {
 	j.plan = ""
 	if tp, ok := p.(interface{ Plan() vgg.Plan }); ok {
 		if plan := tp.Plan(); plan.Tiled() {
-			j.plan = plan.String()
-			if outside, err := outsideNetworks(spec, vgg.WidthsOf(j.wt), j.r.deepest()); err == nil {
-				j.plan += fmt.Sprintf("; estimated peak %.0f MB", float64(outside+plan.Bytes)/1e6)
-			}
+			j.plan = fmt.Sprintf("%v; estimated peak %.0f MB", plan, float64(outside+plan.Bytes)/1e6)
 		}
 	}
 	return p, nil
@@ -329,28 +328,23 @@ func (j *job) optimise(ctx context.Context, saved *stateFile) (*Result, error) {
 	var prevOpt Optimizer
 	var prevW, prevH int
 	for s := first; s < len(r.scales); s++ {
-		if err := j.useScale(s); err != nil {
-			return nil, err
-		}
 		content := j.inputs[s].content
 		restoring := saved != nil && s == first
 		if !restoring && (x.W != content.W || x.H != content.H) {
 			// The previous scale's result, resized as the reference resizes
-			// its images, starts this one.
+			// its images, starts this one (before useScale, whose
+			// collection then takes the resizing's temporaries too).
 			x = preprocessPtr(imageio.Resize(j.postprocess(x, nil), content.W, content.H), j.mean)
+		}
+		if err := j.useScale(s); err != nil {
+			return nil, err
 		}
 		opt, err := r.newOptimizer(content.W * content.H * 3)
 		if err != nil {
 			return nil, err
 		}
-		if prev, ok := prevOpt.(*Adam); ok && carryAdamMoments && !restoring {
+		if prev, ok := prevOpt.(*Adam); ok && !restoring {
 			opt = prev.resampled(prevW, prevH, content.W, content.H)
-		}
-		if s > first {
-			// The resizing's temporaries and the last scale's optimiser
-			// are garbage for the whole of this scale: drop them now.
-			prevOpt = nil
-			runtime.GC()
 		}
 		l := j.newLoop(s, opt, res, emit, s == first, stepsBefore)
 		if restoring {
@@ -373,7 +367,9 @@ func (j *job) optimise(ctx context.Context, saved *stateFile) (*Result, error) {
 			break
 		}
 		x = lr.best
-		prevOpt, prevW, prevH = opt, content.W, content.H
+		if carryAdamMoments { // else the last optimiser is garbage at once
+			prevOpt, prevW, prevH = opt, content.W, content.H
+		}
 		stepsBefore += r.scales[s].iterations
 	}
 	return res, nil

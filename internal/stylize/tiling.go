@@ -91,10 +91,12 @@ func (r *resolved) tilingLimit(content Size, styles []Size, est int64, limit sys
 // tileBudget is the spec's MaxBytes for a run tiling under limit on
 // weights wt: the limit less what the run holds beside the networks, at
 // least 1 (so that a network too large for it is refused by the engine).
-func (r *resolved) tileBudget(spec *engine.Spec, wt *vgg.Weights, limit int64) int64 {
+// It returns what is held beside too (0 when the spec names a bad layer),
+// which with the plan's bytes is the run's estimated peak.
+func (r *resolved) tileBudget(spec *engine.Spec, wt *vgg.Weights, limit int64) (budget, outside int64) {
 	outside, err := outsideNetworks(spec, vgg.WidthsOf(wt), r.deepest())
 	if err != nil {
-		return 1 // the engine names the bad layer
+		return 1, 0 // the engine names the bad layer
 	}
-	return max(1, limit-outside)
+	return max(1, limit-outside), outside
 }
